@@ -1,0 +1,257 @@
+"""Load a site config: read YAML with positions, merge ``extends:`` layers, validate, collect errors.
+
+``load_site`` returns a ``SiteConfig`` or raises ``SiteConfigError`` holding every error found,
+each pointing at the file, line and column where the offending value (or key) was written,
+in the site file or in the base it extends.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from infra.config.errors import ConfigError, Location, SiteConfigError, dotted_path
+from infra.config.model import SiteConfig
+from infra.config.rules import ConfigPath, collect_violations
+from infra.config.schema import Model
+from infra.config.yamldoc import YamlDocument, read_yaml
+
+PLACEHOLDER = "<fill:"
+EXTENDS = "extends"
+
+
+@dataclass
+class LayeredConfig:
+    """The merged values of a site file and its bases, with where each value was written."""
+
+    data: dict[str, Any]
+    value_locations: dict[ConfigPath, Location]
+    key_locations: dict[ConfigPath, Location]
+    files: list[Path]
+
+    def location(self, path: ConfigPath, *, key: bool = False) -> Location:
+        """Where the value (or key) at ``path`` was written, or its nearest written parent."""
+        if key and path in self.key_locations:
+            return self.key_locations[path]
+        for end in range(len(path), -1, -1):
+            found = self.value_locations.get(path[:end])
+            if found is not None:
+                return found
+        return Location(str(self.files[0]))
+
+
+def display_path(path: Path) -> str:
+    """A path as the user should read it: relative to the working directory when inside it."""
+    try:
+        relative = os.path.relpath(path.resolve(), Path.cwd())
+    except ValueError:
+        return str(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def _value_at(data: Any, path: ConfigPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _merge_layers(base: LayeredConfig, layer: YamlDocument) -> LayeredConfig:
+    """Lay ``layer`` over ``base``: mappings merge key by key, lists and scalars replace."""
+    replaced = {p for p in layer.value_locations if p and not isinstance(_value_at(layer.data, p), dict)}
+
+    def survives(path: ConfigPath) -> bool:
+        return not any(path[:end] in replaced for end in range(1, len(path) + 1))
+
+    values = {p: loc for p, loc in base.value_locations.items() if survives(p)}
+    values.update(layer.value_locations)
+    keys = {p: loc for p, loc in base.key_locations.items() if survives(p[:-1]) or p in layer.key_locations}
+    keys.update(layer.key_locations)
+    return LayeredConfig(_merge(base.data, layer.data), values, keys, [layer.path, *base.files])
+
+
+def load_layers(path: Path, chain: tuple[Path, ...] = ()) -> tuple[LayeredConfig | None, list[ConfigError]]:
+    """Read ``path`` and, through ``extends:``, every base below it, merged top over bottom."""
+    document, errors = read_yaml(path, display_path(path))
+    if document is None:
+        return None, errors
+    extends = document.data.pop(EXTENDS, None)
+    where = document.value_locations.pop((EXTENDS,), None)
+    document.key_locations.pop((EXTENDS,), None)
+    if extends is None or where is None:
+        return _merge_layers(LayeredConfig({}, {}, {}, []), document), []
+    if not isinstance(extends, str) or not extends:
+        return None, [ConfigError(where, EXTENDS, "must be the path of a base file", "e.g. extends: base/eu.yaml")]
+    base_path = (path.parent / extends).resolve()
+    if base_path in chain or base_path == path.resolve():
+        return None, [ConfigError(where, EXTENDS, f"{extends} extends this file again (a cycle)", "break the cycle")]
+    if not base_path.is_file():
+        return None, [ConfigError(where, EXTENDS, f"base file {extends} not found", "extends is relative to this file")]
+    base, base_errors = load_layers(base_path, (*chain, path.resolve()))
+    if base is None:
+        return None, base_errors
+    return _merge_layers(base, document), []
+
+
+def _placeholders(data: Any, path: ConfigPath = ()) -> list[tuple[ConfigPath, str]]:
+    if isinstance(data, str):
+        return [(path, data)] if data.startswith(PLACEHOLDER) else []
+    if isinstance(data, dict):
+        return [found for key, value in data.items() for found in _placeholders(value, (*path, key))]
+    if isinstance(data, list):
+        return [found for i, value in enumerate(data) for found in _placeholders(value, (*path, i))]
+    return []
+
+
+def _model_at(path: ConfigPath) -> type[BaseModel] | None:
+    """The model class that holds the mapping at ``path`` (for hints on its keys)."""
+    model: type[BaseModel] = SiteConfig
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        inner = _find_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _find_model(typing.get_args(annotation)[0])
+    if origin in (tuple, list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _find_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> ConfigPath:
+    """The part of a pydantic error location that names config keys (drops union member tags)."""
+    path: list[str | int] = []
+    for part in loc:
+        indexes_dict = isinstance(data, dict) and isinstance(part, str) and part in data
+        indexes_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if indexes_dict or indexes_list:
+            data = data[part]
+            path.append(part)
+        elif isinstance(data, (dict, list)) and isinstance(part, (str, int)) and not path_is_tag(part):
+            path.append(part)
+            data = None
+    return tuple(path)
+
+
+def path_is_tag(part: str | int) -> bool:
+    """Pydantic names union members and validators in error locations, e.g. ``function-after[...]``."""
+    return isinstance(part, str) and ("[" in part or part in ("int", "str", "float", "bool", "none"))
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[ConfigError]:
+    found: dict[ConfigPath, ConfigError] = {}
+    for item in error.errors(include_url=False):
+        path = _data_path(layers.data, tuple(item["loc"]))
+        if path in found:
+            continue
+        kind = item["type"]
+        field = dotted_path(path)
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            model = _model_at(path[:-1])
+            hint = None
+            if model is not None:
+                renamed = model.RENAMED.get(key) if issubclass(model, Model) else None
+                close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+                if renamed:
+                    hint = f"{key} was renamed: use {renamed}"
+                elif close:
+                    hint = f"did you mean {close[0]}?"
+                else:
+                    hint = f"known keys: {', '.join(model.model_fields)}"
+            found[path] = ConfigError(layers.location(path, key=True), field, "unknown key", hint)
+            continue
+        if kind == "missing":
+            model = _model_at(path[:-1])
+            described = model.model_fields.get(str(path[-1])) if model else None
+            hint = f"add {path[-1]}: {described.description}" if described and described.description else None
+            found[path] = ConfigError(layers.location(path[:-1]), field, "is required", hint)
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        message = message.replace("Input should be", "must be").replace("Input should have", "must have")
+        hint = None
+        if kind in ("enum", "literal_error"):
+            expected = item.get("ctx", {}).get("expected", "")
+            choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",") if c.strip(" '")]
+            close = difflib.get_close_matches(str(item["input"]), choices, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"allowed values: {', '.join(choices)}"
+            message = f"{_describe(item['input'])} is not allowed"
+        elif "(got " not in message:
+            message = f"{message} (got {_describe(item['input'])})"
+        found[path] = ConfigError(layers.location(path), field, message, hint)
+    # An error inside an item also fails its container; report only the most precise one.
+    return [e for p, e in found.items() if not any(q[: len(p)] == p and q != p for q in found)]
+
+
+def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
+    """Load and validate one site file: the model, or every error found in it."""
+    layers, errors = load_layers(Path(path))
+    if layers is None:
+        return None, errors
+    placeholders = _placeholders(layers.data)
+    if placeholders:
+        return None, [
+            ConfigError(
+                layers.location(p),
+                dotted_path(p),
+                f"still a placeholder: {text}",
+                "write this site's own value here",
+            )
+            for p, text in placeholders
+        ]
+    try:
+        config = SiteConfig.model_validate(layers.data)
+    except ValidationError as exc:
+        return None, sorted(set(_pydantic_errors(layers, exc)))
+    violations = collect_violations(config)
+    if violations:
+        return None, sorted(
+            {ConfigError(layers.location(v.path), dotted_path(v.path), v.message, v.hint) for v in violations}
+        )
+    return config, []
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """The validated site config at ``path``; raises ``SiteConfigError`` listing every problem."""
+    config, errors = check_site(path)
+    if config is None:
+        raise SiteConfigError(errors)
+    return config

@@ -1,0 +1,353 @@
+"""``SiteConfig``: the whole site, and the rules that bind its parts to each other."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from ipaddress import IPv4Network
+
+from pydantic import Field
+
+from infra.config.catalog import (
+    MIN_GPU_OPERATOR_FOR_BLACKWELL,
+    SUPPORTED_DRIVER_BRANCHES,
+    Architecture,
+    version_tuple,
+)
+from infra.config.errors import dotted_path
+from infra.config.rules import ConfigPath, Violation, rule
+from infra.config.schema import (
+    Fabrics,
+    Model,
+    NodePool,
+    Operators,
+    Site,
+    StorageSystem,
+    Tenant,
+)
+from infra.config.types import format_pkey
+
+
+class SiteConfig(Model):
+    """One gigafactory site: what ``site-configs/<site>.yaml`` describes."""
+
+    site: Site = Field(description="Identity and envelope of the site.")
+    node_pools: tuple[NodePool, ...] = Field(min_length=1, description="GPU node pools.")
+    fabrics: Fabrics = Field(description="Compute and storage fabrics.")
+    storage: tuple[StorageSystem, ...] = Field((), description="Storage systems.")
+    operators: Operators = Field(default_factory=Operators, description="Pinned operator versions.")
+    tenants: tuple[Tenant, ...] = Field((), description="Tenants and their quotas.")
+
+    def pool(self, name: str) -> NodePool | None:
+        """The node pool called ``name``, if any."""
+        return next((p for p in self.node_pools if p.name == name), None)
+
+    def storage_system(self, name: str) -> StorageSystem | None:
+        """The storage system called ``name``, if any."""
+        return next((s for s in self.storage if s.name == name), None)
+
+    def tenant(self, name: str) -> Tenant | None:
+        """The tenant called ``name``, if any."""
+        return next((t for t in self.tenants if t.name == name), None)
+
+    @property
+    def total_gpus(self) -> int:
+        """GPUs across every pool."""
+        return sum(p.gpus for p in self.node_pools)
+
+    @property
+    def total_nodes(self) -> int:
+        """Nodes across every pool."""
+        return sum(p.nodes for p in self.node_pools)
+
+    @property
+    def it_load_kw(self) -> float:
+        """Maximum GPU-node power draw, kW, before PUE."""
+        return sum(p.nodes * p.system.node_kw for p in self.node_pools)
+
+    @property
+    def rails(self) -> int:
+        """Compute rails: the most compute HCAs any node has."""
+        return max(p.hcas.compute for p in self.node_pools)
+
+    # -- uniqueness ---------------------------------------------------------------------------
+
+    @rule
+    def names_unique(self) -> Iterator[Violation]:
+        groups: list[tuple[str, Sequence[NodePool | StorageSystem | Tenant]]] = [
+            ("node_pools", self.node_pools),
+            ("storage", self.storage),
+            ("tenants", self.tenants),
+        ]
+        for section, items in groups:
+            first: dict[str, int] = {}
+            for i, item in enumerate(items):
+                if item.name in first:
+                    yield Violation(
+                        (section, i, "name"),
+                        f"{item.name!r} is already the name of {section}[{first[item.name]}]",
+                        "give each entry its own name",
+                    )
+                first.setdefault(item.name, i)
+
+    @rule
+    def node_names_unique(self) -> Iterator[Violation]:
+        owner: dict[str, int] = {}
+        for i, pool in enumerate(self.node_pools):
+            for name in pool.node_names():
+                if name in owner and owner[name] != i:
+                    yield Violation(
+                        (("node_pools", i, "node_name_pattern")),
+                        f"node name {name!r} is also produced by node_pools[{owner[name]}].node_name_pattern",
+                        "give each pool its own prefix in node_name_pattern, or move first_index",
+                    )
+                    break
+                owner[name] = i
+
+    @rule
+    def partition_keys_unique(self) -> Iterator[Violation]:
+        first: dict[int, int] = {}
+        for i, tenant in enumerate(self.tenants):
+            partition = tenant.pkey & 0x7FFF
+            if partition in first:
+                other = self.tenants[first[partition]]
+                yield Violation(
+                    ("tenants", i, "pkey"),
+                    f"{format_pkey(tenant.pkey)} names the same partition as tenants[{first[partition]}].pkey "
+                    f"{format_pkey(other.pkey)} (tenant {other.name}); the top bit only marks membership",
+                    "give each tenant its own partition key",
+                )
+            first.setdefault(partition, i)
+
+    # -- fabric and addressing ------------------------------------------------------------------
+
+    @rule
+    def rails_have_subnets(self) -> Iterator[Violation]:
+        subnets = len(self.fabrics.compute.ipoib_subnets)
+        for i, pool in enumerate(self.node_pools):
+            if pool.hcas.compute > subnets:
+                yield Violation(
+                    ("node_pools", i, "hcas", "compute"),
+                    f"{pool.hcas.compute} compute HCAs need {pool.hcas.compute} rails, but "
+                    f"fabrics.compute.ipoib_subnets lists {subnets}",
+                    f"add IPoIB subnets for rails {subnets}..{pool.hcas.compute - 1}",
+                )
+        if subnets > self.rails:
+            yield Violation(
+                ("fabrics", "compute", "ipoib_subnets", self.rails),
+                f"lists {subnets} rails but no node pool has more than {self.rails} compute HCAs",
+                f"keep rails 0..{self.rails - 1} only",
+            )
+
+    @rule
+    def scalable_units_fit_leaves(self) -> Iterator[Violation]:
+        compute = self.fabrics.compute
+        for i, pool in enumerate(self.node_pools):
+            if pool.scalable_unit_nodes > compute.leaf_down_ports:
+                yield Violation(
+                    ("node_pools", i, "scalable_unit_nodes"),
+                    f"{pool.scalable_unit_nodes} nodes per SU need {pool.scalable_unit_nodes} leaf ports per "
+                    f"rail, but a {compute.switch_model.value} leaf at fabrics.compute.oversubscription="
+                    f"{compute.oversubscription:g} has {compute.leaf_down_ports}",
+                    f"use at most {compute.leaf_down_ports} nodes per SU, or raise oversubscription",
+                )
+
+    @rule
+    def subnets_disjoint_and_large_enough(self) -> Iterator[Violation]:
+        named: list[tuple[ConfigPath, IPv4Network]] = [
+            (("fabrics", "compute", "ipoib_subnets", i, "subnet"), r.subnet)
+            for i, r in enumerate(self.fabrics.compute.ipoib_subnets)
+        ]
+        named.append((("fabrics", "storage", "subnet"), self.fabrics.storage.subnet))
+        for a in range(len(named)):
+            for b in range(a):
+                if named[a][1].overlaps(named[b][1]):
+                    yield Violation(
+                        named[a][0],
+                        f"{named[a][1]} overlaps {dotted_path(named[b][0])} {named[b][1]}",
+                        "give every rail and the storage fabric its own subnet",
+                    )
+        nodes = self.total_nodes
+        for path, subnet in named[:-1]:
+            if subnet.num_addresses - 2 < nodes:
+                yield Violation(
+                    path,
+                    f"{subnet} holds {subnet.num_addresses - 2} hosts but the site has {nodes} nodes on this rail",
+                    f"use a prefix of /{_prefix_for(nodes)} or shorter",
+                )
+        ports = sum(p.nodes * p.hcas.storage for p in self.node_pools)
+        storage_subnet = self.fabrics.storage.subnet
+        if storage_subnet.num_addresses - 2 < ports:
+            yield Violation(
+                ("fabrics", "storage", "subnet"),
+                f"{storage_subnet} holds {storage_subnet.num_addresses - 2} hosts but the node pools have "
+                f"{ports} storage ports (nodes x hcas.storage)",
+                f"use a prefix of /{_prefix_for(ports)} or shorter",
+            )
+
+    # -- GPU software ---------------------------------------------------------------------------
+
+    @rule
+    def driver_supports_gpus(self) -> Iterator[Violation]:
+        gpu_operator = self.operators.gpu_operator
+        driver = version_tuple(gpu_operator.driver_version)
+        where = ("operators", "gpu_operator", "driver_version")
+        if driver[0] not in SUPPORTED_DRIVER_BRANCHES:
+            yield Violation(
+                where,
+                f"driver branch R{driver[0]} is not supported by the pinned GPU Operator line",
+                f"use a driver from branch {' or '.join(f'R{b}' for b in SUPPORTED_DRIVER_BRANCHES)}",
+            )
+        for i, pool in enumerate(self.node_pools):
+            system = pool.system
+            if driver < version_tuple(system.min_driver):
+                yield Violation(
+                    where,
+                    f"{gpu_operator.driver_version} is older than {system.min_driver}, the first driver for "
+                    f"node_pools[{i}].gpu_model {pool.gpu_model.value}",
+                    f"use driver {system.min_driver} or newer",
+                )
+            if system.architecture is Architecture.BLACKWELL and version_tuple(gpu_operator.version) < version_tuple(
+                MIN_GPU_OPERATOR_FOR_BLACKWELL
+            ):
+                yield Violation(
+                    ("operators", "gpu_operator", "version"),
+                    f"GPU Operator {gpu_operator.version} predates Blackwell support, needed by "
+                    f"node_pools[{i}].gpu_model {pool.gpu_model.value}",
+                    f"use GPU Operator {MIN_GPU_OPERATOR_FOR_BLACKWELL} or newer",
+                )
+            if system.needs_open_kernel_modules and gpu_operator.kernel_module_type == "proprietary":
+                yield Violation(
+                    ("operators", "gpu_operator", "kernel_module_type"),
+                    f"node_pools[{i}].gpu_model {pool.gpu_model.value} needs the open kernel modules",
+                    "set kernel_module_type: open",
+                )
+
+    # -- power ----------------------------------------------------------------------------------
+
+    @rule
+    def power_covers_gpus(self) -> Iterator[Violation]:
+        facility_kw = self.it_load_kw * self.site.pue
+        envelope_kw = self.site.power_envelope_mw * 1000
+        if facility_kw > envelope_kw:
+            yield Violation(
+                ("site", "power_envelope_mw"),
+                f"{self.site.power_envelope_mw:g} MW does not cover the GPU nodes: {self.it_load_kw / 1000:.2f} MW "
+                f"at full load x site.pue {self.site.pue:g} = {facility_kw / 1000:.2f} MW",
+                "raise power_envelope_mw, lower pue, or remove nodes from node_pools",
+            )
+
+    # -- tenants --------------------------------------------------------------------------------
+
+    @rule
+    def quotas_fit_pools(self) -> Iterator[Violation]:
+        booked: dict[str, int] = Counter()
+        for t, tenant in enumerate(self.tenants):
+            for q, quota in enumerate(tenant.gpu_quotas):
+                if self.pool(quota.pool) is None:
+                    yield Violation(
+                        ("tenants", t, "gpu_quotas", q, "pool"),
+                        f"no node pool is called {quota.pool!r}",
+                        _choices("node pools", [p.name for p in self.node_pools]),
+                    )
+                booked[quota.pool] += quota.gpus
+        for i, pool in enumerate(self.node_pools):
+            if booked[pool.name] > pool.gpus:
+                yield Violation(
+                    ("node_pools", i, "nodes"),
+                    f"tenants' gpu_quotas on pool {pool.name} add up to {booked[pool.name]} GPUs but the pool has "
+                    f"{pool.gpus} ({pool.nodes} nodes x {pool.gpus_per_node})",
+                    "lower the tenants' gpu_quotas or add nodes to the pool",
+                )
+
+    @rule
+    def storage_access_consistent(self) -> Iterator[Violation]:
+        tenant_names = [t.name for t in self.tenants]
+        for s, listed in enumerate(self.storage):
+            for k, name in enumerate(listed.tenants):
+                if name not in tenant_names:
+                    yield Violation(
+                        ("storage", s, "tenants", k), f"no tenant is called {name!r}", _choices("tenants", tenant_names)
+                    )
+        for t, tenant in enumerate(self.tenants):
+            for q, share in enumerate(tenant.storage):
+                system = self.storage_system(share.system)
+                if system is None:
+                    yield Violation(
+                        ("tenants", t, "storage", q, "system"),
+                        f"no storage system is called {share.system!r}",
+                        _choices("storage systems", [x.name for x in self.storage]),
+                    )
+                elif tenant.name not in system.tenants:
+                    yield Violation(
+                        ("tenants", t, "storage", q, "system"),
+                        f"tenant {tenant.name} has a quota on {system.name}, but storage {system.name}.tenants "
+                        "does not list it",
+                        f"add {tenant.name} to the tenants of storage {system.name}, or remove the quota",
+                    )
+
+    @rule
+    def dedicated_pools_owned(self) -> Iterator[Violation]:
+        for i, pool in enumerate(self.node_pools):
+            if pool.dedicated_to is None:
+                continue
+            owner = self.tenant(pool.dedicated_to)
+            if owner is None:
+                yield Violation(
+                    ("node_pools", i, "dedicated_to"),
+                    f"no tenant is called {pool.dedicated_to!r}",
+                    _choices("tenants", [t.name for t in self.tenants]),
+                )
+                continue
+            for t, tenant in enumerate(self.tenants):
+                for q, quota in enumerate(tenant.gpu_quotas):
+                    if quota.pool == pool.name and tenant.name != owner.name:
+                        yield Violation(
+                            ("tenants", t, "gpu_quotas", q, "pool"),
+                            f"pool {pool.name} is dedicated to tenant {owner.name} (node_pools[{i}].dedicated_to)",
+                            f"move tenant {tenant.name}'s quota to a shared pool",
+                        )
+
+    @rule
+    def regulated_tenants_isolated(self) -> Iterator[Violation]:
+        for t, tenant in enumerate(self.tenants):
+            if not (tenant.kind == "regulated" or tenant.isolation.dedicated_nodes):
+                continue
+            for q, quota in enumerate(tenant.gpu_quotas):
+                pool = self.pool(quota.pool)
+                if tenant.isolation.dedicated_nodes and pool is not None and pool.dedicated_to != tenant.name:
+                    yield Violation(
+                        ("tenants", t, "gpu_quotas", q, "pool"),
+                        f"tenant {tenant.name} requires dedicated nodes, but pool {pool.name} is not "
+                        f"dedicated to it (its dedicated_to is {pool.dedicated_to or 'unset'})",
+                        f"set dedicated_to: {tenant.name} on pool {pool.name}, or use a pool dedicated to it",
+                    )
+            for q, share in enumerate(tenant.storage):
+                system = self.storage_system(share.system)
+                if system is None:
+                    continue
+                if tenant.isolation.encrypted_storage and not system.encrypted:
+                    yield Violation(
+                        ("tenants", t, "storage", q, "system"),
+                        f"tenant {tenant.name} requires encrypted storage, but storage {system.name} has "
+                        "encrypted: false",
+                        f"set encrypted: true on {system.name}, or give the tenant an encrypted system",
+                    )
+                shared = [n for n in system.tenants if n != tenant.name]
+                if tenant.kind == "regulated" and shared:
+                    yield Violation(
+                        ("tenants", t, "storage", q, "system"),
+                        f"regulated tenant {tenant.name} shares storage {system.name} with {', '.join(shared)}",
+                        f"give {tenant.name} a storage system of its own",
+                    )
+
+
+def _prefix_for(hosts: int) -> int:
+    prefix = 30
+    while (1 << (32 - prefix)) - 2 < hosts:
+        prefix -= 1
+    return prefix
+
+
+def _choices(what: str, names: Sequence[str]) -> str:
+    return f"known {what}: {', '.join(names)}" if names else f"no {what} are defined"

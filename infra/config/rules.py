@@ -1,0 +1,59 @@
+"""Cross-field rules: declared on the model that holds the fields they bind, collected in one pass.
+
+A rule is a method decorated with ``@rule`` that yields ``Violation``s whose ``path`` is relative
+to the model it is declared on; ``collect_violations`` walks the whole model tree and prefixes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+ConfigPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken cross-field rule: the field it points at, what is wrong and the fix."""
+
+    path: ConfigPath
+    message: str
+    hint: str | None = None
+
+
+RuleMethod = Callable[[Any], Iterator[Violation]]
+F = TypeVar("F", bound=RuleMethod)
+
+
+def rule(method: F) -> F:
+    """Mark a model method as a cross-field rule."""
+    method.__gigafactory_rule__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def _rules_of(model_type: type[BaseModel]) -> list[RuleMethod]:
+    found: list[RuleMethod] = []
+    for name in sorted(dir(model_type)):
+        member = getattr(model_type, name, None)
+        if callable(member) and getattr(member, "__gigafactory_rule__", False):
+            found.append(member)
+    return found
+
+
+def collect_violations(model: BaseModel, prefix: ConfigPath = ()) -> list[Violation]:
+    """Run every rule of ``model`` and of every model nested in it."""
+    found: list[Violation] = []
+    for check in _rules_of(type(model)):
+        found.extend(Violation((*prefix, *v.path), v.message, v.hint) for v in check(model))
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            found.extend(collect_violations(value, (*prefix, name)))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found.extend(collect_violations(item, (*prefix, name, i)))
+    return found

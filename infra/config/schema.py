@@ -1,0 +1,498 @@
+"""The parts of a site config: site, node pools, fabrics, storage, operators and tenants.
+
+Every model is immutable and rejects unknown keys. Rules that bind fields of one part are
+declared here beside those fields; rules across parts live on ``SiteConfig`` in ``model.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from infra.config.catalog import (
+    CERT_MANAGER_VERSION,
+    DOCA_OFED_VERSION,
+    GPU_DRIVER_VERSION,
+    GPU_OPERATOR_VERSION,
+    GPU_SYSTEMS,
+    KUBE_PROMETHEUS_STACK_VERSION,
+    KUEUE_VERSION,
+    NETWORK_OPERATOR_VERSION,
+    NFD_VERSION,
+    SUPPORTED_KUBERNETES,
+    SWITCHES,
+    FabricGeneration,
+    GpuModel,
+    GpuSystem,
+    SwitchModel,
+)
+from infra.config.rules import Violation, rule
+from infra.config.types import (
+    AbsolutePath,
+    CountryCode,
+    DnsLabel,
+    DriverVersion,
+    IPv4Subnet,
+    KubernetesVersion,
+    NodesOrPercent,
+    PKey,
+    PositiveInt,
+    ReleaseVersion,
+    SecretRef,
+    environment,
+)
+
+
+class Model(BaseModel):
+    """Base of every site-config model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Keys that were renamed or removed, with what replaces them (named in the error).
+    RENAMED: ClassVar[dict[str, str]] = {}
+
+
+class Site(Model):
+    """Identity and envelope of one gigafactory site."""
+
+    name: DnsLabel = environment("Site name; also the Pulumi stack name.")
+    region: DnsLabel = environment("Region the site belongs to, e.g. eu-north.")
+    country: CountryCode = environment("ISO 3166-1 alpha-2 country code, e.g. NO.")
+    description: str = Field("", description="One line a person reads in plans and reports.")
+    kubernetes_version: KubernetesVersion = Field("1.35", description="Kubernetes minor version.")
+    kube_context: str = environment("kubeconfig context that reaches the site's cluster.")
+    power_envelope_mw: float = Field(gt=0, description="Facility power available to IT load, MW.")
+    pue: float = Field(1.25, ge=1.0, le=3.0, description="Power usage effectiveness of the site.")
+
+    RENAMED: ClassVar[dict[str, str]] = {"power_mw": "power_envelope_mw", "k8s_version": "kubernetes_version"}
+
+    @rule
+    def kubernetes_supported(self) -> Iterator[Violation]:
+        if self.kubernetes_version not in SUPPORTED_KUBERNETES:
+            yield Violation(
+                ("kubernetes_version",),
+                f"Kubernetes {self.kubernetes_version} is not supported by the pinned operators",
+                f"use one of {', '.join(SUPPORTED_KUBERNETES)}",
+            )
+
+
+class HcaLayout(Model):
+    """Host channel adapters per node: one per compute rail, plus storage-fabric ports."""
+
+    compute: PositiveInt = Field(description="HCAs on the compute fabric, one per rail.")
+    storage: int = Field(2, ge=0, description="Ports on the storage fabric.")
+
+
+class Taint(Model):
+    """A Kubernetes node taint."""
+
+    key: str = Field(min_length=1, description="Taint key.")
+    value: str = Field("", description="Taint value.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Effect.")
+
+
+class GpuSharing(Model):
+    """How a pool's GPUs are shared: whole GPUs, MIG slices, or time-slicing."""
+
+    mode: Literal["none", "mig", "time-slicing"] = Field("none", description="Sharing mode.")
+    mig_profile: str | None = Field(None, description="MIG profile applied to every GPU, e.g. 1g.10gb.")
+    replicas: int | None = Field(None, ge=2, le=64, description="Time-slicing replicas per GPU.")
+
+    @rule
+    def settings_match_mode(self) -> Iterator[Violation]:
+        if self.mode == "mig" and not self.mig_profile:
+            yield Violation(("mig_profile",), "is required when mode is mig", "set a MIG profile such as 1g.10gb")
+        if self.mode == "time-slicing" and self.replicas is None:
+            yield Violation(("replicas",), "is required when mode is time-slicing", "set replicas, e.g. 4")
+        if self.mode != "mig" and self.mig_profile:
+            yield Violation(("mig_profile",), f"is set but mode is {self.mode}", "set mode: mig or remove mig_profile")
+        if self.mode != "time-slicing" and self.replicas is not None:
+            yield Violation(
+                ("replicas",), f"is set but mode is {self.mode}", "set mode: time-slicing or remove replicas"
+            )
+
+
+class DriverUpgrade(Model):
+    """How the GPU Operator rolls a driver change across a pool."""
+
+    max_unavailable: NodesOrPercent = Field("25%", description="Nodes (or percentage) down at once.")
+    max_parallel_upgrades: int = Field(1, ge=0, description="Nodes upgraded in parallel; 0 means all.")
+    drain: bool = Field(True, description="Drain workloads from a node before its driver changes.")
+    drain_timeout_seconds: int = Field(300, ge=0, description="How long a drain may take.")
+
+
+class NodePool(Model):
+    """A homogeneous group of GPU nodes built from scalable units."""
+
+    name: DnsLabel = Field(description="Pool name, used in labels and Kueue flavors.")
+    gpu_model: GpuModel = Field(description="GPU system of every node in the pool.")
+    gpus_per_node: PositiveInt = Field(description="GPUs per node; defaults to the system's count.")
+    nodes: PositiveInt = Field(description="Number of nodes.")
+    node_name_pattern: str = Field(description="Node hostname with an {index} field, e.g. gpu-{index:04d}.")
+    first_index: int = Field(1, ge=0, description="Index of the first node.")
+    scalable_unit_nodes: PositiveInt = Field(32, description="Nodes per scalable unit (SU).")
+    allow_partial_scalable_unit: bool = Field(False, description="Allow a last, partly filled SU.")
+    nodes_per_rack: PositiveInt = Field(4, description="Nodes per rack (DGX SuperPOD: 4).")
+    hcas: HcaLayout = Field(description="HCAs per node.")
+    purpose: Literal["training", "inference", "regulated"] = Field(description="What the pool is for.")
+    dedicated_to: DnsLabel | None = Field(None, description="Tenant that owns every node of the pool.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Extra node labels.")
+    taints: tuple[Taint, ...] = Field((), description="Node taints.")
+    gpu_sharing: GpuSharing = Field(default_factory=GpuSharing, description="GPU sharing.")
+    driver_upgrade: DriverUpgrade = Field(default_factory=DriverUpgrade, description="Driver roll-out.")
+    sysctls: dict[str, str] = Field(default_factory=dict, description="Kernel settings every node must have.")
+    hugepages_1gi: int = Field(0, ge=0, description="1 GiB hugepages every node must have.")
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "node_count": "nodes",
+        "gpus": "gpus_per_node",
+        "su_size": "scalable_unit_nodes",
+        "mig": "gpu_sharing",
+    }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_gpus_per_node(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "gpus_per_node" not in data:
+            try:
+                gpus = GPU_SYSTEMS[GpuModel(data.get("gpu_model"))].gpus_per_node
+            except ValueError:
+                # gpu_model itself is reported; a stand-in keeps a second, derived error away.
+                gpus = 1
+            return {**data, "gpus_per_node": gpus}
+        return data
+
+    @field_validator("node_name_pattern")
+    @classmethod
+    def _pattern_formats(cls, value: str) -> str:
+        try:
+            sample = value.format(index=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                f"must contain an {{index}} field and nothing else in braces, e.g. gpu-{{index:04d}} (got {value!r})"
+            ) from None
+        if sample == value.format(index=2):
+            raise ValueError(f"must contain an {{index}} field so node names differ (got {value!r})")
+        return value
+
+    @property
+    def system(self) -> GpuSystem:
+        """Vendor facts for this pool's GPU model."""
+        return GPU_SYSTEMS[self.gpu_model]
+
+    @property
+    def gpus(self) -> int:
+        """GPUs in the whole pool."""
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def scalable_units(self) -> int:
+        """Scalable units, counting a partly filled last one."""
+        return -(-self.nodes // self.scalable_unit_nodes)
+
+    def node_name(self, position: int) -> str:
+        """Hostname of the node at 0-based ``position`` in the pool."""
+        return self.node_name_pattern.format(index=self.first_index + position)
+
+    def node_names(self) -> list[str]:
+        """Hostnames of every node, in order."""
+        return [self.node_name(i) for i in range(self.nodes)]
+
+    @rule
+    def gpus_match_system(self) -> Iterator[Violation]:
+        if self.gpus_per_node != self.system.gpus_per_node:
+            yield Violation(
+                ("gpus_per_node",),
+                f"{self.gpu_model.value} nodes have {self.system.gpus_per_node} GPUs (got {self.gpus_per_node})",
+                f"remove gpus_per_node or set it to {self.system.gpus_per_node}",
+            )
+
+    @rule
+    def whole_scalable_units(self) -> Iterator[Violation]:
+        if self.nodes % self.scalable_unit_nodes and not self.allow_partial_scalable_unit:
+            whole = self.nodes // self.scalable_unit_nodes * self.scalable_unit_nodes
+            yield Violation(
+                ("nodes",),
+                f"{self.nodes} nodes is not a whole number of scalable units of "
+                f"scalable_unit_nodes={self.scalable_unit_nodes}",
+                f"use {whole or self.scalable_unit_nodes} or {whole + self.scalable_unit_nodes} nodes, "
+                f"or set allow_partial_scalable_unit: true",
+            )
+        if self.scalable_unit_nodes % self.nodes_per_rack:
+            yield Violation(
+                ("nodes_per_rack",),
+                f"scalable_unit_nodes={self.scalable_unit_nodes} is not a whole number of racks of "
+                f"nodes_per_rack={self.nodes_per_rack}",
+                "make scalable_unit_nodes a multiple of nodes_per_rack",
+            )
+
+    @rule
+    def one_hca_per_rail(self) -> Iterator[Violation]:
+        if self.hcas.compute != self.gpus_per_node:
+            yield Violation(
+                ("hcas", "compute"),
+                f"a rail-optimized node has one compute HCA per GPU: {self.hcas.compute} HCAs for "
+                f"gpus_per_node={self.gpus_per_node}",
+                f"set hcas.compute to {self.gpus_per_node}",
+            )
+
+    @rule
+    def mig_profile_exists(self) -> Iterator[Violation]:
+        profile = self.gpu_sharing.mig_profile
+        if self.gpu_sharing.mode == "mig" and profile and profile not in self.system.mig_profiles:
+            yield Violation(
+                ("gpu_sharing", "mig_profile"),
+                f"{profile} is not a MIG profile of gpu_model {self.gpu_model.value}",
+                f"use one of {', '.join(self.system.mig_profiles)}",
+            )
+
+    @rule
+    def regulated_pools_are_fenced(self) -> Iterator[Violation]:
+        if self.purpose != "regulated":
+            return
+        if self.dedicated_to is None:
+            yield Violation(
+                ("dedicated_to",),
+                "a pool with purpose regulated must be dedicated to one tenant",
+                "set dedicated_to to the regulated tenant's name",
+            )
+        if not any(t.effect in ("NoSchedule", "NoExecute") for t in self.taints):
+            yield Violation(
+                ("taints",),
+                "a pool with purpose regulated needs a NoSchedule or NoExecute taint so other "
+                "tenants' pods cannot land on it",
+                "add a taint such as {key: gigafactory.eu/tenant, value: <tenant>, effect: NoSchedule}",
+            )
+
+
+class RailSubnet(Model):
+    """The IPoIB subnet of one compute rail."""
+
+    rail: int = Field(ge=0, description="Rail number, 0-based.")
+    subnet: IPv4Subnet = environment("IPoIB subnet of the rail.")
+
+
+class ComputeFabric(Model):
+    """The compute InfiniBand fabric: rail-optimized fat tree."""
+
+    generation: FabricGeneration = Field(FabricGeneration.NDR, description="NDR (400G) or XDR (800G).")
+    switch_model: SwitchModel = Field(SwitchModel.QM9700, description="Switch used at every tier.")
+    oversubscription: float = Field(1.0, ge=1.0, le=4.0, description="Leaf down:up ratio; 1.0 is non-blocking.")
+    subnet_manager: Literal["ufm", "opensm"] = Field("ufm", description="Subnet manager of the fabric.")
+    ufm_credentials_secret: SecretRef | None = environment(
+        "Pulumi config secret holding UFM credentials.", default=None
+    )
+    ipoib_mtu: Literal[2048, 4096] = Field(4096, description="IPoIB partition MTU.")
+    ipoib_subnets: tuple[RailSubnet, ...] = environment("IPoIB subnet per rail.", min_length=1)
+
+    RENAMED: ClassVar[dict[str, str]] = {"radix": "switch_model (the radix follows from the model)"}
+
+    @property
+    def radix(self) -> int:
+        """Ports per switch."""
+        return SWITCHES[self.switch_model].radix
+
+    @property
+    def leaf_down_ports(self) -> int:
+        """Leaf ports that face nodes at the configured oversubscription."""
+        return int(self.radix * self.oversubscription / (1 + self.oversubscription))
+
+    @rule
+    def switch_matches_generation(self) -> Iterator[Violation]:
+        spec = SWITCHES[self.switch_model]
+        if spec.generation != self.generation:
+            yield Violation(
+                ("switch_model",),
+                f"{self.switch_model.value} is an {spec.generation.value} switch but generation is "
+                f"{self.generation.value}",
+                "pick QM9700 for NDR or Q3400 for XDR",
+            )
+
+    @rule
+    def ufm_has_credentials(self) -> Iterator[Violation]:
+        if self.subnet_manager == "ufm" and self.ufm_credentials_secret is None:
+            yield Violation(
+                ("ufm_credentials_secret",),
+                "is required when subnet_manager is ufm (ib-kubernetes pushes partition keys through UFM)",
+                "name the Pulumi config secret that holds the UFM credentials",
+            )
+
+    @rule
+    def rails_numbered(self) -> Iterator[Violation]:
+        for i, rail in enumerate(self.ipoib_subnets):
+            if rail.rail != i:
+                yield Violation(
+                    ("ipoib_subnets", i, "rail"),
+                    f"rails must be listed in order 0, 1, 2, ... (entry {i} says rail {rail.rail})",
+                    f"set rail: {i}",
+                )
+
+
+class StorageFabric(Model):
+    """The storage fabric, separate from compute."""
+
+    kind: Literal["infiniband", "ethernet"] = Field("infiniband", description="Fabric technology.")
+    subnet: IPv4Subnet = environment("Subnet of the storage ports.")
+
+
+class Fabrics(Model):
+    """The site's fabrics."""
+
+    compute: ComputeFabric = Field(description="Compute InfiniBand fabric.")
+    storage: StorageFabric = Field(description="Storage fabric.")
+
+
+StorageKind = Literal["exascaler", "weka", "vast", "rook-ceph"]
+
+
+class StorageSystem(Model):
+    """A parallel filesystem or object store and who may use it."""
+
+    name: DnsLabel = Field(description="Storage system name.")
+    kind: StorageKind = Field(description="exascaler (Lustre), weka, vast or rook-ceph.")
+    interface: Literal["filesystem", "object", "block"] = Field("filesystem", description="How it is consumed.")
+    capacity_tb: float = Field(gt=0, description="Usable capacity, TB.")
+    read_gb_per_s: float = Field(gt=0, description="Target aggregate read bandwidth, GB/s.")
+    write_gb_per_s: float = Field(gt=0, description="Target aggregate write bandwidth, GB/s.")
+    mount_path: AbsolutePath | None = Field(None, description="Where nodes mount it (filesystems).")
+    reclaim_policy: Literal["Retain", "Delete"] = Field("Retain", description="PV reclaim policy.")
+    encrypted: bool = Field(False, description="Data encrypted at rest.")
+    tenants: tuple[DnsLabel, ...] = Field((), description="Tenants allowed to use it.")
+    endpoint: str = environment("Storage endpoint: Lustre NID and fs, WEKA/VAST API, Ceph cluster.", min_length=1)
+    credentials_secret: SecretRef | None = environment("Pulumi config secret with API credentials.", default=None)
+
+    @rule
+    def interface_fits_kind(self) -> Iterator[Violation]:
+        if self.interface != "filesystem" and self.kind != "rook-ceph":
+            yield Violation(
+                ("interface",),
+                f"kind {self.kind} is served here as a filesystem only (got interface {self.interface})",
+                "use interface: filesystem, or kind: rook-ceph for object or block storage",
+            )
+        if self.interface == "filesystem" and self.mount_path is None:
+            yield Violation(("mount_path",), "is required for a filesystem", "set mount_path, e.g. /lustre/datasets")
+        if self.interface != "filesystem" and self.mount_path is not None:
+            yield Violation(("mount_path",), f"an {self.interface} store is not mounted on nodes", "remove mount_path")
+
+
+class GpuOperator(Model):
+    """NVIDIA GPU Operator release and the driver it installs."""
+
+    version: ReleaseVersion = Field(GPU_OPERATOR_VERSION, description="GPU Operator chart version.")
+    driver_version: DriverVersion = Field(GPU_DRIVER_VERSION, description="NVIDIA driver version.")
+    kernel_module_type: Literal["auto", "open", "proprietary"] = Field("auto", description="Driver modules.")
+    rdma: bool = Field(True, description="GPUDirect RDMA (nvidia-peermem / DMA-BUF).")
+
+
+class NetworkOperator(Model):
+    """NVIDIA Network Operator release and the DOCA-OFED driver it installs."""
+
+    version: ReleaseVersion = Field(NETWORK_OPERATOR_VERSION, description="Network Operator chart version.")
+    doca_ofed_version: str = Field(DOCA_OFED_VERSION, description="DOCA-OFED driver container version.")
+
+
+class Release(Model):
+    """A pinned Helm release version."""
+
+    version: ReleaseVersion = Field(description="Chart version.")
+
+
+class Operators(Model):
+    """Pinned versions of every operator the site runs."""
+
+    gpu_operator: GpuOperator = Field(default_factory=GpuOperator, description="GPU Operator.")
+    network_operator: NetworkOperator = Field(default_factory=NetworkOperator, description="Network Operator.")
+    kueue: Release = Field(default_factory=lambda: Release(version=KUEUE_VERSION), description="Kueue.")
+    node_feature_discovery: Release = Field(
+        default_factory=lambda: Release(version=NFD_VERSION), description="Node Feature Discovery."
+    )
+    cert_manager: Release = Field(
+        default_factory=lambda: Release(version=CERT_MANAGER_VERSION), description="cert-manager."
+    )
+    monitoring: Release = Field(
+        default_factory=lambda: Release(version=KUBE_PROMETHEUS_STACK_VERSION),
+        description="kube-prometheus-stack.",
+    )
+
+    RENAMED: ClassVar[dict[str, str]] = {"nfd": "node_feature_discovery", "prometheus": "monitoring"}
+
+
+class Isolation(Model):
+    """What a tenant requires to be kept apart from others."""
+
+    dedicated_nodes: bool = Field(False, description="Runs only on pools dedicated to it.")
+    own_partition: bool = Field(False, description="Has an InfiniBand partition no one else joins.")
+    encrypted_storage: bool = Field(False, description="Uses only storage encrypted at rest.")
+    egress: Literal["allow", "deny"] = Field("allow", description="Traffic leaving the cluster.")
+
+
+class GpuQuota(Model):
+    """A tenant's nominal GPUs in one pool."""
+
+    pool: DnsLabel = Field(description="Node pool name.")
+    gpus: int = Field(ge=0, description="Nominal GPU quota.")
+    borrowing_limit: int | None = Field(None, ge=0, description="GPUs it may borrow from its cohort.")
+    lending_limit: int | None = Field(None, ge=0, description="GPUs of its quota others may borrow.")
+
+
+class StorageQuota(Model):
+    """A tenant's share of one storage system."""
+
+    system: DnsLabel = Field(description="Storage system name.")
+    quota_tb: float = Field(gt=0, description="Quota, TB.")
+
+
+class Tenant(Model):
+    """An organisation using the site: its quotas, partition and isolation."""
+
+    name: DnsLabel = Field(description="Tenant name; also its namespace.")
+    kind: Literal["research", "startup", "industry", "regulated"] = Field(description="Tenant kind.")
+    group: str = environment("Identity-provider group granted access to the namespace.", min_length=1)
+    pkey: PKey = environment("InfiniBand partition key, hex, e.g. 0x8001.")
+    cohort: DnsLabel | None = Field(None, description="Kueue cohort it borrows and lends in.")
+    gpu_quotas: tuple[GpuQuota, ...] = Field((), description="GPU quotas per pool.")
+    storage: tuple[StorageQuota, ...] = Field((), description="Storage quotas.")
+    isolation: Isolation = Field(default_factory=Isolation, description="Isolation it requires.")
+
+    RENAMED: ClassVar[dict[str, str]] = {"partition_key": "pkey", "quotas": "gpu_quotas"}
+
+    @rule
+    def borrowing_needs_cohort(self) -> Iterator[Violation]:
+        for i, quota in enumerate(self.gpu_quotas):
+            if quota.borrowing_limit is not None and self.cohort is None:
+                yield Violation(
+                    ("gpu_quotas", i, "borrowing_limit"),
+                    "borrowing needs a cohort to borrow from, but cohort is not set",
+                    "set cohort on the tenant, or remove borrowing_limit",
+                )
+
+    @rule
+    def regulated_is_isolated(self) -> Iterator[Violation]:
+        if self.kind != "regulated":
+            return
+        required = {
+            "dedicated_nodes": self.isolation.dedicated_nodes,
+            "own_partition": self.isolation.own_partition,
+            "encrypted_storage": self.isolation.encrypted_storage,
+        }
+        for name, value in required.items():
+            if not value:
+                yield Violation(
+                    ("isolation", name),
+                    f"a regulated tenant must have isolation.{name}: true",
+                    f"set isolation.{name}: true, or change kind if the tenant is not regulated",
+                )
+        if self.isolation.egress != "deny":
+            yield Violation(
+                ("isolation", "egress"),
+                "a regulated tenant must have isolation.egress: deny",
+                "set isolation.egress: deny",
+            )
+        if self.cohort is not None:
+            yield Violation(
+                ("cohort",),
+                "a regulated tenant may not share capacity through a cohort",
+                "remove cohort from the regulated tenant",
+            )

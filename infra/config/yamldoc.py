@@ -1,0 +1,147 @@
+"""Read one YAML file into plain values plus the file, line and column of every key and value.
+
+Scalars resolve as YAML 1.2 does, not PyYAML's YAML 1.1: ``NO``/``yes``/``on`` stay strings
+(Norway is ``NO``), ``0x8001`` is a hex integer, ``1.30`` keeps its text. Duplicate keys, merge
+keys and multi-document files are errors, each reported with its position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.config.errors import ConfigError, Location, dotted_path
+from infra.config.yamlvalues import HexInt, YamlFloat
+
+ConfigPath = tuple[str | int, ...]
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL = re.compile(r"^(~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_OCT = re.compile(r"^0o[0-7]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
+
+@dataclass
+class YamlDocument:
+    """One file's values with the location of each value and each key, by config path."""
+
+    path: Path
+    data: dict[str, Any]
+    value_locations: dict[ConfigPath, Location] = field(default_factory=dict)
+    key_locations: dict[ConfigPath, Location] = field(default_factory=dict)
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """The value of an unquoted scalar under YAML 1.2's core schema (hex kept as HexInt)."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _HEX.match(text):
+        return HexInt(int(text, 16))
+    if _OCT.match(text):
+        return int(text[2:], 8)
+    if _INT.match(text):
+        return int(text)
+    if _FLOAT.match(text) and any(c.isdigit() for c in text):
+        return YamlFloat(text)
+    return text
+
+
+class _Builder:
+    def __init__(self, path: Path, display: str) -> None:
+        self.path = path
+        self.display = display
+        self.value_locations: dict[ConfigPath, Location] = {}
+        self.key_locations: dict[ConfigPath, Location] = {}
+        self.errors: list[ConfigError] = []
+
+    def location(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.display, mark.line + 1, mark.column + 1)
+
+    def build(self, node: yaml.Node, path: ConfigPath) -> Any:
+        self.value_locations[path] = self.location(node)
+        if isinstance(node, yaml.ScalarNode):
+            # Quoted scalars, and plain ones YAML 1.1 already reads as strings (or that carry an
+            # explicit !!str), stay strings; the rest resolve under YAML 1.2.
+            if node.style is None and node.tag != _STR_TAG:
+                return resolve_plain_scalar(node.value)
+            return node.value
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.MappingNode)
+        result: dict[str, Any] = {}
+        seen: dict[str, Location] = {}
+        for key_node, value_node in node.value:
+            key_location = self.location(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.errors.append(ConfigError(key_location, dotted_path(path), "mapping keys must be plain names"))
+                continue
+            key = key_node.value
+            if key == "<<":
+                self.errors.append(
+                    ConfigError(
+                        key_location,
+                        dotted_path(path),
+                        "YAML merge keys (<<) are not supported",
+                        "put shared values in a base file and use `extends:`",
+                    )
+                )
+                continue
+            if key in seen:
+                first = seen[key]
+                self.errors.append(
+                    ConfigError(
+                        key_location,
+                        dotted_path((*path, key)),
+                        f"duplicate key (first set at line {first.line})",
+                        "remove one of the two; YAML would silently keep only the last",
+                    )
+                )
+                continue
+            seen[key] = key_location
+            key_path = (*path, key)
+            self.key_locations[key_path] = key_location
+            result[key] = self.build(value_node, key_path)
+        return result
+
+
+def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[ConfigError]]:
+    """Parse ``path``; return the document, or None and the errors that stop it being read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [ConfigError(Location(display), "", "file not found", "check the path")]
+    except IsADirectoryError:
+        return None, [ConfigError(Location(display), "", "is a directory, not a site config file")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [ConfigError(Location(display), "", f"cannot be read: {exc}")]
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [ConfigError(where, "", f"not valid YAML: {problem}", "fix the YAML syntax at that position")]
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        return None, [ConfigError(Location(display, 1, 1), "", "file is empty", "a site config is a YAML mapping")]
+    if len(nodes) > 1:
+        where = Location(display, nodes[1].start_mark.line + 1, 1)
+        return None, [ConfigError(where, "", "holds more than one YAML document", "keep one site per file")]
+    root = nodes[0]
+    builder = _Builder(path, display)
+    if not isinstance(root, yaml.MappingNode):
+        return None, [ConfigError(builder.location(root), "", "must be a YAML mapping of site settings")]
+    data = builder.build(root, ())
+    if builder.errors:
+        return None, builder.errors
+    return YamlDocument(path, data, builder.value_locations, builder.key_locations), []

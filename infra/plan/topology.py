@@ -1,0 +1,55 @@
+"""Where a node sits in the site: scalable unit (fabric block), rack and leaf group.
+
+These labels go on every node (GpuNodePool) and name the levels of the Kueue Topology
+(Scheduling), widest first, with ``kubernetes.io/hostname`` last as Kueue requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config.schema import NodePool
+
+BLOCK_LABEL = "gigafactory.eu/fabric-block"
+RACK_LABEL = "gigafactory.eu/rack"
+LEAF_GROUP_LABEL = "gigafactory.eu/leaf-group"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+# Kueue Topology levels, widest first (Kueue v1beta2 Topology: hostname only as the last level).
+TOPOLOGY_LEVELS: tuple[str, ...] = (BLOCK_LABEL, RACK_LABEL, HOSTNAME_LABEL)
+
+
+@dataclass(frozen=True)
+class NodeTopology:
+    """The topology of one node, as label values."""
+
+    hostname: str
+    block: str
+    rack: str
+    leaf_group: str
+
+    def labels(self) -> dict[str, str]:
+        """The node labels that place this node in the fabric."""
+        return {
+            BLOCK_LABEL: self.block,
+            RACK_LABEL: self.rack,
+            LEAF_GROUP_LABEL: self.leaf_group,
+            HOSTNAME_LABEL: self.hostname,
+        }
+
+
+def node_topology(pool: NodePool, position: int) -> NodeTopology:
+    """Topology of the node at 0-based ``position`` in ``pool``.
+
+    In a rail-optimized fat tree a scalable unit is one leaf per rail, so its nodes share a leaf
+    group and form one block: traffic inside it crosses a single leaf on every rail.
+    """
+    su = position // pool.scalable_unit_nodes
+    rack = position // pool.nodes_per_rack
+    block = f"{pool.name}-su{su:03d}"
+    return NodeTopology(
+        hostname=pool.node_name(position),
+        block=block,
+        rack=f"{pool.name}-r{rack:04d}",
+        leaf_group=f"{block}-leaves",
+    )
