@@ -1,0 +1,62 @@
+"""Write command outputs atomically: a file or a whole folder appears complete, or not at all."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = True) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
+
+    With ``overwrite=False`` an existing file is left alone and ``FileExistsError`` is raised.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            # link() fails if the target exists, so two writers cannot both win.
+            os.link(temporary, path)
+            os.unlink(temporary)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes]) -> None:
+    """Replace ``directory`` with exactly ``files`` (relative path -> content), all at once.
+
+    Everything is written into a sibling temporary folder first; only then is the old folder
+    swapped out, so a failure part-way leaves the previous output untouched.
+    """
+    directory = directory.resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        for relative, content in sorted(files.items()):
+            target = (staging / relative).resolve()
+            if staging not in target.parents:
+                raise ValueError(f"refusing to write outside the output folder: {relative}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, retired / "previous")
+            os.replace(staging, directory)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
