@@ -1,0 +1,154 @@
+"""Run a Pulumi program in-process on Pulumi's own mock runtime and record every resource.
+
+The program is the same code ``pulumi up`` runs; only the engine underneath differs. Pulumi's
+``MockMonitor`` receives each ``RegisterResource`` request exactly as the real engine would; the
+recording monitor keeps what a reviewer needs from it (type, name, URN, parent, provider, inputs,
+options) before handing it on. Secret inputs are recorded as ``[secret]``, never their values.
+
+Each run happens in a fresh ``contextvars`` context, so runs do not share Pulumi's global state
+(root stack, config, settings) and one process can plan several sites.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET = "[secret]"
+# Signatures the Pulumi wire format uses for special values (sdk/go/common/resource/sig).
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+_ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """One resource as the program registered it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    inputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    depends_on: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    additional_secret_outputs: tuple[str, ...] = field(default=())
+
+
+def scrub(value: Any) -> Any:
+    """Turn wire-format values into plain data: secrets become ``[secret]``, references their URN."""
+    if isinstance(value, dict):
+        signature = value.get(_SIG_KEY)
+        if signature == _SECRET_SIG:
+            return SECRET
+        if signature == _RESOURCE_REF_SIG:
+            return {"resource": value.get("urn", "")}
+        if signature in (_ASSET_SIG, _ARCHIVE_SIG):
+            return {"asset": value.get("path") or value.get("uri") or "(inline)"}
+        return {key: scrub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [scrub(item) for item in value]
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+class _EchoMocks(Mocks):
+    """Mock engine answers: a resource's outputs are its inputs; its ID derives from its name."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(MockMonitor):
+    """Pulumi's mock monitor, keeping a record of every registration request."""
+
+    def __init__(self) -> None:
+        super().__init__(_EchoMocks())
+        self.recorded: list[RecordedResource] = []
+        self.duplicates: list[str] = []
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        inputs = scrub(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
+        recorded = RecordedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            provider=request.provider,
+            inputs=inputs,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            depends_on=tuple(sorted(request.dependencies)),
+            ignore_changes=tuple(sorted(request.ignoreChanges)),
+            additional_secret_outputs=tuple(sorted(request.additionalSecretOutputs)),
+        )
+        with self._lock:
+            if recorded.urn in self._seen:
+                self.duplicates.append(recorded.urn)
+            self._seen.add(recorded.urn)
+            self.recorded.append(recorded)
+        return response
+
+
+class DuplicateResourceError(RuntimeError):
+    """The program registered two resources with the same URN; the real engine refuses that too."""
+
+
+def record_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_config: Mapping[str, str] | None = None,
+) -> list[RecordedResource]:
+    """Run ``program`` as stack ``stack`` of ``project`` on the mock runtime; return its resources.
+
+    ``config`` and ``secret_config`` are stack config values keyed ``project:key`` (or bare key,
+    which is qualified with ``project``); secret ones reach the program as secret Outputs and are
+    recorded as ``[secret]``. Resources come back in registration order.
+    """
+
+    def qualified(key: str) -> str:
+        return key if ":" in key else f"{project}:{key}"
+
+    def run() -> list[RecordedResource]:
+        monitor = RecordingMonitor()
+        values = {qualified(k): v for k, v in (config or {}).items()}
+        secrets = {qualified(k): v for k, v in (secret_config or {}).items()}
+        pulumi.runtime.set_all_config({**values, **secrets}, secret_keys=sorted(secrets))
+        pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=True, monitor=monitor)
+        _sync_await(run_pulumi_func(program))
+        if monitor.duplicates:
+            raise DuplicateResourceError(f"duplicate resource URNs: {', '.join(sorted(set(monitor.duplicates)))}")
+        return monitor.recorded
+
+    return contextvars.Context().run(run)
