@@ -39,6 +39,9 @@ class GpuSystem:
     needs_open_kernel_modules: bool
     nvlink_service: str
     product_name: str
+    # Nodes in one rack when the rack is itself the product (an NVL72 rack is one NVLink domain);
+    # None where racks are built to the site's choice.
+    rack_nodes: int | None = None
 
 
 # Node power: DGX H100/H200 10.2 kW max, DGX B200 14.3 kW max (NVIDIA DGX user guides);
@@ -90,6 +93,8 @@ GPU_SYSTEMS: dict[GpuModel, GpuSystem] = {
         True,
         "nvidia-imex",
         "NVIDIA GB200",
+        # 18 compute trays (72 GPUs) and 9 NVLink switch trays per rack (GB200 NVL72 spec sheet).
+        18,
     ),
 }
 
@@ -147,6 +152,11 @@ KUBE_PROMETHEUS_STACK_VERSION = "86.2.3"
 # First GPU Operator release that supports Blackwell (B200/GB200): v25.3.0 (GPU Operator
 # release notes, "Added support for NVIDIA HGX B200 and GB200").
 MIN_GPU_OPERATOR_FOR_BLACKWELL = "v25.3.0"
+
+# The largest published Kubernetes cluster size: GKE supports clusters of up to 65,000 nodes
+# (cloud.google.com/kubernetes-engine/quotas); upstream Kubernetes tests 5,000
+# (kubernetes.io/docs/setup/best-practices/cluster-large). A site is one cluster.
+MAX_CLUSTER_NODES = 65_000
 
 # Kubernetes minor versions the pinned operators support (REFERENCE.md: 1.33 to 1.36).
 SUPPORTED_KUBERNETES = ("1.33", "1.34", "1.35", "1.36")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -34,11 +34,16 @@ class ConfigError:
         return f"{head}\n  hint: {self.hint}" if self.hint else head
 
 
+def sorted_errors(errors: Iterable[ConfigError]) -> list[ConfigError]:
+    """Errors without repeats, in file and line order (a missing hint sorts first)."""
+    return sorted(set(errors), key=lambda e: (e.location, e.field, e.message, e.hint or ""))
+
+
 class SiteConfigError(Exception):
     """Raised by the loader when a site config has errors; carries all of them."""
 
     def __init__(self, errors: list[ConfigError]) -> None:
-        self.errors = sorted(set(errors))
+        self.errors = sorted_errors(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from infra.config.errors import ConfigError, Location, SiteConfigError, dotted_path
+from infra.config.errors import ConfigError, Location, SiteConfigError, dotted_path, sorted_errors
 from infra.config.model import SiteConfig
 from infra.config.rules import ConfigPath, collect_violations
 from infra.config.schema import Model
@@ -51,7 +52,7 @@ def display_path(path: Path) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     try:
         relative = os.path.relpath(path.resolve(), Path.cwd())
-    except ValueError:
+    except (ValueError, OSError):
         return str(path)
     return relative if not relative.startswith("..") else str(path)
 
@@ -169,11 +170,23 @@ def path_is_tag(part: str | int) -> bool:
 
 
 def _describe(value: Any) -> str:
+    """A value as it reads in YAML: ``true``, ``null``, ``'96'``, a mapping, a list."""
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
     return repr(value)
+
+
+# Pydantic's wording for a wrong kind of value, in the words of a YAML file.
+_KIND_MESSAGES = (
+    (re.compile(r"^must be a valid dictionary( or instance of \w+)?"), "must be a mapping"),
+    (re.compile(r"^must be a valid (tuple|list)"), "must be a list"),
+)
 
 
 def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[ConfigError]:
@@ -207,6 +220,8 @@ def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[Conf
             continue
         message = item["msg"].removeprefix("Value error, ")
         message = message.replace("Input should be", "must be").replace("Input should have", "must have")
+        for pattern, wording in _KIND_MESSAGES:
+            message = pattern.sub(wording, message)
         hint = None
         if kind in ("enum", "literal_error"):
             expected = item.get("ctx", {}).get("expected", "")
@@ -240,11 +255,11 @@ def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
     try:
         config = SiteConfig.model_validate(layers.data)
     except ValidationError as exc:
-        return None, sorted(set(_pydantic_errors(layers, exc)))
+        return None, sorted_errors(_pydantic_errors(layers, exc))
     violations = collect_violations(config)
     if violations:
-        return None, sorted(
-            {ConfigError(layers.location(v.path), dotted_path(v.path), v.message, v.hint) for v in violations}
+        return None, sorted_errors(
+            ConfigError(layers.location(v.path), dotted_path(v.path), v.message, v.hint) for v in violations
         )
     return config, []
 

@@ -9,6 +9,7 @@ from ipaddress import IPv4Network
 from pydantic import Field
 
 from infra.config.catalog import (
+    MAX_CLUSTER_NODES,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
     SUPPORTED_DRIVER_BRANCHES,
     Architecture,
@@ -167,13 +168,14 @@ class SiteConfig(Model):
                         f"{named[a][1]} overlaps {dotted_path(named[b][0])} {named[b][1]}",
                         "give every rail and the storage fabric its own subnet",
                     )
-        nodes = self.total_nodes
-        for path, subnet in named[:-1]:
+        for rail, (path, subnet) in enumerate(named[:-1]):
+            # A pool's nodes sit on rails 0..hcas.compute-1 only (a GB200 tray has 4 of 8 rails).
+            nodes = sum(p.nodes for p in self.node_pools if p.hcas.compute > rail)
             if subnet.num_addresses - 2 < nodes:
                 yield Violation(
                     path,
-                    f"{subnet} holds {subnet.num_addresses - 2} hosts but the site has {nodes} nodes on this rail",
-                    f"use a prefix of /{_prefix_for(nodes)} or shorter",
+                    f"{subnet} holds {subnet.num_addresses - 2} hosts but {nodes} nodes have an HCA on rail {rail}",
+                    _prefix_hint(nodes),
                 )
         ports = sum(p.nodes * p.hcas.storage for p in self.node_pools)
         storage_subnet = self.fabrics.storage.subnet
@@ -182,7 +184,7 @@ class SiteConfig(Model):
                 ("fabrics", "storage", "subnet"),
                 f"{storage_subnet} holds {storage_subnet.num_addresses - 2} hosts but the node pools have "
                 f"{ports} storage ports (nodes x hcas.storage)",
-                f"use a prefix of /{_prefix_for(ports)} or shorter",
+                _prefix_hint(ports),
             )
 
     # -- GPU software ---------------------------------------------------------------------------
@@ -222,6 +224,17 @@ class SiteConfig(Model):
                     f"node_pools[{i}].gpu_model {pool.gpu_model.value} needs the open kernel modules",
                     "set kernel_module_type: open",
                 )
+
+    @rule
+    def one_cluster_holds_nodes(self) -> Iterator[Violation]:
+        if self.total_nodes > MAX_CLUSTER_NODES:
+            largest = max(range(len(self.node_pools)), key=lambda i: self.node_pools[i].nodes)
+            yield Violation(
+                ("node_pools", largest, "nodes"),
+                f"the site has {self.total_nodes:,} nodes in its node pools, more than the {MAX_CLUSTER_NODES:,} "
+                "nodes the largest Kubernetes clusters run",
+                "split the site into several sites (one cluster each)",
+            )
 
     # -- power ----------------------------------------------------------------------------------
 
@@ -287,6 +300,36 @@ class SiteConfig(Model):
                     )
 
     @rule
+    def storage_quotas_fit_capacity(self) -> Iterator[Violation]:
+        booked: dict[str, float] = {}
+        for tenant in self.tenants:
+            for share in tenant.storage:
+                booked[share.system] = booked.get(share.system, 0.0) + share.quota_tb
+        for s, system in enumerate(self.storage):
+            if booked.get(system.name, 0.0) > system.capacity_tb:
+                yield Violation(
+                    ("storage", s, "capacity_tb"),
+                    f"tenants' storage quotas on {system.name} add up to {booked[system.name]:g} TB but its "
+                    f"capacity_tb is {system.capacity_tb:g}",
+                    f"lower the tenants' quota_tb on {system.name} or raise its capacity_tb",
+                )
+
+    @rule
+    def mount_paths_distinct(self) -> Iterator[Violation]:
+        mounted = [(s, x.name, x.mount_path) for s, x in enumerate(self.storage) if x.mount_path is not None]
+        for a, (s, _, path) in enumerate(mounted):
+            for t, other, other_path in mounted[:a]:
+                mine, theirs = path.rstrip("/") + "/", other_path.rstrip("/") + "/"
+                if mine.startswith(theirs) or theirs.startswith(mine):
+                    yield Violation(
+                        ("storage", s, "mount_path"),
+                        f"{path} {'is' if mine == theirs else 'nests with'} storage[{t}].mount_path {other_path} "
+                        f"({other}); one mount would hide the other on every node",
+                        "give each filesystem its own mount path beside the others, e.g. /lustre/a and /lustre/b",
+                    )
+                    break
+
+    @rule
     def dedicated_pools_owned(self) -> Iterator[Violation]:
         for i, pool in enumerate(self.node_pools):
             if pool.dedicated_to is None:
@@ -340,13 +383,49 @@ class SiteConfig(Model):
                         f"regulated tenant {tenant.name} shares storage {system.name} with {', '.join(shared)}",
                         f"give {tenant.name} a storage system of its own",
                     )
+            if tenant.isolation.dedicated_nodes:
+                for i, pool in enumerate(self.node_pools):
+                    # A regulated-purpose pool's taint is already required by NodePool's own rule.
+                    untainted = not any(x.effect in ("NoSchedule", "NoExecute") for x in pool.taints)
+                    if pool.dedicated_to == tenant.name and pool.purpose != "regulated" and untainted:
+                        yield Violation(
+                            ("node_pools", i, "taints"),
+                            f"pool {pool.name} is dedicated to tenant {tenant.name}, which requires dedicated "
+                            "nodes, but has no NoSchedule or NoExecute taint to keep other pods off",
+                            f"add a taint such as {{key: gigafactory.eu/tenant, value: {tenant.name}, "
+                            "effect: NoSchedule}",
+                        )
+
+    @rule
+    def regulated_storage_access(self) -> Iterator[Violation]:
+        """A storage system's access list may not let a regulated tenant's data be shared or unencrypted."""
+        for s, system in enumerate(self.storage):
+            for k, name in enumerate(system.tenants):
+                tenant = self.tenant(name)
+                # A quota on the system is already reported from the tenant's side.
+                if tenant is None or any(share.system == system.name for share in tenant.storage):
+                    continue
+                others = [n for n in system.tenants if n != name]
+                if tenant.kind == "regulated" and others:
+                    yield Violation(
+                        ("storage", s, "tenants", k),
+                        f"regulated tenant {name} is listed on storage {system.name} together with {', '.join(others)}",
+                        f"give {name} a storage system of its own",
+                    )
+                elif tenant.isolation.encrypted_storage and not system.encrypted:
+                    yield Violation(
+                        ("storage", s, "tenants", k),
+                        f"tenant {name} requires encrypted storage, but storage {system.name} has encrypted: false",
+                        f"set encrypted: true on {system.name}, or remove {name} from its tenants",
+                    )
 
 
-def _prefix_for(hosts: int) -> int:
-    prefix = 30
-    while (1 << (32 - prefix)) - 2 < hosts:
-        prefix -= 1
-    return prefix
+def _prefix_hint(hosts: int) -> str:
+    """The fix for a subnet too small for ``hosts``: the longest IPv4 prefix that holds them."""
+    for prefix in range(30, 0, -1):
+        if (1 << (32 - prefix)) - 2 >= hosts:
+            return f"use a prefix of /{prefix} or shorter"
+    return f"no IPv4 subnet holds {hosts} hosts: check the node and HCA counts"
 
 
 def _choices(what: str, names: Sequence[str]) -> str:

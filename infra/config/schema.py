@@ -1,4 +1,5 @@
-"""The parts of a site config: site, node pools, fabrics, storage, operators and tenants.
+"""The parts of a site config: site, node pools, fabrics, storage, operators (and, from
+``tenants.py``, tenants).
 
 Every model is immutable and rejects unknown keys. Rules that bind fields of one part are
 declared here beside those fields; rules across parts live on ``SiteConfig`` in ``model.py``.
@@ -6,10 +7,12 @@ declared here beside those fields; rules across parts live on ``SiteConfig`` in 
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from infra.config.catalog import (
     CERT_MANAGER_VERSION,
@@ -19,6 +22,7 @@ from infra.config.catalog import (
     GPU_SYSTEMS,
     KUBE_PROMETHEUS_STACK_VERSION,
     KUEUE_VERSION,
+    MAX_CLUSTER_NODES,
     NETWORK_OPERATOR_VERSION,
     NFD_VERSION,
     SUPPORTED_KUBERNETES,
@@ -28,30 +32,29 @@ from infra.config.catalog import (
     GpuSystem,
     SwitchModel,
 )
+from infra.config.modelbase import Model as Model
 from infra.config.rules import Violation, rule
+from infra.config.tenants import GpuQuota as GpuQuota
+from infra.config.tenants import Isolation as Isolation
+from infra.config.tenants import StorageQuota as StorageQuota
+from infra.config.tenants import Tenant as Tenant
 from infra.config.types import (
     AbsolutePath,
     CountryCode,
     DnsLabel,
     DriverVersion,
+    Flag,
+    Integer,
     IPv4Subnet,
     KubernetesVersion,
     NodesOrPercent,
-    PKey,
+    Number,
     PositiveInt,
     ReleaseVersion,
     SecretRef,
+    dns_label,
     environment,
 )
-
-
-class Model(BaseModel):
-    """Base of every site-config model: immutable, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # Keys that were renamed or removed, with what replaces them (named in the error).
-    RENAMED: ClassVar[dict[str, str]] = {}
 
 
 class Site(Model):
@@ -63,8 +66,8 @@ class Site(Model):
     description: str = Field("", description="One line a person reads in plans and reports.")
     kubernetes_version: KubernetesVersion = Field("1.35", description="Kubernetes minor version.")
     kube_context: str = environment("kubeconfig context that reaches the site's cluster.")
-    power_envelope_mw: float = Field(gt=0, description="Facility power available to IT load, MW.")
-    pue: float = Field(1.25, ge=1.0, le=3.0, description="Power usage effectiveness of the site.")
+    power_envelope_mw: Number = Field(gt=0, description="Facility power available to IT load, MW.")
+    pue: Number = Field(1.25, ge=1.0, le=3.0, description="Power usage effectiveness of the site.")
 
     RENAMED: ClassVar[dict[str, str]] = {"power_mw": "power_envelope_mw", "k8s_version": "kubernetes_version"}
 
@@ -82,7 +85,7 @@ class HcaLayout(Model):
     """Host channel adapters per node: one per compute rail, plus storage-fabric ports."""
 
     compute: PositiveInt = Field(description="HCAs on the compute fabric, one per rail.")
-    storage: int = Field(2, ge=0, description="Ports on the storage fabric.")
+    storage: Integer = Field(2, ge=0, description="Ports on the storage fabric.")
 
 
 class Taint(Model):
@@ -98,7 +101,7 @@ class GpuSharing(Model):
 
     mode: Literal["none", "mig", "time-slicing"] = Field("none", description="Sharing mode.")
     mig_profile: str | None = Field(None, description="MIG profile applied to every GPU, e.g. 1g.10gb.")
-    replicas: int | None = Field(None, ge=2, le=64, description="Time-slicing replicas per GPU.")
+    replicas: Integer | None = Field(None, ge=2, le=64, description="Time-slicing replicas per GPU.")
 
     @rule
     def settings_match_mode(self) -> Iterator[Violation]:
@@ -118,9 +121,14 @@ class DriverUpgrade(Model):
     """How the GPU Operator rolls a driver change across a pool."""
 
     max_unavailable: NodesOrPercent = Field("25%", description="Nodes (or percentage) down at once.")
-    max_parallel_upgrades: int = Field(1, ge=0, description="Nodes upgraded in parallel; 0 means all.")
-    drain: bool = Field(True, description="Drain workloads from a node before its driver changes.")
-    drain_timeout_seconds: int = Field(300, ge=0, description="How long a drain may take.")
+    max_parallel_upgrades: Integer = Field(1, ge=0, description="Nodes upgraded in parallel; 0 means all.")
+    drain: Flag = Field(True, description="Drain workloads from a node before its driver changes.")
+    drain_timeout_seconds: Integer = Field(300, ge=0, description="How long a drain may take.")
+
+
+_FORMATTER = string.Formatter()
+# Zero padding to at most 99 digits and nothing else: node names must stay valid hostnames.
+_INDEX_SPEC = re.compile(r"^0?[0-9]{0,2}d?$")
 
 
 class NodePool(Model):
@@ -129,11 +137,11 @@ class NodePool(Model):
     name: DnsLabel = Field(description="Pool name, used in labels and Kueue flavors.")
     gpu_model: GpuModel = Field(description="GPU system of every node in the pool.")
     gpus_per_node: PositiveInt = Field(description="GPUs per node; defaults to the system's count.")
-    nodes: PositiveInt = Field(description="Number of nodes.")
+    nodes: PositiveInt = Field(le=MAX_CLUSTER_NODES, description="Number of nodes.")
     node_name_pattern: str = Field(description="Node hostname with an {index} field, e.g. gpu-{index:04d}.")
-    first_index: int = Field(1, ge=0, description="Index of the first node.")
+    first_index: Integer = Field(1, ge=0, description="Index of the first node.")
     scalable_unit_nodes: PositiveInt = Field(32, description="Nodes per scalable unit (SU).")
-    allow_partial_scalable_unit: bool = Field(False, description="Allow a last, partly filled SU.")
+    allow_partial_scalable_unit: Flag = Field(False, description="Allow a last, partly filled SU.")
     nodes_per_rack: PositiveInt = Field(4, description="Nodes per rack (DGX SuperPOD: 4).")
     hcas: HcaLayout = Field(description="HCAs per node.")
     purpose: Literal["training", "inference", "regulated"] = Field(description="What the pool is for.")
@@ -143,7 +151,7 @@ class NodePool(Model):
     gpu_sharing: GpuSharing = Field(default_factory=GpuSharing, description="GPU sharing.")
     driver_upgrade: DriverUpgrade = Field(default_factory=DriverUpgrade, description="Driver roll-out.")
     sysctls: dict[str, str] = Field(default_factory=dict, description="Kernel settings every node must have.")
-    hugepages_1gi: int = Field(0, ge=0, description="1 GiB hugepages every node must have.")
+    hugepages_1gi: Integer = Field(0, ge=0, description="1 GiB hugepages every node must have.")
 
     RENAMED: ClassVar[dict[str, str]] = {
         "node_count": "nodes",
@@ -168,13 +176,19 @@ class NodePool(Model):
     @classmethod
     def _pattern_formats(cls, value: str) -> str:
         try:
-            sample = value.format(index=1)
-        except (KeyError, IndexError, ValueError):
+            fields = [
+                (name, spec, conversion) for _, name, spec, conversion in _FORMATTER.parse(value) if name is not None
+            ]
+        except ValueError:
+            fields = []
+        if len(fields) != 1 or fields[0][0] != "index" or fields[0][2] is not None:
             raise ValueError(
                 f"must contain an {{index}} field and nothing else in braces, e.g. gpu-{{index:04d}} (got {value!r})"
-            ) from None
-        if sample == value.format(index=2):
-            raise ValueError(f"must contain an {{index}} field so node names differ (got {value!r})")
+            )
+        if not _INDEX_SPEC.match(fields[0][1] or ""):
+            raise ValueError(
+                f"may only zero-pad the index, e.g. {{index:04d}}, so every name is a hostname (got {value!r})"
+            )
         return value
 
     @property
@@ -249,6 +263,31 @@ class NodePool(Model):
             )
 
     @rule
+    def node_names_are_hostnames(self) -> Iterator[Violation]:
+        for name in (self.node_name(0), self.node_name(self.nodes - 1)):
+            try:
+                dns_label(name)
+            except ValueError:
+                yield Violation(
+                    ("node_name_pattern",),
+                    f"gives node name {name!r}, which is not a hostname (a DNS-1123 label: lower-case letters, "
+                    "digits and '-', at most 63 characters)",
+                    "write the pattern in lower case, e.g. gpu-{index:05d}, and keep it short",
+                )
+                return
+
+    @rule
+    def racks_match_system(self) -> Iterator[Violation]:
+        rack = self.system.rack_nodes
+        if rack is not None and self.nodes_per_rack != rack:
+            yield Violation(
+                ("nodes_per_rack",),
+                f"a {self.gpu_model.value} rack holds {rack} nodes (one NVLink domain), got nodes_per_rack="
+                f"{self.nodes_per_rack}",
+                f"set nodes_per_rack: {rack}",
+            )
+
+    @rule
     def regulated_pools_are_fenced(self) -> Iterator[Violation]:
         if self.purpose != "regulated":
             return
@@ -270,7 +309,7 @@ class NodePool(Model):
 class RailSubnet(Model):
     """The IPoIB subnet of one compute rail."""
 
-    rail: int = Field(ge=0, description="Rail number, 0-based.")
+    rail: Integer = Field(ge=0, description="Rail number, 0-based.")
     subnet: IPv4Subnet = environment("IPoIB subnet of the rail.")
 
 
@@ -279,7 +318,7 @@ class ComputeFabric(Model):
 
     generation: FabricGeneration = Field(FabricGeneration.NDR, description="NDR (400G) or XDR (800G).")
     switch_model: SwitchModel = Field(SwitchModel.QM9700, description="Switch used at every tier.")
-    oversubscription: float = Field(1.0, ge=1.0, le=4.0, description="Leaf down:up ratio; 1.0 is non-blocking.")
+    oversubscription: Number = Field(1.0, ge=1.0, le=4.0, description="Leaf down:up ratio; 1.0 is non-blocking.")
     subnet_manager: Literal["ufm", "opensm"] = Field("ufm", description="Subnet manager of the fabric.")
     ufm_credentials_secret: SecretRef | None = environment(
         "Pulumi config secret holding UFM credentials.", default=None
@@ -353,15 +392,25 @@ class StorageSystem(Model):
     name: DnsLabel = Field(description="Storage system name.")
     kind: StorageKind = Field(description="exascaler (Lustre), weka, vast or rook-ceph.")
     interface: Literal["filesystem", "object", "block"] = Field("filesystem", description="How it is consumed.")
-    capacity_tb: float = Field(gt=0, description="Usable capacity, TB.")
-    read_gb_per_s: float = Field(gt=0, description="Target aggregate read bandwidth, GB/s.")
-    write_gb_per_s: float = Field(gt=0, description="Target aggregate write bandwidth, GB/s.")
+    capacity_tb: Number = Field(gt=0, description="Usable capacity, TB.")
+    read_gb_per_s: Number = Field(gt=0, description="Target aggregate read bandwidth, GB/s.")
+    write_gb_per_s: Number = Field(gt=0, description="Target aggregate write bandwidth, GB/s.")
     mount_path: AbsolutePath | None = Field(None, description="Where nodes mount it (filesystems).")
     reclaim_policy: Literal["Retain", "Delete"] = Field("Retain", description="PV reclaim policy.")
-    encrypted: bool = Field(False, description="Data encrypted at rest.")
+    encrypted: Flag = Field(False, description="Data encrypted at rest.")
     tenants: tuple[DnsLabel, ...] = Field((), description="Tenants allowed to use it.")
     endpoint: str = environment("Storage endpoint: Lustre NID and fs, WEKA/VAST API, Ceph cluster.", min_length=1)
     credentials_secret: SecretRef | None = environment("Pulumi config secret with API credentials.", default=None)
+
+    @rule
+    def tenants_listed_once(self) -> Iterator[Violation]:
+        for k, name in enumerate(self.tenants):
+            if name in self.tenants[:k]:
+                yield Violation(
+                    ("tenants", k),
+                    f"{name} is already listed at tenants[{self.tenants.index(name)}]",
+                    "list each tenant once",
+                )
 
     @rule
     def interface_fits_kind(self) -> Iterator[Violation]:
@@ -383,7 +432,7 @@ class GpuOperator(Model):
     version: ReleaseVersion = Field(GPU_OPERATOR_VERSION, description="GPU Operator chart version.")
     driver_version: DriverVersion = Field(GPU_DRIVER_VERSION, description="NVIDIA driver version.")
     kernel_module_type: Literal["auto", "open", "proprietary"] = Field("auto", description="Driver modules.")
-    rdma: bool = Field(True, description="GPUDirect RDMA (nvidia-peermem / DMA-BUF).")
+    rdma: Flag = Field(True, description="GPUDirect RDMA (nvidia-peermem / DMA-BUF).")
 
 
 class NetworkOperator(Model):
@@ -417,82 +466,3 @@ class Operators(Model):
     )
 
     RENAMED: ClassVar[dict[str, str]] = {"nfd": "node_feature_discovery", "prometheus": "monitoring"}
-
-
-class Isolation(Model):
-    """What a tenant requires to be kept apart from others."""
-
-    dedicated_nodes: bool = Field(False, description="Runs only on pools dedicated to it.")
-    own_partition: bool = Field(False, description="Has an InfiniBand partition no one else joins.")
-    encrypted_storage: bool = Field(False, description="Uses only storage encrypted at rest.")
-    egress: Literal["allow", "deny"] = Field("allow", description="Traffic leaving the cluster.")
-
-
-class GpuQuota(Model):
-    """A tenant's nominal GPUs in one pool."""
-
-    pool: DnsLabel = Field(description="Node pool name.")
-    gpus: int = Field(ge=0, description="Nominal GPU quota.")
-    borrowing_limit: int | None = Field(None, ge=0, description="GPUs it may borrow from its cohort.")
-    lending_limit: int | None = Field(None, ge=0, description="GPUs of its quota others may borrow.")
-
-
-class StorageQuota(Model):
-    """A tenant's share of one storage system."""
-
-    system: DnsLabel = Field(description="Storage system name.")
-    quota_tb: float = Field(gt=0, description="Quota, TB.")
-
-
-class Tenant(Model):
-    """An organisation using the site: its quotas, partition and isolation."""
-
-    name: DnsLabel = Field(description="Tenant name; also its namespace.")
-    kind: Literal["research", "startup", "industry", "regulated"] = Field(description="Tenant kind.")
-    group: str = environment("Identity-provider group granted access to the namespace.", min_length=1)
-    pkey: PKey = environment("InfiniBand partition key, hex, e.g. 0x8001.")
-    cohort: DnsLabel | None = Field(None, description="Kueue cohort it borrows and lends in.")
-    gpu_quotas: tuple[GpuQuota, ...] = Field((), description="GPU quotas per pool.")
-    storage: tuple[StorageQuota, ...] = Field((), description="Storage quotas.")
-    isolation: Isolation = Field(default_factory=Isolation, description="Isolation it requires.")
-
-    RENAMED: ClassVar[dict[str, str]] = {"partition_key": "pkey", "quotas": "gpu_quotas"}
-
-    @rule
-    def borrowing_needs_cohort(self) -> Iterator[Violation]:
-        for i, quota in enumerate(self.gpu_quotas):
-            if quota.borrowing_limit is not None and self.cohort is None:
-                yield Violation(
-                    ("gpu_quotas", i, "borrowing_limit"),
-                    "borrowing needs a cohort to borrow from, but cohort is not set",
-                    "set cohort on the tenant, or remove borrowing_limit",
-                )
-
-    @rule
-    def regulated_is_isolated(self) -> Iterator[Violation]:
-        if self.kind != "regulated":
-            return
-        required = {
-            "dedicated_nodes": self.isolation.dedicated_nodes,
-            "own_partition": self.isolation.own_partition,
-            "encrypted_storage": self.isolation.encrypted_storage,
-        }
-        for name, value in required.items():
-            if not value:
-                yield Violation(
-                    ("isolation", name),
-                    f"a regulated tenant must have isolation.{name}: true",
-                    f"set isolation.{name}: true, or change kind if the tenant is not regulated",
-                )
-        if self.isolation.egress != "deny":
-            yield Violation(
-                ("isolation", "egress"),
-                "a regulated tenant must have isolation.egress: deny",
-                "set isolation.egress: deny",
-            )
-        if self.cohort is not None:
-            yield Violation(
-                ("cohort",),
-                "a regulated tenant may not share capacity through a cohort",
-                "remove cohort from the regulated tenant",
-            )

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 
 from infra.config.yamlvalues import HexInt, YamlFloat
 
@@ -19,7 +19,8 @@ _CHART_VERSION = re.compile(r"^v?\d+\.\d+\.\d+([-.][0-9A-Za-z.-]+)?$")
 _QUANTITY = re.compile(r"^\d+%$")
 
 
-def _dns_label(value: str) -> str:
+def dns_label(value: str) -> str:
+    """``value`` if it is a DNS-1123 label (a Kubernetes name, a hostname); else ``ValueError``."""
     if len(value) > 63 or not _DNS_LABEL.match(value):
         raise ValueError(
             f"must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending "
@@ -73,8 +74,8 @@ def _chart_version(value: str) -> str:
 
 def _pkey(value: Any) -> Any:
     """Partition keys are written in hex: ``0x8001`` or ``"0x8001"``."""
-    if isinstance(value, bool):
-        raise ValueError("must be a partition key written in hex, e.g. 0x8001")
+    if isinstance(value, (bool, float)):
+        raise ValueError(f"must be a partition key written in hex, e.g. 0x8001 (got {value!r})")
     if isinstance(value, HexInt):
         number = int(value)
     elif isinstance(value, str):
@@ -112,7 +113,9 @@ def _ipv4_network(value: Any) -> Any:
 def _percent_or_count(value: Any) -> Any:
     if isinstance(value, str) and not _QUANTITY.match(value):
         raise ValueError(f"must be a node count or a percentage such as '25%' (got {value!r})")
-    if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"must be a node count or a percentage such as '25%' (got {value!r})")
+    if isinstance(value, int) and value < 1:
         raise ValueError(f"must be at least 1 node (got {value})")
     return value
 
@@ -123,7 +126,13 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+# Numbers and switches are strict: YAML's `true` is not the integer 1 and "96" is not 96, so a
+# value of the wrong kind is reported instead of silently converted.
+Integer = Annotated[int, Strict()]
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
+
+DnsLabel = Annotated[str, AfterValidator(dns_label)]
 CountryCode = Annotated[str, BeforeValidator(_country)]
 SecretRef = Annotated[str, AfterValidator(_config_key)]
 KubernetesVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_kubernetes_version)]
@@ -131,9 +140,9 @@ DriverVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_d
 ReleaseVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_chart_version)]
 PKey = Annotated[int, BeforeValidator(_pkey)]
 IPv4Subnet = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network)]
-NodesOrPercent = Annotated[int | str, BeforeValidator(_percent_or_count)]
+NodesOrPercent = Annotated[Integer | str, BeforeValidator(_percent_or_count)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-PositiveInt = Annotated[int, Field(gt=0)]
+PositiveInt = Annotated[int, Strict(), Field(gt=0)]
 
 
 def environment(description: str, **kwargs: Any) -> Any:

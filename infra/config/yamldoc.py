@@ -2,7 +2,8 @@
 
 Scalars resolve as YAML 1.2 does, not PyYAML's YAML 1.1: ``NO``/``yes``/``on`` stay strings
 (Norway is ``NO``), ``0x8001`` is a hex integer, ``1.30`` keeps its text. Duplicate keys, merge
-keys and multi-document files are errors, each reported with its position.
+keys, multi-document files, aliases that contain themselves and documents nested or expanded
+beyond any real site's size are errors, each reported with its position.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
+# A real site nests about 6 levels and holds a few thousand values; the limits stop a hostile or
+# broken file (a recursive alias, "billion laughs" alias fan-out) from exhausting the machine.
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
 
 
 @dataclass
@@ -62,6 +68,8 @@ class _Builder:
         self.value_locations: dict[ConfigPath, Location] = {}
         self.key_locations: dict[ConfigPath, Location] = {}
         self.errors: list[ConfigError] = []
+        self.values = 0
+        self.open_nodes: set[int] = set()
 
     def location(self, node: yaml.Node) -> Location:
         mark = node.start_mark
@@ -69,15 +77,49 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: ConfigPath) -> Any:
         self.value_locations[path] = self.location(node)
+        self.values += 1
+        if self.values > MAX_VALUES:
+            if self.values == MAX_VALUES + 1:
+                self.errors.append(
+                    ConfigError(
+                        self.location(node),
+                        dotted_path(path),
+                        f"the document expands to more than {MAX_VALUES:,} values",
+                        "write the values out instead of multiplying them through YAML aliases",
+                    )
+                )
+            return None
+        if len(path) > MAX_DEPTH:
+            self.errors.append(
+                ConfigError(self.location(node), dotted_path(path[:MAX_DEPTH]), f"nests deeper than {MAX_DEPTH} levels")
+            )
+            return None
+        if id(node) in self.open_nodes:
+            self.errors.append(
+                ConfigError(
+                    self.location(node),
+                    dotted_path(path),
+                    "a YAML alias here refers to a collection that contains it",
+                    "an alias may only repeat a value defined outside itself",
+                )
+            )
+            return None
         if isinstance(node, yaml.ScalarNode):
             # Quoted scalars, and plain ones YAML 1.1 already reads as strings (or that carry an
             # explicit !!str), stay strings; the rest resolve under YAML 1.2.
             if node.style is None and node.tag != _STR_TAG:
                 return resolve_plain_scalar(node.value)
             return node.value
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.MappingNode)
+        self.open_nodes.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            return self.build_mapping(node, path)
+        finally:
+            self.open_nodes.discard(id(node))
+
+    def build_mapping(self, node: yaml.MappingNode, path: ConfigPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         seen: dict[str, Location] = {}
         for key_node, value_node in node.value:
@@ -126,6 +168,8 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
         return None, [ConfigError(Location(display), "", f"cannot be read: {exc}")]
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except RecursionError:
+        return None, [ConfigError(Location(display), "", f"nests deeper than {MAX_DEPTH} levels")]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
