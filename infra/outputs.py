@@ -9,6 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+def _umask_mode(mode: int) -> int:
+    """``mode`` as open()/mkdir() would create it under the process umask (mkstemp/mkdtemp use 0600/0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
+
+
 def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = True) -> None:
     """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -19,6 +26,7 @@ def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = Tru
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _umask_mode(0o666))
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -44,6 +52,7 @@ def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes]) -> None
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        staging.chmod(_umask_mode(0o777))
         for relative, content in sorted(files.items()):
             target = (staging / relative).resolve()
             if staging not in target.parents:
