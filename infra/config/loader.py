@@ -128,22 +128,23 @@ def _model_at(path: ConfigPath) -> type[BaseModel] | None:
         field = model.model_fields.get(str(part))
         if field is None:
             return None
-        inner = _find_model(field.annotation)
+        inner = find_model(field.annotation)
         if inner is None:
             return None
         model = inner
     return model
 
 
-def _find_model(annotation: Any) -> type[BaseModel] | None:
+def find_model(annotation: Any) -> type[BaseModel] | None:
+    """The model class inside a field's annotation (``tuple[Tenant, ...]``, ``Release | None``), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _find_model(typing.get_args(annotation)[0])
+        return find_model(typing.get_args(annotation)[0])
     if origin in (tuple, list, typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            found = _find_model(arg)
+            found = find_model(arg)
             if found is not None:
                 return found
     return None

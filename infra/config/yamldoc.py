@@ -161,7 +161,7 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [ConfigError(Location(display), "", "file not found", "check the path")]
+        return None, [ConfigError(Location(display), "", "file not found")]
     except IsADirectoryError:
         return None, [ConfigError(Location(display), "", "is a directory, not a site config file")]
     except (OSError, UnicodeDecodeError) as exc:

@@ -19,3 +19,7 @@ class YamlFloat(float):
         value = super().__new__(cls, float(source.replace("_", "")))
         value.source = source
         return value
+
+    def __reduce__(self) -> tuple[type[YamlFloat], tuple[str]]:
+        # copy and pickle rebuild it from its text, which the float value alone would lose.
+        return (YamlFloat, (self.source,))

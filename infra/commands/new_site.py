@@ -1,0 +1,54 @@
+"""``gigafactory new-site NAME --from SITE.yaml``: fork a site config with its environment left blank."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra.config.fork import ForkError, fork_site
+from infra.config.loader import display_path
+from infra.outputs import write_file_atomic
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``new-site`` sub-command."""
+    parser = subparsers.add_parser(
+        "new-site",
+        help="fork a site config: same pools, storage, operators and tenants; environment values to fill in",
+    )
+    parser.add_argument("name", help="the new site's name (a DNS-1123 label): its file name and Pulumi stack name")
+    parser.add_argument("--from", dest="source", required=True, metavar="SITE.yaml", help="the site to fork")
+    parser.add_argument(
+        "--dir",
+        dest="directory",
+        default="site-configs",
+        metavar="DIR",
+        help="where to write NAME.yaml (default: site-configs)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write ``DIR/NAME.yaml``; 0 on success, 1 (writing nothing) on any problem."""
+    try:
+        forked = fork_site(Path(args.source), args.name, Path(args.directory))
+    except ForkError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return 1
+    shown = display_path(forked.path)
+    try:
+        write_file_atomic(forked.path, forked.text, overwrite=False)
+    except FileExistsError:
+        print(f"{shown}: already exists; new-site never overwrites a site file", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{shown}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    count = len(forked.placeholders)
+    print(
+        f"wrote {shown}: {count} value{'s' if count != 1 else ''} to fill in; "
+        f"`gigafactory validate {shown}` lists what is left"
+    )
+    return 0
