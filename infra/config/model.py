@@ -354,8 +354,6 @@ class SiteConfig(Model):
     @rule
     def regulated_tenants_isolated(self) -> Iterator[Violation]:
         for t, tenant in enumerate(self.tenants):
-            if not (tenant.kind == "regulated" or tenant.isolation.dedicated_nodes):
-                continue
             for q, quota in enumerate(tenant.gpu_quotas):
                 pool = self.pool(quota.pool)
                 if tenant.isolation.dedicated_nodes and pool is not None and pool.dedicated_to != tenant.name:

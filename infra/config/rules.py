@@ -52,7 +52,8 @@ def collect_violations(model: BaseModel, prefix: ConfigPath = ()) -> list[Violat
         value = getattr(model, name)
         if isinstance(value, BaseModel):
             found.extend(collect_violations(value, (*prefix, name)))
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
+            # Lists of models are tuples on the frozen models; both must be walked.
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
                     found.extend(collect_violations(item, (*prefix, name, i)))

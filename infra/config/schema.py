@@ -227,12 +227,12 @@ class NodePool(Model):
     def whole_scalable_units(self) -> Iterator[Violation]:
         if self.nodes % self.scalable_unit_nodes and not self.allow_partial_scalable_unit:
             whole = self.nodes // self.scalable_unit_nodes * self.scalable_unit_nodes
+            choices = " or ".join(str(n) for n in (whole, whole + self.scalable_unit_nodes) if n)
             yield Violation(
                 ("nodes",),
                 f"{self.nodes} nodes is not a whole number of scalable units of "
                 f"scalable_unit_nodes={self.scalable_unit_nodes}",
-                f"use {whole or self.scalable_unit_nodes} or {whole + self.scalable_unit_nodes} nodes, "
-                f"or set allow_partial_scalable_unit: true",
+                f"use {choices} nodes, or set allow_partial_scalable_unit: true",
             )
         if self.scalable_unit_nodes % self.nodes_per_rack:
             yield Violation(

@@ -87,8 +87,8 @@ def _pkey(value: Any) -> Any:
             raise ValueError(f"must be a partition key written in hex, e.g. 0x8001 (got {value!r})")
     elif isinstance(value, int):
         raise ValueError(
-            f"must be written in hex, e.g. 0x{value:04x} if {value} was meant; a decimal number "
-            f"here is almost always a hex key with the 0x left off"
+            f"must be written in hex (0x{value:04x} is the number {value}); a decimal number here is usually "
+            f"a hex key with its 0x left off (got {value})"
         )
     else:
         return value

@@ -175,7 +175,8 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
         where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [ConfigError(where, "", f"not valid YAML: {problem}", "fix the YAML syntax at that position")]
-    nodes = [n for n in nodes if n is not None]
+    # A document with nothing in it (a lone `---`) composes to an empty plain scalar.
+    nodes = [n for n in nodes if not (isinstance(n, yaml.ScalarNode) and n.value == "" and n.style is None)]
     if not nodes:
         return None, [ConfigError(Location(display, 1, 1), "", "file is empty", "a site config is a YAML mapping")]
     if len(nodes) > 1:
