@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -42,9 +42,11 @@ def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = Tru
         raise
 
 
-def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes]) -> None:
+def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes | Iterator[str]]) -> None:
     """Replace ``directory`` with exactly ``files`` (relative path -> content), all at once.
 
+    A content may be an iterator of text chunks, written as they come, so a file larger than
+    memory should hold (a 100,000-GPU cabling plan) never exists as one string.
     Everything is written into a sibling temporary folder first; only then is the old folder
     swapped out, so a failure part-way leaves the previous output untouched.
     """
@@ -58,7 +60,11 @@ def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes]) -> None
             if staging not in target.parents:
                 raise ValueError(f"refusing to write outside the output folder: {relative}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            if isinstance(content, (str, bytes)):
+                target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            else:
+                with target.open("w", encoding="utf-8", newline="") as handle:
+                    handle.writelines(content)
         if directory.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
             os.replace(directory, retired / "previous")

@@ -1,0 +1,43 @@
+"""Everything ``gigafactory fabric`` writes, as file name -> content (text, or text chunks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infra.config.model import SiteConfig
+from infra.plan.fabric.bom import render_bom_csv
+from infra.plan.fabric.netfile import net_chunks
+from infra.plan.fabric.opensm import ROOT_GUID_FILE, render_opensm_conf, render_partitions, render_root_guids
+from infra.plan.fabric.plan import FabricPlan
+
+NET_FILE = "fabric.net"
+FABRIC_FILES = (NET_FILE, "partitions.conf", "opensm.conf", ROOT_GUID_FILE, "bom.csv", "summary.txt")
+
+
+def link_speed(plan: FabricPlan) -> str:
+    """Width and generation as ibnetdiscover prints them, e.g. ``4xNDR``."""
+    return f"4x{plan.generation.value}"
+
+
+def net_preamble(plan: FabricPlan) -> list[str]:
+    """The comment lines at the top of ``fabric.net``."""
+    counts = plan.counts
+    return [
+        f"Cabling plan of the {plan.site} compute fabric, in ibnetdiscover format (gigafactory fabric).",
+        f"{plan.tiers}-tier rail-optimized fat tree of {plan.switch_model.value}: {counts.leaves:,} leaves, "
+        f"{counts.spines:,} spines, {counts.cores:,} cores, {plan.endpoints:,} HCA ports.",
+        "Every link is listed from both ends. GUIDs are planned placeholders (locally administered,",
+        "0x02...) until the fabric is discovered; LIDs are 0, unassigned until the subnet manager runs.",
+    ]
+
+
+def fabric_artifacts(config: SiteConfig, plan: FabricPlan) -> dict[str, str | Iterator[str]]:
+    """The files of one run; ``fabric.net`` is produced lazily, chunk by chunk, as it is written."""
+    return {
+        NET_FILE: net_chunks(plan, link_speed(plan), net_preamble(plan)),
+        "partitions.conf": render_partitions(config, plan),
+        "opensm.conf": render_opensm_conf(plan),
+        ROOT_GUID_FILE: render_root_guids(plan),
+        "bom.csv": render_bom_csv(plan.bom_rows()),
+        "summary.txt": "\n".join(plan.summary_lines()) + "\n",
+    }

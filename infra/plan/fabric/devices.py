@@ -1,0 +1,111 @@
+"""The things a fabric plan cables: switches, HCA ports, link ends and links, with their GUIDs.
+
+GUIDs are deterministic placeholders until the fabric is discovered: every one has the locally
+administered bit of its first octet set (0x02..., IEEE EUI-64), so none can be mistaken for a
+vendor's burned-in GUID. Switch node GUID = 0x02 | role << 24 | index; an HCA's node GUID is
+``HCA_GUID_BASE + 2 * index`` and its port 1 GUID the next one, the layout ibsim gives a
+one-port CA (node GUID, then one GUID per port).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+SWITCH_GUID_BASE = 0x0200_0000_0000_0000
+HCA_GUID_BASE = 0x0200_0001_0000_0000
+
+# An InfiniBand NodeDescription is 64 bytes (IBTA spec, NodeDescription attribute).
+NODE_DESCRIPTION_BYTES = 64
+
+
+class Role(str, Enum):
+    """A switch's tier."""
+
+    LEAF = "leaf"
+    SPINE = "spine"
+    CORE = "core"
+
+
+_ROLE_CODE = {Role.LEAF: 1, Role.SPINE: 2, Role.CORE: 3}
+
+
+class Tier(str, Enum):
+    """A cabling tier: which two kinds of device its links join."""
+
+    NODE_LEAF = "node-leaf"
+    LEAF_SPINE = "leaf-spine"
+    SPINE_CORE = "spine-core"
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """One switch: its tier, index within the tier, name (NodeDescription) and port count."""
+
+    role: Role
+    index: int
+    name: str
+    ports: int
+
+    @property
+    def guid(self) -> int:
+        """Node GUID (also every port's GUID, as on any switch)."""
+        return SWITCH_GUID_BASE | _ROLE_CODE[self.role] << 24 | self.index
+
+    @property
+    def nodeid(self) -> str:
+        """The node id ibnetdiscover prints: ``S-`` and the GUID."""
+        return f"S-{self.guid:016x}"
+
+
+@dataclass(frozen=True, slots=True)
+class Hca:
+    """One compute HCA port of one node: the node's pool, position, rail and hostname."""
+
+    pool: str
+    position: int
+    rail: int
+    index: int
+    hostname: str
+
+    ports = 1
+
+    @property
+    def name(self) -> str:
+        """NodeDescription: hostname and rail."""
+        return f"{self.hostname} rail{self.rail}"
+
+    @property
+    def guid(self) -> int:
+        """Node GUID."""
+        return HCA_GUID_BASE + 2 * self.index
+
+    @property
+    def port_guid(self) -> int:
+        """GUID of its one port: the partition member id."""
+        return self.guid + 1
+
+    @property
+    def nodeid(self) -> str:
+        """The node id ibnetdiscover prints: ``H-`` and the GUID."""
+        return f"H-{self.guid:016x}"
+
+
+Device = Switch | Hca
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """One end of a link: a device and its port number (1-based)."""
+
+    device: Device
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One cable: its tier and its two ends, the lower tier first."""
+
+    tier: Tier
+    lower: End
+    upper: End
