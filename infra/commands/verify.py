@@ -1,0 +1,211 @@
+"""``gigafactory verify SITE.yaml (--hosts H,H | --inventory FILE)``: node acceptance over SSH.
+
+Runs the site's acceptance checks on each node in parallel, writes the result (JSON or JUnit XML,
+atomically), prints a summary per pool and, for nodes that fail, what is wrong and how to fix it.
+With ``--label-failed`` it also prints the kubectl commands that keep the scheduler away from them.
+
+Exit status: 0 every node passed; 1 a node failed or could not be checked, or the input was bad
+(site config, hosts, inventory, options); 2 the command line itself was malformed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import testinfra.backend
+
+from infra.acceptance.checks import Check, checks_for
+from infra.acceptance.expectations import site_expectations
+from infra.acceptance.inventory import InventoryError, InventoryHost, read_inventory
+from infra.acceptance.labels import label_commands
+from infra.acceptance.nodes import NodeIndex
+from infra.acceptance.results import VerifyReport, render_json, render_junit
+from infra.acceptance.runner import DEFAULT_CONNECT, Target, backend_name, host_spec, verify_nodes
+from infra.config.loader import check_site
+from infra.config.model import SiteConfig
+from infra.outputs import write_file_atomic
+
+MAX_WORKERS = 1024
+_DEVICE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_EXTENSIONS = {"json": "json", "junit": "xml"}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``verify`` sub-command."""
+    parser = subparsers.add_parser(
+        "verify",
+        help="run the node acceptance checks derived from the site config on GPU nodes",
+        description="Check GPU nodes against what the site config says they are (GPUs, driver, NVLink "
+        "service, GPUDirect RDMA, InfiniBand ports, partitions, IPoIB MTU, parallel filesystems, kubelet, "
+        "containerd, sysctls, hugepages). Exit 0 when every node passes; 1 when a node fails or cannot be "
+        "checked, or on bad input; 2 on a malformed command line.",
+    )
+    parser.add_argument("site", metavar="SITE.yaml", help="site config file")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--hosts", metavar="H1,H2", help="node names to check, comma-separated")
+    which.add_argument("--inventory", metavar="FILE", help="YAML Ansible inventory (see `gigafactory inventory`)")
+    parser.add_argument("--limit", metavar="GROUP", help="only the hosts of this inventory group, e.g. pool_h100_train")
+    parser.add_argument("--ssh-config", metavar="FILE", help="OpenSSH client config for host names, users and keys")
+    parser.add_argument(
+        "--connect",
+        metavar="TEMPLATE",
+        default=DEFAULT_CONNECT,
+        help="testinfra host spec per node; {target} is [user@]address[:port], {node} the node name "
+        f"(default {DEFAULT_CONNECT}; ssh://{{target}} uses OpenSSH and its known_hosts)",
+    )
+    parser.add_argument("--workers", type=int, default=16, metavar="N", help="nodes checked at once (default 16)")
+    parser.add_argument("--format", choices=sorted(_EXTENSIONS), default="json", help="result format (default json)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="result file (default acceptance-<site>.json|xml)")
+    parser.add_argument(
+        "--label-failed",
+        action="store_true",
+        help="print the kubectl label/taint/annotate commands that keep the scheduler away from failing nodes",
+    )
+    parser.add_argument(
+        "--hca-devices",
+        action="append",
+        default=[],
+        metavar="POOL=DEV,DEV,...",
+        help="RDMA device names of a pool's compute HCAs in rail order, where the site renames them",
+    )
+    parser.set_defaults(func=run)
+
+
+def _fail(lines: Sequence[str]) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1
+
+
+def _check_options(args: argparse.Namespace) -> list[str]:
+    errors = []
+    if not 1 <= args.workers <= MAX_WORKERS:
+        errors.append(f"--workers: must be between 1 and {MAX_WORKERS} (got {args.workers})")
+    if args.ssh_config is not None and not Path(args.ssh_config).is_file():
+        errors.append(f"--ssh-config: {args.ssh_config}: no such file")
+    if args.limit is not None and args.inventory is None:
+        errors.append("--limit: selects a group of --inventory; use it with --inventory")
+    try:
+        sample = args.connect.format(node="n", target="t")
+    except (KeyError, IndexError, ValueError):
+        errors.append(f"--connect: {args.connect!r} may use only the fields {{node}} and {{target}}")
+    else:
+        if backend_name(sample) not in testinfra.backend.BACKENDS:
+            known = ", ".join(f"{b}://" for b in sorted(testinfra.backend.BACKENDS))
+            errors.append(f"--connect: unknown testinfra backend in {args.connect!r}; use one of {known}")
+    return errors
+
+
+def _hca_overrides(site: SiteConfig, texts: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    overrides: dict[str, tuple[str, ...]] = {}
+    errors = []
+    for text in texts:
+        pool_name, _, devices_text = text.partition("=")
+        pool = site.pool(pool_name)
+        devices = tuple(d.strip() for d in devices_text.split(","))
+        if pool is None:
+            pools = ", ".join(p.name for p in site.node_pools)
+            errors.append(f"--hca-devices {text}: no pool called {pool_name!r}; pools: {pools}")
+        elif not all(_DEVICE.match(d) for d in devices) or len(devices) != pool.hcas.compute:
+            errors.append(
+                f"--hca-devices {text}: pool {pool.name} has {pool.hcas.compute} compute HCAs (hcas.compute); "
+                f"name {pool.hcas.compute} RDMA devices in rail order, e.g. {pool.name}=mlx5_0,mlx5_3,..."
+            )
+        else:
+            overrides[pool.name] = devices
+    return overrides, errors
+
+
+def _requested(args: argparse.Namespace) -> list[InventoryHost]:
+    if args.inventory is not None:
+        return read_inventory(Path(args.inventory), args.limit)
+    names = [h.strip() for h in args.hosts.split(",")]
+    if not all(names):
+        raise InventoryError(f"--hosts {args.hosts!r}: empty host name; separate node names with single commas")
+    return [InventoryHost(name, None, None, None) for name in dict.fromkeys(names)]
+
+
+def _targets(site: SiteConfig, hosts: list[InventoryHost], template: str) -> tuple[list[Target], list[str]]:
+    index = NodeIndex(site)
+    targets = []
+    errors = []
+    for host in hosts:
+        place = index.place(host.name)
+        if place is None:
+            errors.append(f"{host.name}: not a node of site {site.site.name}; its nodes are {index.examples()}")
+            continue
+        targets.append(Target(place, host_spec(template, host.name, host.address, host.port, host.user)))
+    targets.sort(key=lambda t: index.order(t.place.node))
+    return targets, errors
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 50 and (done == total or done % max(1, total // 10) == 0):
+        print(f"checked {done:,}/{total:,} nodes", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify the nodes; see the module docstring for the exit status."""
+    site, config_errors = check_site(args.site)
+    if site is None:
+        return _fail([*(str(e) for e in config_errors), f"{args.site}: {len(config_errors)} error(s)"])
+    errors = _check_options(args)
+    overrides, override_errors = _hca_overrides(site, args.hca_devices)
+    errors += override_errors
+    if errors:
+        return _fail(errors)
+    try:
+        hosts = _requested(args)
+    except InventoryError as exc:
+        return _fail([str(exc)])
+    targets, host_errors = _targets(site, hosts, args.connect)
+    if host_errors:
+        return _fail(host_errors)
+
+    checks: dict[str, tuple[Check, ...]] = {
+        pool: checks_for(expect) for pool, expect in site_expectations(site, overrides).items()
+    }
+    if backend_name(args.connect.format(node="n", target="t")) == "paramiko":
+        # paramiko's client warns once per unknown host key; say it once, with the alternative.
+        warnings.filterwarnings("ignore", message=r"Unknown \S+ host key")
+        print(
+            "note: paramiko:// does not check host keys against known_hosts; --connect 'ssh://{target}' has "
+            "OpenSSH check them",
+            file=sys.stderr,
+        )
+    started = time.monotonic()
+    nodes = verify_nodes(targets, checks, workers=args.workers, ssh_config=args.ssh_config, progress=_progress)
+    elapsed = time.monotonic() - started
+    report = VerifyReport(site.site.name, tuple(nodes))
+
+    output = Path(args.output or f"acceptance-{site.site.name}.{_EXTENSIONS[args.format]}")
+    text = render_json(report) if args.format == "json" else render_junit(report)
+    try:
+        write_file_atomic(output, text)
+    except OSError as exc:
+        return _fail([f"{output}: cannot write the result: {exc.strerror}"])
+
+    passed = sum(n.status == "pass" for n in nodes)
+    print(
+        f"verified {len(nodes):,} node{'s' if len(nodes) != 1 else ''} of site {site.site.name} in {elapsed:.1f} s "
+        f"({args.workers} workers): {passed:,} passed, {len(nodes) - passed:,} did not"
+    )
+    for summary in report.summaries(tuple(p.name for p in site.node_pools)):
+        print(summary.line())
+    for node in nodes:
+        if node.status != "pass":
+            print(f"{node.status.upper()} {node.node} ({node.pool}, {node.scalable_unit}, {node.rack})")
+            for line in node.problem_lines():
+                print(f"  {line}")
+    if args.label_failed and not report.passed:
+        print("# keep the scheduler away from the nodes above (review, then run these or pipe them to sh):")
+        for line in label_commands(nodes, site.site.kube_context):
+            print(line)
+    print(f"result: {output} ({args.format})")
+    return 0 if report.passed else 1
