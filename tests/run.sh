@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the tests need on a fresh Debian/Ubuntu machine, then run the whole suite.
 # Debian packages: OpenSM + ibsim + infiniband-diags (the fabric is routed by the real subnet
-# manager) and openssh-server (node acceptance runs over real SSH against staged hosts).
+# manager), openssh-server and busybox-static (node acceptance runs over real SSH against staged
+# hosts, each a chroot built from the static busybox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source_packages=(opensm ibsim-utils infiniband-diags openssh-server)
+source_packages=(opensm ibsim-utils infiniband-diags openssh-server busybox-static)
 EXTRAS=test bash infra/bootstrap.sh
 missing=()
 for pkg in "${source_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
