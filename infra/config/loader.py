@@ -187,6 +187,7 @@ def _describe(value: Any) -> str:
 _KIND_MESSAGES = (
     (re.compile(r"^must be a valid dictionary( or instance of \w+)?"), "must be a mapping"),
     (re.compile(r"^must be a valid (tuple|list)"), "must be a list"),
+    (re.compile(r"^(Tuple|List|Dictionary|String|Value) should (have|be)"), r"must \2"),
 )
 
 
@@ -227,7 +228,10 @@ def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[Conf
         if kind in ("enum", "literal_error"):
             expected = item.get("ctx", {}).get("expected", "")
             choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",") if c.strip(" '")]
-            close = difflib.get_close_matches(str(item["input"]), choices, n=1)
+            given = str(item["input"])
+            # "H100" is short for H100-SXM-80GB: a choice the value starts is the likeliest meaning.
+            close = [c for c in choices if given and c.lower().startswith(given.lower())][:1]
+            close = close or difflib.get_close_matches(given, choices, n=1)
             hint = f"did you mean {close[0]}?" if close else f"allowed values: {', '.join(choices)}"
             message = f"{_describe(item['input'])} is not allowed"
         elif "(got " not in message:

@@ -65,7 +65,7 @@ class Site(Model):
     country: CountryCode = environment("ISO 3166-1 alpha-2 country code, e.g. NO.")
     description: str = Field("", description="One line a person reads in plans and reports.")
     kubernetes_version: KubernetesVersion = Field("1.35", description="Kubernetes minor version.")
-    kube_context: str = environment("kubeconfig context that reaches the site's cluster.")
+    kube_context: str = environment("kubeconfig context that reaches the site's cluster.", min_length=1)
     power_envelope_mw: Number = Field(gt=0, description="Facility power available to IT load, MW.")
     pue: Number = Field(1.25, ge=1.0, le=3.0, description="Power usage effectiveness of the site.")
 

@@ -38,9 +38,11 @@ def _country(value: Any) -> Any:
 def _config_key(value: str) -> str:
     """A secret is named by its Pulumi config key; refuse anything that looks like the value."""
     if "\n" in value or " " in value or value.startswith("-----BEGIN") or not _CONFIG_KEY.match(value):
+        # The text is not echoed back: it may be the secret itself.
         raise ValueError(
             "must name a Pulumi config secret (letters, digits, '_', '.', ':' or '-'), never hold "
-            "the secret itself; set the value with `pulumi config set --secret <name>`"
+            "the secret itself; set the value with `pulumi config set --secret <name>` (got a value that is "
+            "not a name, not shown here)"
         )
     return value
 
@@ -106,7 +108,9 @@ def _ipv4_network(value: Any) -> Any:
         try:
             return ipaddress.IPv4Network(value, strict=True)
         except ValueError as exc:
-            raise ValueError(f"must be an IPv4 network in CIDR form such as 10.20.0.0/16 ({exc})") from None
+            raise ValueError(
+                f"must be an IPv4 network in CIDR form such as 10.20.0.0/16; {exc} (got {value!r})"
+            ) from None
     return value
 
 

@@ -61,6 +61,20 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
+_EXPLICIT_TAG = "gigafactory_explicit_tag"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader's composer, marking scalars whose tag was written (``!!str 1.30``)."""
+
+    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node = super().compose_scalar_node(anchor)
+        if getattr(event, "tag", None) not in (None, "!"):
+            setattr(node, _EXPLICIT_TAG, True)
+        return node
+
+
 class _Builder:
     def __init__(self, path: Path, display: str) -> None:
         self.path = path
@@ -105,11 +119,12 @@ class _Builder:
             )
             return None
         if isinstance(node, yaml.ScalarNode):
-            # Quoted scalars, and plain ones YAML 1.1 already reads as strings (or that carry an
-            # explicit !!str), stay strings; the rest resolve under YAML 1.2.
-            if node.style is None and node.tag != _STR_TAG:
-                return resolve_plain_scalar(node.value)
-            return node.value
+            # PyYAML has already tagged every scalar under YAML 1.1; that tag is ignored. An explicit
+            # !!str keeps the text, other explicit tags (!!int "5") and plain scalars resolve under
+            # YAML 1.2, and quoted scalars stay strings.
+            if getattr(node, _EXPLICIT_TAG, False):
+                return node.value if node.tag == _STR_TAG else resolve_plain_scalar(node.value)
+            return resolve_plain_scalar(node.value) if node.style is None else node.value
         self.open_nodes.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -167,7 +182,7 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
     except (OSError, UnicodeDecodeError) as exc:
         return None, [ConfigError(Location(display), "", f"cannot be read: {exc}")]
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except RecursionError:
         return None, [ConfigError(Location(display), "", f"nests deeper than {MAX_DEPTH} levels")]
     except yaml.YAMLError as exc:

@@ -194,3 +194,11 @@ def test_nesting_is_bounded(site_files: SiteFiles) -> None:
     assert len(errors) == 1 and errors[0].endswith(f"nests deeper than {MAX_DEPTH} levels"), errors
     very_deep = "site: " + "[" * 5000 + "]" * 5000 + "\n"
     assert site_files.errors(text=very_deep) == [f"site.yaml: nests deeper than {MAX_DEPTH} levels"]
+
+
+def test_explicit_tags_and_yaml_1_1_strings(site_files: SiteFiles) -> None:
+    # PyYAML tags 1e3 and 0o17 as strings (YAML 1.1); the reader resolves them as YAML 1.2 does.
+    text = 'a: 1e3\nb: 0o17\nc: !!str 1.30\nd: !!int "5"\ne: !!str NO\nf: on\n'
+    document, errors = read_yaml(site_files.write(text=text), "site.yaml")
+    assert errors == [] and document is not None
+    assert document.data == {"a": 1000.0, "b": 15, "c": "1.30", "d": 5, "e": "NO", "f": "on"}
