@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parser.
-COMMANDS: tuple[str, ...] = ("validate", "new_site", "fabric", "inventory", "verify")
+COMMANDS: tuple[str, ...] = ("validate", "new_site", "fabric", "inventory", "verify", "plan", "render", "diff")
 
 
 def build_parser() -> argparse.ArgumentParser:

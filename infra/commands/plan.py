@@ -1,0 +1,79 @@
+"""``gigafactory plan SITE.yaml [-o plan.json]``: plan a site offline and print what it holds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from infra.config.loader import check_site
+from infra.config.model import SiteConfig
+from infra.engine.plan import Plan
+from infra.engine.progress import Progress
+from infra.engine.runtime import DuplicateResourceError
+from infra.engine.summary import summary_lines
+from infra.outputs import write_file_atomic
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``plan`` sub-command."""
+    parser = subparsers.add_parser(
+        "plan",
+        help="run the site's Pulumi program on the mock runtime; print a summary, write the plan",
+        description=(
+            "Compose the site exactly as `pulumi up` would, in-process on Pulumi's mock runtime (no cluster, "
+            "no Pulumi CLI), record every resource and print a summary. With -o, write the plan as "
+            "deterministic JSON (the input of `gigafactory diff` and `gigafactory render`)."
+        ),
+    )
+    parser.add_argument("site", metavar="SITE.yaml", help="site config file")
+    parser.add_argument("-o", "--output", type=Path, metavar="PLAN.json", help="write the plan here (atomically)")
+    parser.set_defaults(func=run)
+
+
+def load_config(path: str) -> SiteConfig | None:
+    """The site config at ``path``, or None after printing every error to stderr."""
+    config, errors = check_site(path)
+    if config is None:
+        for error in errors:
+            print(error, file=sys.stderr)
+        print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing planned", file=sys.stderr)
+    return config
+
+
+def make_plan(config: SiteConfig) -> Plan | None:
+    """Plan ``config`` with a progress line on a terminal; None after printing why it failed."""
+    from infra.engine.planner import plan_site
+
+    progress = Progress(sys.stdout, f"planning {config.site.name}")
+    try:
+        return plan_site(config, on_register=progress)
+    except DuplicateResourceError as error:
+        print(f"{config.site.name}: {error}", file=sys.stderr)
+        return None
+    finally:
+        progress.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan one site: 0 on success, 1 when the config is invalid or the plan cannot be written."""
+    config = load_config(args.site)
+    if config is None:
+        return 1
+    started = time.monotonic()
+    plan = make_plan(config)
+    if plan is None:
+        return 1
+    elapsed = time.monotonic() - started
+    if args.output is not None:
+        try:
+            write_file_atomic(args.output, plan.to_json())
+        except OSError as error:
+            print(f"{args.output}: cannot write the plan: {error.strerror or error}", file=sys.stderr)
+            return 1
+    for line in summary_lines(plan):
+        print(line)
+    written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
+    print(f"\nplanned {len(plan.resources):,} resources in {elapsed:.1f} s{written}")
+    return 0

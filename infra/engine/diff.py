@@ -1,0 +1,184 @@
+"""Resource-level and field-level differences between two plans, as Pulumi would act on them.
+
+Resources match by URN. A resource only in the new plan is created, only in the old one deleted;
+one in both with different inputs or options is updated in place, or replaced when a changed field
+is immutable (``immutable.py``, each rule citing its source) or its provider is replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.engine.immutable import PROVIDER_TYPE, replace_reasons
+from infra.engine.plan import Plan, PlannedResource
+
+CREATE, UPDATE, REPLACE, DELETE = "create", "update", "replace", "delete"
+OPS = (CREATE, UPDATE, REPLACE, DELETE)
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed input (dotted path) or option (``options.<name>``); ``None`` side = absent."""
+
+    path: str
+    old: Any
+    new: Any
+    replaces: bool = False
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"path": self.path, "old": self.old, "new": self.new, "replaces": self.replaces, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """What happens to one resource."""
+
+    op: str
+    urn: str
+    type: str
+    name: str
+    component: str
+    protected: bool
+    kind: str = ""
+    fields: tuple[FieldChange, ...] = ()
+    replace_reasons: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "op": self.op,
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "kind": self.kind,
+            "component": self.component,
+            "protected": self.protected,
+            "replace_reasons": list(self.replace_reasons),
+            "fields": [f.to_json() for f in self.fields],
+        }
+
+
+def field_changes(old: Any, new: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """``(path, old, new)`` for every leaf that differs; lists of equal length compare item by item."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+            if a is _MISSING:
+                yield path, None, b
+            elif b is _MISSING:
+                yield path, a, None
+            else:
+                yield from field_changes(a, b, path)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from field_changes(a, b, f"{prefix}[{index}]")
+    elif old != new or type(old) is not type(new):
+        yield prefix, old, new
+
+
+def _options(resource: PlannedResource) -> dict[str, Any]:
+    return {
+        "protect": resource.protect,
+        "retain_on_delete": resource.retain_on_delete,
+        "delete_before_replace": resource.delete_before_replace,
+        "depends_on": list(resource.depends_on),
+        "ignore_changes": list(resource.ignore_changes),
+        "replace_on_changes": list(resource.replace_on_changes),
+        "provider": resource.provider_urn,
+    }
+
+
+def _kind(resource: PlannedResource) -> str:
+    """The Kubernetes kind (``NodePatch`` for a patch of a Node), '' for anything else."""
+    if not resource.type.startswith("kubernetes:") or "kind" not in resource.inputs:
+        return ""
+    kind = str(resource.inputs["kind"])
+    return f"{kind}Patch" if resource.type.endswith("Patch") else kind
+
+
+def _ignored(path: str, ignore_changes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in ignore_changes)
+
+
+def _compare(old: PlannedResource, new: PlannedResource) -> ResourceChange | None:
+    changes = [
+        (path, a, b) for path, a, b in field_changes(old.inputs, new.inputs) if not _ignored(path, new.ignore_changes)
+    ]
+    replaced = dict(
+        replace_reasons(new.type, old.inputs, new.inputs, [p for p, _, _ in changes], new.replace_on_changes)
+    )
+    fields = [FieldChange(path, a, b, path in replaced, replaced.get(path, "")) for path, a, b in changes]
+    fields += [FieldChange(f"options.{path}", a, b) for path, a, b in field_changes(_options(old), _options(new))]
+    if not fields:
+        return None
+    return ResourceChange(
+        op=REPLACE if replaced else UPDATE,
+        urn=new.urn,
+        type=new.type,
+        name=new.name,
+        component=new.component,
+        protected=old.protect,
+        kind=_kind(new),
+        fields=tuple(fields),
+        replace_reasons=tuple(sorted({f"{path}: {source}" for path, source in replaced.items()})),
+    )
+
+
+def _single(op: str, resource: PlannedResource) -> ResourceChange:
+    return ResourceChange(
+        op=op,
+        urn=resource.urn,
+        type=resource.type,
+        name=resource.name,
+        component=resource.component,
+        protected=resource.protect,
+        kind=_kind(resource),
+    )
+
+
+def resource_changes(old: Plan, new: Plan) -> list[ResourceChange]:
+    """Every create, update, replace and delete from ``old`` to ``new``, ordered by component then URN."""
+    changes: dict[str, ResourceChange] = {}
+    for resource in new.resources:
+        before = old.resource(resource.urn)
+        if before is None:
+            changes[resource.urn] = _single(CREATE, resource)
+        else:
+            change = _compare(before, resource)
+            if change is not None:
+                changes[resource.urn] = change
+    for resource in old.resources:
+        if new.resource(resource.urn) is None:
+            changes[resource.urn] = _single(DELETE, resource)
+    _cascade_provider_replacements(old, new, changes)
+    return sorted(changes.values(), key=lambda c: (c.component, c.urn))
+
+
+def _cascade_provider_replacements(old: Plan, new: Plan, changes: dict[str, ResourceChange]) -> None:
+    """A replaced provider replaces every resource it manages (pulumi step_generator providerChanged)."""
+    replaced = {c.urn for c in changes.values() if c.type == PROVIDER_TYPE and c.op == REPLACE}
+    if not replaced:
+        return
+    for resource in new.resources:
+        before = old.resource(resource.urn)
+        if before is None or before.provider_urn not in replaced:
+            continue
+        reason = f"provider {before.provider_urn.rsplit('::', 1)[-1]} is replaced"
+        current = changes.get(resource.urn)
+        changes[resource.urn] = ResourceChange(
+            op=REPLACE,
+            urn=resource.urn,
+            type=resource.type,
+            name=resource.name,
+            component=resource.component,
+            protected=before.protect,
+            kind=_kind(resource),
+            fields=current.fields if current else (),
+            replace_reasons=tuple(sorted({*(current.replace_reasons if current else ()), reason})),
+        )

@@ -1,0 +1,222 @@
+"""The Plan: every resource a site's program registers, plus the site facts a reviewer reasons with.
+
+A plan is written as JSON with sorted keys, resources ordered by URN and no timestamps, so the same
+site config always gives byte-identical output. Its ``site`` section holds facts derived from the
+site config (pools, GPUs, quotas, partition keys, driver and drain policy; see ``facts.py``): the
+diff's intent summary reads them from there rather than re-parsing resource inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.engine.runtime import RecordedResource
+
+PLAN_FORMAT = "gigafactory-plan/1"
+# Resources that are not under the site component (the stack's own children, e.g. a provider
+# created at the top level) are grouped under this name.
+STACK_COMPONENT = "(stack)"
+
+
+class PlanFileError(Exception):
+    """A plan file that cannot be read: missing, not JSON, or not a gigafactory plan."""
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """One recorded resource as the plan keeps it."""
+
+    urn: str
+    type: str
+    name: str
+    component: str
+    parent: str
+    provider: str
+    custom: bool
+    inputs: dict[str, Any]
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    depends_on: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
+    replace_on_changes: tuple[str, ...] = ()
+
+    @property
+    def provider_urn(self) -> str:
+        """The provider's URN without its ``::id`` suffix ('' for the default provider)."""
+        return self.provider.rsplit("::", 1)[0] if self.provider.count("::") > 3 else self.provider
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object for this resource."""
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "component": self.component,
+            "parent": self.parent,
+            "provider": self.provider,
+            "custom": self.custom,
+            "inputs": self.inputs,
+            "options": {
+                "protect": self.protect,
+                "retain_on_delete": self.retain_on_delete,
+                "delete_before_replace": self.delete_before_replace,
+                "depends_on": list(self.depends_on),
+                "ignore_changes": list(self.ignore_changes),
+                "replace_on_changes": list(self.replace_on_changes),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlannedResource:
+        """Read one resource object (``KeyError``/``TypeError`` on a malformed one)."""
+        options = data.get("options") or {}
+        return cls(
+            urn=str(data["urn"]),
+            type=str(data["type"]),
+            name=str(data["name"]),
+            component=str(data["component"]),
+            parent=str(data.get("parent", "")),
+            provider=str(data.get("provider", "")),
+            custom=bool(data.get("custom", False)),
+            inputs=dict(data.get("inputs") or {}),
+            protect=bool(options.get("protect", False)),
+            retain_on_delete=bool(options.get("retain_on_delete", False)),
+            delete_before_replace=bool(options.get("delete_before_replace", False)),
+            depends_on=tuple(options.get("depends_on", ())),
+            ignore_changes=tuple(options.get("ignore_changes", ())),
+            replace_on_changes=tuple(options.get("replace_on_changes", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A site's plan: its name, the facts from its config and every resource, ordered by URN."""
+
+    project: str
+    stack: str
+    site: dict[str, Any]
+    resources: tuple[PlannedResource, ...]
+    _by_urn: dict[str, PlannedResource] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_urn.update((r.urn, r) for r in self.resources)
+
+    def resource(self, urn: str) -> PlannedResource | None:
+        """The resource with ``urn``, if the plan has it."""
+        return self._by_urn.get(urn)
+
+    def component_counts(self) -> dict[str, int]:
+        """Resources per component, the component resource itself included."""
+        return dict(sorted(Counter(r.component for r in self.resources).items()))
+
+    def component_label(self, component: str) -> str:
+        """``GpuNodePool h100-train``: the component's type name and its resource name."""
+        for resource in self.resources:
+            if resource.name == component and resource.component == component and not resource.custom:
+                return f"{resource.type.rsplit(':', 1)[-1]} {component}"
+        return component
+
+    def to_json(self) -> str:
+        """The plan as deterministic JSON text (sorted keys, resources by URN, trailing newline)."""
+        document = {
+            "format": PLAN_FORMAT,
+            "project": self.project,
+            "stack": self.stack,
+            "site": self.site,
+            "resources": [r.to_json() for r in self.resources],
+        }
+        return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "plan") -> Plan:
+        """Parse plan JSON; raises ``PlanFileError`` naming ``source`` when it is not a plan."""
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PlanFileError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+        if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+            found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            raise PlanFileError(
+                f"{source}: not a gigafactory plan (format {found!r}, expected {PLAN_FORMAT!r})\n"
+                "  hint: write one with `gigafactory plan SITE.yaml -o plan.json`"
+            )
+        try:
+            resources = tuple(PlannedResource.from_json(r) for r in document["resources"])
+            return cls(
+                project=str(document["project"]),
+                stack=str(document["stack"]),
+                site=dict(document["site"]),
+                resources=tuple(sorted(resources, key=lambda r: r.urn)),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise PlanFileError(f"{source}: malformed plan: {type(error).__name__}: {error}") from None
+
+    @classmethod
+    def read(cls, path: Path) -> Plan:
+        """Read a plan file; raises ``PlanFileError`` with the path when it cannot."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise PlanFileError(f"{path}: cannot read: {error.strerror or error}") from None
+        except UnicodeDecodeError:
+            raise PlanFileError(f"{path}: not a text file") from None
+        return cls.from_json(text, source=str(path))
+
+
+def component_of(urn: str, parents: Mapping[str, str], stack_urn: str) -> str:
+    """Name of the top-level child of the site component that ``urn`` sits under.
+
+    The site component is the stack's child at the root of the tree; a resource directly under
+    the stack (or the site component itself) is grouped as ``(stack)`` or the site's own name.
+    """
+    chain = [urn]
+    while True:
+        parent = parents.get(chain[-1], "")
+        if not parent or parent == stack_urn or parent not in parents:
+            break
+        chain.append(parent)
+    if len(chain) == 1:
+        return STACK_COMPONENT if not _is_component_urn(urn) else _urn_name(urn)
+    return _urn_name(chain[-2])
+
+
+def _urn_name(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def _is_component_urn(urn: str) -> bool:
+    # urn:pulumi:stack::project::parentType$type::name; the site is a gigafactory component.
+    return urn.split("::")[2].rsplit("$", 1)[-1].startswith("gigafactory:")
+
+
+def build_plan(records: Iterable[RecordedResource], *, project: str, stack: str, site: Mapping[str, Any]) -> Plan:
+    """Turn recorded registrations into a Plan: components assigned, resources sorted by URN."""
+    records = list(records)
+    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    parents = {r.urn: r.parent for r in records}
+    resources = [
+        PlannedResource(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            component=component_of(r.urn, parents, stack_urn),
+            parent=r.parent,
+            provider=r.provider,
+            custom=r.custom,
+            inputs=r.inputs,
+            protect=r.protect,
+            retain_on_delete=r.retain_on_delete,
+            delete_before_replace=r.delete_before_replace,
+            depends_on=r.depends_on,
+            ignore_changes=r.ignore_changes,
+            replace_on_changes=r.replace_on_changes,
+        )
+        for r in records
+    ]
+    return Plan(project=project, stack=stack, site=dict(site), resources=tuple(sorted(resources, key=lambda r: r.urn)))

@@ -1,0 +1,144 @@
+"""Render a plan for GitOps: one manifest file per Kubernetes object, one values file per Helm release.
+
+Layout of the output folder (every name derives from the objects, so it is deterministic)::
+
+    index.yaml                                   every file, with the URN and component it came from
+    manifests/<namespace>/<kind>[.<group>]--<name>.yaml   namespaced objects
+    manifests/_cluster/<kind>[.<group>]--<name>.yaml      cluster-scoped objects
+    patches/<namespace|_cluster>/<kind>--<name>.yaml      server-side-apply patches (e.g. NodePatch)
+    helm/releases.yaml                           chart, version, repository, namespace per release
+    helm/<namespace>--<release>.values.yaml      the values each release is installed with
+
+Objects whose inputs hold a secret are not written (their value never reaches a plan); the index
+lists them under ``withheld`` with the reason, so a GitOps user provisions them from the secret
+store. Helm values that are secret keep the ``[secret]`` marker and are listed per release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch, manifest, sorted_deep
+from infra.engine.plan import Plan
+from infra.engine.runtime import SECRET
+
+RENDER_FORMAT = "gigafactory-render/1"
+_UNKNOWN = "[unknown]"
+CLUSTER_SCOPE = "_cluster"
+
+
+def _holds(value: Any, marker: str) -> bool:
+    if isinstance(value, dict):
+        return any(_holds(v, marker) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds(v, marker) for v in value)
+    return isinstance(value, str) and value == marker
+
+
+def marked_paths(value: Any, marker: str, prefix: str = "") -> Iterator[str]:
+    """Dotted paths under ``value`` whose value is ``marker`` (e.g. every ``[secret]``)."""
+    if isinstance(value, dict):
+        for key in sorted(value):
+            yield from marked_paths(value[key], marker, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from marked_paths(item, marker, f"{prefix}[{index}]")
+    elif value == marker:
+        yield prefix
+
+
+def to_yaml(document: Any) -> str:
+    """YAML text for a document whose key order is already the one wanted."""
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+
+
+def _file_name(document: dict[str, Any]) -> str:
+    api_version = str(document["apiVersion"])
+    group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+    kind = str(document["kind"]).lower()
+    name = str(document.get("metadata", {}).get("name", ""))
+    return f"{kind}.{group}--{name}.yaml" if group else f"{kind}--{name}.yaml"
+
+
+def _withheld_reason(document: dict[str, Any]) -> str | None:
+    if _holds(document, SECRET):
+        paths = ", ".join(marked_paths(document, SECRET))
+        return f"holds secret values ({paths}); provision it from the secret store"
+    if _holds(document, _UNKNOWN):
+        return "holds values known only at deployment (" + ", ".join(marked_paths(document, _UNKNOWN)) + ")"
+    if not document.get("metadata", {}).get("name"):
+        return "has no metadata.name (Pulumi auto-names it at deployment)"
+    return None
+
+
+def render_files(plan: Plan) -> dict[str, str]:
+    """Every file of the rendered folder, relative path -> text."""
+    files: dict[str, str] = {}
+    objects: list[dict[str, Any]] = []
+    patches: list[dict[str, Any]] = []
+    withheld: list[dict[str, Any]] = []
+    for resource in plan.resources:
+        if not is_kubernetes_object(resource):
+            continue
+        document = manifest(resource)
+        metadata = document.get("metadata", {})
+        entry = {
+            "apiVersion": document["apiVersion"],
+            "kind": document["kind"],
+            "name": metadata.get("name", ""),
+            "namespace": metadata.get("namespace", ""),
+            "component": resource.component,
+            "urn": resource.urn,
+        }
+        reason = _withheld_reason(document)
+        if reason is not None:
+            withheld.append({**entry, "reason": reason})
+            continue
+        folder = "patches" if is_patch(resource) else "manifests"
+        path = f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{_file_name(document)}"
+        if path in files:
+            # Two objects the API server would tell apart only by version; keep both, named apart.
+            path = path.removesuffix(".yaml") + f"--{hashlib.sha256(resource.urn.encode()).hexdigest()[:8]}.yaml"
+        files[path] = f"# {resource.urn}\n" + to_yaml(document)
+        (patches if is_patch(resource) else objects).append({"file": path, **entry})
+    releases = list(_helm_files(plan, files))
+    if releases:
+        files["helm/releases.yaml"] = to_yaml({"releases": releases})
+    index = {
+        "format": RENDER_FORMAT,
+        "site": plan.stack,
+        "objects": sorted(objects, key=lambda e: e["file"]),
+        "patches": sorted(patches, key=lambda e: e["file"]),
+        "helm_releases": "helm/releases.yaml" if releases else None,
+        "withheld": sorted(withheld, key=lambda e: e["urn"]),
+    }
+    files["index.yaml"] = to_yaml(index)
+    return files
+
+
+def _helm_files(plan: Plan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
+    for resource in plan.resources:
+        if resource.type not in HELM_TYPES:
+            continue
+        inputs = resource.inputs
+        name = str(inputs.get("name") or resource.name)
+        namespace = str(inputs.get("namespace") or "default")
+        values = sorted_deep(inputs.get("values") or {})
+        values_file = f"helm/{namespace}--{name}.values.yaml"
+        files[values_file] = f"# {resource.urn}\n" + to_yaml(values)
+        repository = (inputs.get("repositoryOpts") or {}).get("repo") or inputs.get("repository")
+        yield {
+            "name": name,
+            "namespace": namespace,
+            "chart": inputs.get("chart"),
+            "version": inputs.get("version"),
+            "repository": repository,
+            "values": values_file.removeprefix("helm/"),
+            "secret_values": list(marked_paths(values, SECRET)),
+            "component": resource.component,
+            "urn": resource.urn,
+        }
