@@ -104,14 +104,15 @@ def _pkey(value: Any) -> Any:
 
 
 def _ipv4_network(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return ipaddress.IPv4Network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(
-                f"must be an IPv4 network in CIDR form such as 10.20.0.0/16; {exc} (got {value!r})"
-            ) from None
-    return value
+    if isinstance(value, ipaddress.IPv4Network):
+        return value
+    if not isinstance(value, str):
+        # pydantic would read an integer (or true) as a /32 address: refuse anything but text.
+        raise ValueError(f"must be an IPv4 network in CIDR form such as 10.20.0.0/16 (got {value!r})")
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR form such as 10.20.0.0/16; {exc} (got {value!r})") from None
 
 
 def _percent_or_count(value: Any) -> Any:

@@ -134,6 +134,11 @@ def one(edit: Edit, error: str) -> object:
             "as 10.20.0.0/16; Expected 4 octets in 'fd00::' (got 'fd00::/64')",
         ),
         one(
+            ("10.0.0.0/24", "167772160"),
+            "site.yaml:27:27: fabrics.compute.ipoib_subnets[0].subnet: must be an IPv4 network in CIDR form such "
+            "as 10.20.0.0/16 (got 167772160)",
+        ),
+        one(
             ("mount_path: /lustre", "mount_path: lustre"),
             "site.yaml:43:17: storage[0].mount_path: must be an absolute path such as /lustre/datasets (got 'lustre')",
         ),
