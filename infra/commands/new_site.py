@@ -40,11 +40,13 @@ def run(args: argparse.Namespace) -> int:
     shown = display_path(forked.path)
     try:
         write_file_atomic(forked.path, forked.text, overwrite=False)
-    except FileExistsError:
-        print(f"{shown}: already exists; new-site never overwrites a site file", file=sys.stderr)
-        return 1
     except OSError as exc:
-        print(f"{shown}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        if isinstance(exc, FileExistsError) and forked.path.is_file():
+            # Another writer got there between the check in fork_site and this write.
+            print(f"{shown}: already exists; new-site never overwrites a site file", file=sys.stderr)
+        else:
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"{shown}: cannot be written: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     count = len(forked.placeholders)
     print(

@@ -1,0 +1,115 @@
+"""``gigafactory new-site``: writes a fork with placeholders, refuses to overwrite, exits 1 on mistakes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.cli import main
+from infra.config.loader import load_layers
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of site-configs/ under a temp working directory, with umask 022."""
+    shutil.copytree(REPO / "site-configs", tmp_path / "site-configs")
+    monkeypatch.chdir(tmp_path)
+    previous = os.umask(0o022)
+    try:
+        yield tmp_path
+    finally:
+        os.umask(previous)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_new_site_then_validate_then_fill(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "new-site", "eu-south", "--from", "site-configs/eu-pilot.yaml")
+    assert (code, err) == (0, "")
+    assert out == (
+        "wrote site-configs/eu-south.yaml: 23 values to fill in; "
+        "`gigafactory validate site-configs/eu-south.yaml` lists what is left\n"
+    )
+    written = workdir / "site-configs" / "eu-south.yaml"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644, "a site file is readable like any file the user writes"
+    assert [p.name for p in written.parent.iterdir() if p.name.startswith(".")] == [], "no temporary file left"
+
+    code, out, err = run(capsys, "validate", "site-configs/eu-south.yaml")
+    lines = err.splitlines()
+    assert (code, out) == (1, "") and lines[-1] == "site-configs/eu-south.yaml: 23 errors"
+    problems = [line for line in lines[:-1] if not line.startswith("  hint: ")]
+    assert len(problems) == 23 and all(": still a placeholder: <fill: " in p for p in problems), problems
+
+    # Fill each placeholder with the pilot's own value (the text after the field path names it).
+    source, _ = load_layers(Path("site-configs/eu-pilot.yaml"))
+    assert source is not None
+    text = written.read_text()
+    for problem in problems:
+        field = problem.split(": ")[1]
+        value = source.data
+        for part in re.findall(r"[^.\[\]]+", field):
+            value = value[int(part)] if part.isdigit() else value[part]
+        literal = f"0x{value:04x}" if isinstance(value, int) else f'"{value}"'
+        text = re.sub(r"'<fill:(?:[^']|'')*'", literal, text, count=1)
+    written.write_text(text)
+    code, out, err = run(capsys, "validate", "site-configs/eu-south.yaml")
+    assert (code, err) == (0, "")
+    assert out == "ok  site-configs/eu-south.yaml: site eu-south, 1,024 GPUs on 128 nodes, 2 pools, 3 tenants\n"
+
+
+def test_new_site_refuses_to_overwrite(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (workdir / "site-configs" / "eu-gigafactory.yaml").read_bytes()
+    code, out, err = run(capsys, "new-site", "eu-gigafactory", "--from", "site-configs/eu-pilot.yaml")
+    assert (code, out) == (1, "")
+    assert err == "site-configs/eu-gigafactory.yaml: already exists; new-site never overwrites a site file\n"
+    assert (workdir / "site-configs" / "eu-gigafactory.yaml").read_bytes() == before
+
+
+def test_new_site_user_mistakes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "new-site", "EU", "--from", "site-configs/eu-pilot.yaml") == (
+        1,
+        "",
+        "new site name 'EU': must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending "
+        "with a letter or digit, at most 63 characters (got 'EU')\n",
+    )
+    assert run(capsys, "new-site", "eu-x", "--from", "nowhere.yaml") == (
+        1,
+        "",
+        "nowhere.yaml: file not found\nnowhere.yaml: 1 error; fix the source site first\n",
+    )
+    (workdir / "blocker").write_text("a file where a folder should be\n")
+    assert run(capsys, "new-site", "eu-x", "--from", "site-configs/eu-pilot.yaml", "--dir", "blocker/sites") == (
+        1,
+        "",
+        "blocker/sites/eu-x.yaml: cannot be written: Not a directory (blocker/sites)\n",
+    )
+    assert sorted(p.name for p in (workdir / "site-configs").iterdir()) == [
+        "base",
+        "eu-gigafactory.yaml",
+        "eu-pilot.yaml",
+    ]
+
+
+def test_new_site_writes_into_another_folder(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "new-site", "eu-far", "--from", "site-configs/eu-gigafactory.yaml", "--dir", "forks")
+    assert code == 0 and out.startswith("wrote forks/eu-far.yaml: 47 values to fill in;")
+    assert "\nextends: ../site-configs/base/eu.yaml\n" in (workdir / "forks" / "eu-far.yaml").read_text()
+
+
+def test_new_site_usage_errors_exit_2(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["new-site", "eu-x"])
+    assert raised.value.code == 2
+    assert "the following arguments are required: --from" in capsys.readouterr().err
