@@ -1,110 +1,18 @@
-"""Staged GPU nodes behind real sshd, shared by the acceptance tests that verify over SSH.
-
-Three nodes of the pilot site are staged: ``pilot-gpu-001`` (healthy, pool h100-train),
-``pilot-gpu-002`` (pool h100-train, with injected faults: a port down, a wrong driver, a missing
-mount and a missing GPU) and ``pilot-clin-001`` (healthy, the hospital's dedicated pool).
-"""
+"""Fixtures for the node acceptance tests: the staged pilot nodes behind real sshd (see staged_site.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
 
 import pytest
-from staged_node import StagedNode, build_root, dgx_h100
-from staged_sshd import SSHD, StagedSshd, keygen
-
-REPO = Path(__file__).resolve().parents[2]
-PILOT = REPO / "site-configs" / "eu-pilot.yaml"
-PINNED_DRIVER = "595.91.07"
-WRONG_DRIVER = "580.126.20"
-
-LUSTRE_SHARED = "10.101.1.10@o2ib:/exafs /lustre/shared lustre rw,flock,lazystatfs,encrypt 0 0"
-CEPH_CLINICAL = (
-    "10.101.0.21:6789,10.101.0.22:6789,10.101.0.23:6789:/volumes/clinical /clinical ceph "
-    "rw,relatime,name=clinical,secret=<hidden>,acl,mds_namespace=clinical 0 0"
-)
-
-HEALTHY = "pilot-gpu-001"
-FAULTY = "pilot-gpu-002"
-CLINICAL = "pilot-clin-001"
-
-
-def staged_nodes() -> dict[str, StagedNode]:
-    """The staged nodes, described literally (tenant keys from the pilot's tenants section)."""
-    healthy = dgx_h100(HEALTHY, (0x8101, 0x8102), (LUSTRE_SHARED,), PINNED_DRIVER)
-    faulty = dgx_h100(FAULTY, (0x8101, 0x8102), (), WRONG_DRIVER)  # the Lustre mount is missing
-    faulty = replace(faulty, gpus=faulty.gpus[:7])  # GPU 00000000:DF:00.0 fell off the bus
-    faulty = faulty.with_hca("mlx5_5", state="1: DOWN", phys_state="3: Disabled", rate="10 Gb/sec (4X SDR)")
-    clinical = dgx_h100(CLINICAL, (0x8201,), (CEPH_CLINICAL,), PINNED_DRIVER)
-    return {HEALTHY: healthy, FAULTY: faulty, CLINICAL: clinical}
-
-
-@dataclass(frozen=True)
-class StagedSite:
-    """The running staged nodes and the client files that reach them."""
-
-    ssh_config: Path
-    identity: Path
-    servers: dict[str, StagedSshd]
-    workdir: Path
-
-
-def _why_not_staged() -> str | None:
-    if os.geteuid() != 0:
-        return "staged hosts run sshd with ChrootDirectory, which needs root (CI runs the tests as root)"
-    if not SSHD.is_file():
-        return "/usr/sbin/sshd is missing: install openssh-server (tests/run.sh does)"
-    if shutil.which("busybox") is None:
-        return "busybox is missing: install busybox-static (tests/run.sh does)"
-    if shutil.which("ssh-keygen") is None:
-        return "ssh-keygen is missing: install openssh-client"
-    run = Path("/run")
-    info = run.stat()
-    if info.st_uid != 0 or info.st_mode & 0o022 or not os.access(run, os.W_OK):
-        return "/run is not a root-owned directory writable only by root; sshd's ChrootDirectory needs one"
-    return None
+from staged_site import StagedSite, run_staged_site, why_not_staged
 
 
 @pytest.fixture(scope="session")
 def staged_site() -> Iterator[StagedSite]:
-    """Start one chrooted sshd per staged node on 127.0.0.1; stop them by PID afterwards."""
-    reason = _why_not_staged()
+    """Three staged nodes of the pilot site, each served by its own sshd on 127.0.0.1."""
+    reason = why_not_staged()
     if reason is not None:
         pytest.skip(reason)
-    busybox = Path(str(shutil.which("busybox")))
-    # sshd refuses to start without its privilege separation directory, which the system's own sshd
-    # unit creates at boot (RuntimeDirectory=sshd); create it when missing, remove it if we did.
-    privsep = Path("/run/sshd")
-    created_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
-    # Under /run, not /tmp: every component of a ChrootDirectory must be root-owned, not writable by others.
-    workdir = Path(tempfile.mkdtemp(prefix="gigafactory-staged-", dir="/run"))
-    servers: dict[str, StagedSshd] = {}
-    try:
-        identity = workdir / "client_ed25519"
-        public_key = keygen(identity)
-        for name, node in staged_nodes().items():
-            root = workdir / "roots" / name
-            root.parent.mkdir(mode=0o755, exist_ok=True)
-            build_root(root, node, busybox)
-            servers[name] = StagedSshd(name, root, workdir / "sshd" / name, public_key)
-            (workdir / "sshd").mkdir(mode=0o700, exist_ok=True)
-            servers[name].start()
-        known_hosts = workdir / "known_hosts"
-        known_hosts.write_text("".join(s.known_hosts_line() + "\n" for s in servers.values()), encoding="utf-8")
-        ssh_config = workdir / "ssh_config"
-        ssh_config.write_text("".join(s.ssh_config(identity, known_hosts) for s in servers.values()), encoding="utf-8")
-        yield StagedSite(ssh_config, identity, servers, workdir)
-    finally:
-        for server in servers.values():
-            server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        if created_privsep:
-            with contextlib.suppress(OSError):
-                privsep.rmdir()
+    with run_staged_site() as site:
+        yield site

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import testinfra.backend
 import testinfra.host
-from conftest import LUSTRE_SHARED, PILOT, PINNED_DRIVER
 from staged_node import BASE_MODULES, StagedNode, build_root, dgx_h100
+from staged_site import LUSTRE_SHARED, PILOT, PINNED_DRIVER
 
 from infra.acceptance.checks import checks_for
 from infra.acceptance.expectations import site_expectations

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CLINICAL, FAULTY, HEALTHY, PILOT, StagedSite
+from staged_site import CLINICAL, FAULTY, HEALTHY, PILOT, StagedSite
 
 from infra.cli import main
 
