@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from staged_site import CLINICAL, FAULTY, HEALTHY, PILOT, StagedSite
+from staged_site import CLINICAL, FAULTY, HEALTHY, PILOT, StagedSite, run_staged_site, why_not_staged
 
 from infra.cli import main
 
 pytestmark = pytest.mark.slow
+
+
+# Here rather than in a conftest.py: several test folders import helpers `from conftest`, and a
+# second conftest module would shadow theirs depending on collection order.
+@pytest.fixture(scope="module")
+def staged_site() -> Iterator[StagedSite]:
+    """Three staged nodes of the pilot site, each served by its own sshd on 127.0.0.1."""
+    reason = why_not_staged()
+    if reason is not None:
+        pytest.skip(reason)
+    with run_staged_site() as site:
+        yield site
+
 
 # The injected faults and how each must read: check name -> start of its message.
 INJECTED = {
