@@ -9,8 +9,10 @@ one-port CA (node GUID, then one GUID per port).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+
+from infra.config.schema import NodePool
 
 SWITCH_GUID_BASE = 0x0200_0000_0000_0000
 HCA_GUID_BASE = 0x0200_0001_0000_0000
@@ -60,15 +62,20 @@ class Switch:
 
 @dataclass(frozen=True, slots=True)
 class Hca:
-    """One compute HCA port of one node: the node's pool, position, rail and hostname."""
+    """One compute HCA port of one node: the node's pool, position and rail; ``index`` counts HCAs site-wide."""
 
     pool: str
     position: int
     rail: int
     index: int
-    hostname: str
+    source: NodePool = field(compare=False, repr=False)
 
     ports = 1
+
+    @property
+    def hostname(self) -> str:
+        """The node's hostname."""
+        return self.source.node_name(self.position)
 
     @property
     def name(self) -> str:

@@ -72,7 +72,7 @@ def render_partitions(config: SiteConfig, plan: FabricPlan) -> str:
 
 
 def render_opensm_conf(plan: FabricPlan) -> str:
-    """The ``opensm.conf`` lines that select ftree routing, its roots and the partitions file."""
+    """The ``opensm.conf`` lines that select ftree routing, its roots (when the tree is not pure), partitions."""
     return _TEMPLATES.get_template("opensm.conf.j2").render(
         site=plan.site,
         tiers=plan.tiers,
@@ -80,6 +80,7 @@ def render_opensm_conf(plan: FabricPlan) -> str:
         root_guid_file=ROOT_GUID_FILE,
         root_count=len(plan.top_tier),
         root_role="core" if plan.tiers == 3 else "spine",
+        needs_roots=not plan.shape.pure,
     )
 
 

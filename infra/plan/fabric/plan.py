@@ -83,7 +83,8 @@ class FabricPlan:
         self.shape = shape
         self.layouts = layouts
         self._by_name = {layout.pool.name: layout for layout in layouts}
-        self._first_leaves = [layout.first_leaf for layout in layouts]
+        first_leaves = [layout.first_leaf for layout in layouts]
+        self._leaf_pool = [bisect.bisect_right(first_leaves, leaf) - 1 for leaf in range(shape.leaves)]
         self._leaf_group = [0] * shape.leaves
         self._leaf_group_position = [0] * shape.leaves
         for group in shape.spine_groups:
@@ -269,7 +270,7 @@ class FabricPlan:
     # -- arithmetic behind the port map -----------------------------------------------------------
 
     def _leaf_layout(self, leaf: int) -> PoolLayout:
-        return self.layouts[bisect.bisect_right(self._first_leaves, leaf) - 1]
+        return self.layouts[self._leaf_pool[leaf]]
 
     def _leaf_switch(self, leaf: int) -> Switch:
         layout = self._leaf_layout(leaf)
@@ -286,7 +287,7 @@ class FabricPlan:
 
     def _hca(self, layout: PoolLayout, position: int, rail: int) -> Hca:
         index = layout.first_hca + position * layout.rails + rail
-        return Hca(layout.pool.name, position, rail, index, layout.pool.node_name(position))
+        return Hca(layout.pool.name, position, rail, index, layout.pool)
 
     def _hca_peer(self, hca: Hca) -> End:
         layout = self._by_name[hca.pool]

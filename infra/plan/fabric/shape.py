@@ -77,6 +77,15 @@ class FabricShape:
         return self.spines_per_group * self.cores_per_group if self.tiers == 3 else 0
 
     @property
+    def pure(self) -> bool:
+        """Whether every spine has as many leaves as every other: what OpenSM's ftree calls a pure fat tree.
+
+        A partly filled pod (or one with fewer rails) has smaller spine groups; ftree then routes
+        the fabric only when it is told the roots (``root_guid_file``), as it skips its purity check.
+        """
+        return len({len(group.leaves) for group in self.spine_groups}) == 1
+
+    @property
     def spine_down_ports(self) -> int:
         """Ports a spine reserves for leaves: all of them in two tiers, half in three."""
         return self.radix if self.tiers == 2 else self.radix // 2

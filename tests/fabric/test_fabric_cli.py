@@ -1,0 +1,95 @@
+"""`gigafactory fabric SITE.yaml -o DIR`: one folder written whole, or a clear error and nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import PILOT, REPO, pool, write_site
+
+from infra.cli import main
+from infra.plan.fabric.artifacts import FABRIC_FILES
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["fabric", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_writes_the_folder_and_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "fabric"
+    code, stdout, stderr = run(capsys, str(PILOT), "-o", str(out))
+    assert code == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(FABRIC_FILES)
+    assert "leaf: 32 switches" in stdout and "spine: 16 switches" in stdout
+    assert stdout.splitlines()[-1] == f"wrote {out}: {', '.join(FABRIC_FILES)}"
+    assert (out / "summary.txt").read_text().splitlines() == stdout.splitlines()[:-1]
+    # A second run replaces its own previous output.
+    assert run(capsys, str(PILOT), "-o", str(out))[0] == 0
+
+
+def test_invalid_site_is_reported_and_nothing_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path, [pool("h100", 32)])
+    site.write_text(site.read_text().replace("nodes: 32", "nodes: -4"))
+    out = tmp_path / "fabric"
+    code, _, stderr = run(capsys, str(site), "-o", str(out))
+    assert code == 1
+    assert "node_pools[0].nodes" in stderr and "site.yaml:" in stderr
+    assert stderr.splitlines()[-1].endswith(", nothing written")
+    assert not out.exists()
+
+
+def test_unplannable_site_names_file_line_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = write_site(tmp_path, [pool("p" * 55, 32, prefix="n")])
+    out = tmp_path / "fabric"
+    code, _, stderr = run(capsys, str(site), "-o", str(out))
+    assert code == 1
+    first = stderr.splitlines()[0]
+    line = next(i for i, text in enumerate(site.read_text().splitlines(), 1) if "p" * 55 in text)
+    assert first.startswith(f"{site}:{line}:") and ": node_pools[0].name: leaf switch name" in first, first
+    assert "hint: shorten the pool name" in stderr
+    assert not out.exists()
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "home"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(out))
+    assert code == 1
+    assert "holds files this command did not write (notes.txt)" in stderr
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(blocker))
+    assert code == 1 and "exists and is not a folder" in stderr
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(blocker / "sub"))
+    assert code == 1 and "cannot write" in stderr, stderr
+    assert blocker.read_text() == "x"
+
+
+def test_missing_site_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, stderr = run(capsys, str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "out"))
+    assert code == 1 and "nope.yaml" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    site = write_site(tmp_path, [pool("p" * 55, 32, prefix="n")])
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "fabric", str(site), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "node_pools[0].name" in done.stderr
