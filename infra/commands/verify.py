@@ -32,6 +32,7 @@ from infra.config.model import SiteConfig
 from infra.outputs import write_file_atomic
 
 MAX_WORKERS = 1024
+_MAX_HOST_ERRORS = 20
 _DEVICE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _EXTENSIONS = {"json": "json", "junit": "xml"}
 
@@ -142,6 +143,8 @@ def _targets(site: SiteConfig, hosts: list[InventoryHost], template: str) -> tup
             continue
         targets.append(Target(place, host_spec(template, host.name, host.address, host.port, host.user)))
     targets.sort(key=lambda t: index.order(t.place.node))
+    if len(errors) > _MAX_HOST_ERRORS:  # a whole inventory of another site: say so, not 10,000 times
+        errors = [*errors[:_MAX_HOST_ERRORS], f"... and {len(errors) - _MAX_HOST_ERRORS:,} more hosts not in the site"]
     return targets, errors
 
 

@@ -94,3 +94,11 @@ def test_unreachable_node_is_reported_not_raised(tmp_path: Path, capsys: pytest.
     first, *rest = node["checks"]
     assert first["name"] == "node.reachable" and first["message"].startswith("cannot reach the node:")
     assert {c["status"] for c in rest} == {"skip"}, "nothing else runs on a node that cannot be reached"
+
+
+def test_hosts_of_another_site_are_summarised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosts = ",".join(f"gf-b200-{i:05d}" for i in range(1, 31))
+    assert main(["verify", PILOT, "--hosts", hosts, "-o", str(tmp_path / "r.json")]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 21 and lines[-1] == "... and 10 more hosts not in the site"
+    assert lines[0].startswith("gf-b200-00001: not a node of site eu-pilot")
