@@ -93,3 +93,31 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "node_pools[0].name" in done.stderr
+
+
+def test_failure_while_streaming_leaves_the_previous_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "fabric"
+    assert run(capsys, str(PILOT), "-o", str(out))[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    from infra.commands import fabric as command
+
+    real = command.fabric_artifacts
+
+    def broken(config, plan):  # type: ignore[no-untyped-def]
+        files = real(config, plan)
+
+        def chunks():  # type: ignore[no-untyped-def]
+            yield "Switch\t64 half a record"
+            raise OSError(28, "No space left on device")
+
+        files["fabric.net"] = chunks()
+        return files
+
+    monkeypatch.setattr(command, "fabric_artifacts", broken)
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(out))
+    assert code == 1 and "No space left on device" in stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the previous output is untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fabric"], "no staging folder left behind"
