@@ -124,8 +124,10 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # PyYAML quotes what YAML 1.1 would misread (NO, 1.30); also quote what YAML 1.2 would.
-    style = None if resolve_plain_scalar(value) == value and type(resolve_plain_scalar(value)) is str else "'"
+    # PyYAML quotes what YAML 1.1 would misread (NO, 1.30); also quote what YAML 1.2 would (1e3).
+    # Line breaks and control characters (NEL, U+2028) only survive as escapes in double quotes.
+    plain = resolve_plain_scalar(value)
+    style = '"' if not value.isprintable() else None if type(plain) is str and plain == value else "'"
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -23,6 +23,7 @@ from infra.config.fork import to_yaml
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.config.yamldoc import read_yaml
+from infra.config.yamlvalues import HexInt, YamlFloat
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = ("eu-pilot.yaml", "eu-gigafactory.yaml")
@@ -161,6 +162,40 @@ def test_structural_mutations_of_bundled_sites(
     path_out = folder / site
     path_out.write_text(to_yaml(data) + "\n", encoding="utf-8")
     _check(path_out)
+
+
+# Values as the YAML reader produces them: what new-site writes back out must read back the same.
+read_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=0, max_value=2**20).map(HexInt),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: YamlFloat(repr(f))),
+    st.text(max_size=20),
+    st.sampled_from(["NO", "yes", "1.30", "1e3", "0o17", "0x8001", "~", "null", "- a", "a: b", "#", "'", '"', "{x}"]),
+)
+read_documents = st.recursive(
+    read_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8).filter(lambda k: k != "<<"), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(
+    document=st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k != "<<"), read_documents, min_size=1, max_size=4
+    )
+)
+def test_forked_values_read_back_unchanged(tmp_path_factory: Any, document: dict[str, Any]) -> None:
+    path = tmp_path_factory.mktemp("roundtrip") / "site.yaml"
+    path.write_text(to_yaml(document) + "\n", encoding="utf-8")
+    read, errors = read_yaml(path, "site.yaml")
+    assert errors == [] and read is not None, [str(e) for e in errors]
+    assert read.data == document
+    assert repr(read.data) == repr(document), "hex keys and float texts must keep their form"
 
 
 def test_bundled_sites_validate() -> None:
