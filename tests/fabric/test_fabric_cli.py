@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import PILOT, REPO, pool, write_site
 
 from infra.cli import main
-from infra.plan.fabric.artifacts import FABRIC_FILES
+from infra.config.model import SiteConfig
+from infra.plan.fabric import FabricPlan
+from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -102,21 +105,17 @@ def test_failure_while_streaming_leaves_the_previous_output(
     assert run(capsys, str(PILOT), "-o", str(out))[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    from infra.commands import fabric as command
+    def broken(config: SiteConfig, plan: FabricPlan) -> dict[str, str | Iterator[str]]:
+        files = fabric_artifacts(config, plan)
 
-    real = command.fabric_artifacts
-
-    def broken(config, plan):  # type: ignore[no-untyped-def]
-        files = real(config, plan)
-
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[str]:
             yield "Switch\t64 half a record"
             raise OSError(28, "No space left on device")
 
         files["fabric.net"] = chunks()
         return files
 
-    monkeypatch.setattr(command, "fabric_artifacts", broken)
+    monkeypatch.setattr("infra.commands.fabric.fabric_artifacts", broken)
     code, _, stderr = run(capsys, str(PILOT), "-o", str(out))
     assert code == 1 and "No space left on device" in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the previous output is untouched"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from math import gcd
 from typing import TYPE_CHECKING
 
+from infra.config.catalog import SWITCHES
+
 if TYPE_CHECKING:
     from infra.plan.fabric.plan import FabricPlan
 
@@ -32,7 +34,8 @@ def summary_lines(plan: FabricPlan) -> list[str]:
     )
     lines = [
         f"compute fabric of {plan.site}: rail-optimized fat tree, {plan.tiers} tiers",
-        f"switch: {plan.switch_model.value}, {plan.radix} ports of {plan.generation.value} {plan.link_gbps} Gb/s",
+        f"switch: {plan.switch_model.value}, {plan.radix} ports of {plan.generation.value} {plan.link_gbps} Gb/s"
+        + ("" if plan.radix == SWITCHES[plan.switch_model].radix else " (what-if radix, not the model's)"),
         f"endpoints: {plan.endpoints:,} HCA ports on {plan.nodes:,} nodes, {plan.rails} rails",
         f"scalable units: {plan.scalable_units:,} ({pools})",
         f"leaf: {counts.leaves:,} switches, {down} node ports + {up} uplinks each "
