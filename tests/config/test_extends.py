@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import BASE, SiteFiles, edited
+from sitefiles import BASE, SiteFiles, edited
 
 from infra.config.loader import check_site, load_layers
 

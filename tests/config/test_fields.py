@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Edit, SiteFiles
+from sitefiles import Edit, SiteFiles
 
 HEX_ONLY = "must be a partition key written in hex, e.g. 0x8001"
 PKEY_RANGE = (

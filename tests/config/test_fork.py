@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE, SITE, SiteFiles, edited
+from sitefiles import BASE, SITE, SiteFiles, edited
 
 from infra.config.errors import dotted_path
 from infra.config.fork import ForkError, environment_paths, fork_site, is_environment

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from conftest import Edit, SiteFiles
 from pydantic import BaseModel
+from sitefiles import Edit, SiteFiles
 
 from infra.config.loader import find_model
 from infra.config.model import SiteConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SiteFiles
+from sitefiles import SiteFiles
 
 from infra.config.loader import check_site
 from infra.config.yamldoc import MAX_DEPTH, MAX_VALUES, read_yaml, resolve_plain_scalar
