@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import GIGAFACTORY, SiteFactory, pool, tenant
+from fabric_sites import GIGAFACTORY, SiteFactory, pool, tenant
 
 from infra.cli import main
 from infra.config.loader import load_site
@@ -45,7 +45,7 @@ def write(config_path: Path, out: Path) -> dict[str, bytes]:
 
 
 def test_outputs_are_deterministic(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from conftest import PILOT
+    from fabric_sites import PILOT
 
     first = write(PILOT, tmp_path / "a")
     second = write(PILOT, tmp_path / "b")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import GIGAFACTORY
+from fabric_sites import GIGAFACTORY
 
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig

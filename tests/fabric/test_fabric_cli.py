@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PILOT, REPO, pool, write_site
+from fabric_sites import PILOT, REPO, pool, write_site
 
 from infra.cli import main
 from infra.config.model import SiteConfig

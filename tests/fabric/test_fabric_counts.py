@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SiteFactory, pool
+from fabric_sites import SiteFactory, pool
 
 from infra.config.model import SiteConfig
 from infra.plan.fabric import FabricPlanError, plan_fabric
@@ -91,7 +91,7 @@ def test_quantum_x800_72_node_su(sus: int, spines: int, make_site: SiteFactory) 
 
 
 def test_gigafactory_counts() -> None:
-    from conftest import GIGAFACTORY
+    from fabric_sites import GIGAFACTORY
 
     from infra.config.loader import load_site
 

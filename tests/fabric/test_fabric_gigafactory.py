@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import GIGAFACTORY, REPO
+from fabric_sites import GIGAFACTORY, REPO
 
 from infra.config.loader import load_site
 from infra.plan.fabric import plan_fabric

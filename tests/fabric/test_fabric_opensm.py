@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from conftest import GIGAFACTORY, PILOT, SiteFactory, pool, tenant
+from fabric_sites import GIGAFACTORY, PILOT, SiteFactory, pool, tenant
 from ibsim_harness import Rewired, SimLimits, Simulator, SmRun, missing_tools, simulator
 
 from infra.cli import main

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import GIGAFACTORY, SiteFactory, pool
+from fabric_sites import GIGAFACTORY, SiteFactory, pool
 
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
