@@ -1,0 +1,186 @@
+"""``GpuNodePool``: one pool's nodes labelled and tainted, its Kueue flavor and its GPU driver."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.compute.gpu_sharing import sharing_labels
+from components.kube import custom_resource, meta
+from components.labels import (
+    GPU_MODEL_LABEL,
+    POOL_LABEL,
+    PURPOSE_LABEL,
+    TENANT_LABEL,
+    taint_dict,
+    tolerations_for,
+)
+from infra.config.schema import NodePool
+from infra.plan.capacity import gpu_units_per_gpu
+from infra.plan.topology import BLOCK_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology, node_topology
+
+KUEUE_API = "kueue.x-k8s.io/v1beta2"
+NVIDIA_DRIVER_API = "nvidia.com/v1alpha1"
+# The GPU Operator's driver image (GPU Operator docs, "NVIDIA GPU Driver Custom Resource Definition").
+DRIVER_REPOSITORY = "nvcr.io/nvidia"
+DRIVER_IMAGE = "driver"
+
+
+@dataclass(frozen=True)
+class GpuNodePoolArgs:
+    """What a ``GpuNodePool`` needs."""
+
+    pool: NodePool
+    """The node pool from the site config."""
+
+    driver_version: str
+    """NVIDIA driver version its nodes run (``operators.gpu_operator.driver_version``)."""
+
+    kernel_module_type: str = "auto"
+    """NVIDIA kernel modules: ``auto``, ``open`` or ``proprietary``."""
+
+    rdma: bool = True
+    """Load GPUDirect RDMA support (nvidia-peermem) with the driver."""
+
+    topology_name: str | None = None
+    """Kueue Topology the pool's flavor schedules on; None for no topology-aware scheduling."""
+
+    node_topology: Callable[[NodePool, int], NodeTopology] = node_topology
+    """Where node ``position`` of the pool sits in the fabric (the site plan's, normally)."""
+
+    requires: tuple[pulumi.Resource, ...] = ()
+    """Releases that install the CRDs the pool's custom resources use (GPU Operator, Kueue)."""
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """One GPU node pool.
+
+    Creates:
+    - a ``NodePatch`` per node (server-side apply of labels and taints on the existing Node):
+      pool, GPU model, purpose, tenant (dedicated pools), fabric pod/block/rack/leaf group, the
+      extra labels from the config and, where GPUs are shared, the MIG or device-plugin
+      selection; the pool's taints;
+    - an ``NVIDIADriver`` selecting the pool's nodes, carrying the driver version and the pool's
+      upgrade policy (max unavailable, parallel upgrades, drain);
+    - a Kueue ``ResourceFlavor`` named after the pool: the pool label as node selector, the pool's
+      taints as node taints with matching tolerations, the topology for topology-aware scheduling.
+
+    Outputs: ``flavor_name``, ``node_selector``, ``tolerations``, ``nodes``, ``gpu_units``.
+    """
+
+    flavor_name: pulumi.Output[str]
+    node_selector: pulumi.Output[dict[str, str]]
+    tolerations: pulumi.Output[list[dict[str, Any]]]
+    nodes: pulumi.Output[int]
+    gpu_units: pulumi.Output[int]
+
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gigafactory:compute:GpuNodePool", name, None, opts)
+        pool = args.pool
+        selector = {POOL_LABEL: pool.name}
+        tolerations = tolerations_for(pool.taints)
+
+        self._patch_nodes(name, args)
+
+        crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
+        custom_resource(
+            f"{name}-driver",
+            NVIDIA_DRIVER_API,
+            "NVIDIADriver",
+            meta(pool.name),
+            _driver_spec(args, selector, tolerations),
+            crd_opts,
+        )
+        flavor_spec: dict[str, Any] = {"nodeLabels": selector}
+        if pool.taints:
+            flavor_spec["nodeTaints"] = [taint_dict(t) for t in pool.taints]
+            # Kueue injects these into every workload admitted to the flavor, so a tenant with quota
+            # here needs no toleration of its own; tenants without quota are never admitted here
+            # (Kueue v1beta2 ResourceFlavor, `tolerations` and `nodeTaints`).
+            flavor_spec["tolerations"] = tolerations
+        if args.topology_name is not None:
+            flavor_spec["topologyName"] = args.topology_name
+        custom_resource(f"{name}-flavor", KUEUE_API, "ResourceFlavor", meta(pool.name), flavor_spec, crd_opts)
+
+        self.flavor_name = pulumi.Output.from_input(pool.name)
+        self.node_selector = pulumi.Output.from_input(selector)
+        self.tolerations = pulumi.Output.from_input(tolerations)
+        self.nodes = pulumi.Output.from_input(pool.nodes)
+        self.gpu_units = pulumi.Output.from_input(pool.gpus * gpu_units_per_gpu(pool))
+        self.register_outputs(
+            {
+                "flavor_name": self.flavor_name,
+                "node_selector": self.node_selector,
+                "tolerations": self.tolerations,
+                "nodes": self.nodes,
+                "gpu_units": self.gpu_units,
+            }
+        )
+
+    def _patch_nodes(self, name: str, args: GpuNodePoolArgs) -> None:
+        # Thousands of nodes: everything that is the same for every node is built once, and the
+        # loop only adds the node's own topology values.
+        pool = args.pool
+        base = {
+            POOL_LABEL: pool.name,
+            GPU_MODEL_LABEL: pool.gpu_model.value,
+            PURPOSE_LABEL: pool.purpose,
+            **({TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
+            **sharing_labels(pool),
+            **pool.labels,
+        }
+        # Taints are applied with the labels; nodes should also register with them
+        # (kubelet --register-with-taints) so nothing lands before the first `pulumi up`.
+        spec: Any = {"taints": [taint_dict(t) for t in pool.taints]} if pool.taints else None
+        opts = pulumi.ResourceOptions(parent=self)
+        where = args.node_topology
+        for position in range(pool.nodes):
+            topology = where(pool, position)
+            labels: Any = {
+                **base,
+                BLOCK_LABEL: topology.block,
+                RACK_LABEL: topology.rack,
+                LEAF_GROUP_LABEL: topology.leaf_group,
+            }
+            if topology.pod is not None:
+                labels[POD_LABEL] = topology.pod
+            # kubernetes.io/hostname stays the kubelet's: it is already on the Node.
+            k8s.core.v1.NodePatch(
+                f"{name}-{topology.hostname}",
+                metadata={"name": topology.hostname, "labels": labels},
+                spec=spec,
+                opts=opts,
+            )
+
+
+def _driver_spec(args: GpuNodePoolArgs, selector: dict[str, str], tolerations: list[dict[str, Any]]) -> dict[str, Any]:
+    upgrade = args.pool.driver_upgrade
+    return {
+        "default": False,
+        "driverType": "gpu",
+        "repository": DRIVER_REPOSITORY,
+        "image": DRIVER_IMAGE,
+        "version": args.driver_version,
+        "kernelModuleType": args.kernel_module_type,
+        "nodeSelector": selector,
+        # The Network Operator's DOCA-OFED container provides the RDMA stack, not the host.
+        "rdma": {"enabled": args.rdma, "useHostMofed": False},
+        "tolerations": tolerations,
+        "upgradePolicy": {
+            "autoUpgrade": True,
+            "maxParallelUpgrades": upgrade.max_parallel_upgrades,
+            "maxUnavailable": upgrade.max_unavailable,
+            "drain": {
+                "enable": upgrade.drain,
+                "force": False,
+                # Training pods keep /dev/shm and scratch in emptyDir; they resume from checkpoints.
+                "deleteEmptyDir": True,
+                "timeoutSeconds": upgrade.drain_timeout_seconds,
+            },
+            "podDeletion": {"force": False, "deleteEmptyDir": True, "timeoutSeconds": upgrade.drain_timeout_seconds},
+        },
+    }

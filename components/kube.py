@@ -1,0 +1,65 @@
+"""Small helpers the components share to describe Kubernetes objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes import _utilities as k8s_utilities
+
+from components.labels import PART_OF
+
+
+def meta(
+    name: str,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> Any:
+    """Object metadata with the ``part-of: gigafactory`` label, keys in a stable order."""
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    metadata["labels"] = {**PART_OF, **dict(sorted((labels or {}).items()))}
+    if annotations:
+        metadata["annotations"] = dict(sorted(annotations.items()))
+    return metadata
+
+
+def custom_resource(
+    name: str,
+    api_version: str,
+    kind: str,
+    metadata: Any,
+    spec: Any,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A custom resource with a ``spec``."""
+    return k8s.apiextensions.CustomResource(
+        name, api_version=api_version, kind=kind, metadata=metadata, spec=spec, opts=opts
+    )
+
+
+class CustomObject(pulumi.CustomResource):
+    """A custom resource whose fields sit beside ``metadata`` instead of in a ``spec``.
+
+    Kueue's ``WorkloadPriorityClass`` carries ``value`` and ``description`` at the top level,
+    which ``kubernetes.apiextensions.CustomResource`` cannot express; the provider receives the
+    same type token (``kubernetes:<group>/<version>:<Kind>``) and inputs either way.
+    """
+
+    def __init__(
+        self,
+        resource_name: str,
+        api_version: str,
+        kind: str,
+        metadata: Any,
+        fields: Mapping[str, Any],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, **fields}
+        version: str = k8s_utilities.get_version()  # type: ignore[no-untyped-call]
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=version))
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)

@@ -1,0 +1,293 @@
+"""``InfiniBandFabric``: the compute fabric as the NVIDIA Network Operator configures it on nodes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.credentials import credential, string_data
+from components.kube import custom_resource, meta
+from components.labels import POOL_LABEL
+from infra.config.schema import ComputeFabric, DriverUpgrade, NodePool
+from infra.plan.addressing import AddressPlan, RailAddressing
+
+NETWORK_API = "mellanox.com/v1alpha1"
+IPAM_API = "nv-ipam.nvidia.com/v1alpha1"
+SRIOV_API = "sriovnetwork.openshift.io/v1"
+# Released Network Operator component images live under one repository and carry the release
+# tag (Network Operator example CRs, `global.repository` / `global.version`).
+IMAGE_REPOSITORY = "nvcr.io/nvidia/mellanox"
+MELLANOX_VENDOR = "15b3"
+NFD_MELLANOX_LABEL = f"feature.node.kubernetes.io/pci-{MELLANOX_VENDOR}.present"
+# Pods one HCA is shared with through the RDMA shared device plugin (its documented example value).
+RDMA_HCA_MAX = 63
+# ib-kubernetes hands pods GUIDs from this range (Network Operator docs, "SR-IOV InfiniBand
+# Network with PKey Management"); a UFM shared with other clusters needs a disjoint range.
+GUID_POOL = ("02:00:00:00:00:00:00:00", "02:FF:FF:FF:FF:FF:FF:FF")
+UFM_SECRET = "ib-kubernetes-ufm-secret"
+# Fields of the UFM credential secret (with optional port, http_schema and certificate).
+UFM_FIELDS = ("username", "password", "address")
+UFM_OPTIONAL = {"port": "", "http_schema": "https", "certificate": ""}
+
+
+def rail_interface(rail: int) -> str:
+    """The host netdev of a rail's compute HCA.
+
+    Nodes name their compute ports by rail (``ib-rail0`` ...) at provisioning, with udev rules
+    keyed on the HCA's PCI address: every GPU system the site mixes then presents the same names,
+    and one IPoIB network, one RDMA resource and one SR-IOV policy per rail serve all pools.
+    """
+    return f"ib-rail{rail}"
+
+
+def rdma_resource(rail: int) -> str:
+    """Extended resource of a rail's shared RDMA device (``rdma/`` is the plugin's prefix)."""
+    return f"rdma/rail{rail}"
+
+
+def vf_resource_name(rail: int) -> str:
+    """SR-IOV resource name of a rail's InfiniBand virtual functions."""
+    return f"ib_rail{rail}_vf"
+
+
+def vf_resource(rail: int) -> str:
+    """Extended resource of a rail's InfiniBand virtual functions (``nvidia.com/`` prefix)."""
+    return f"nvidia.com/{vf_resource_name(rail)}"
+
+
+@dataclass(frozen=True)
+class InfiniBandFabricArgs:
+    """What an ``InfiniBandFabric`` needs."""
+
+    fabric: ComputeFabric
+    """The compute fabric from the site config (subnet manager, UFM secret, MTU, rails)."""
+
+    addressing: AddressPlan
+    """The site plan's IPoIB addressing: one pool per rail."""
+
+    pools: tuple[NodePool, ...]
+    """Every node pool: which rails each has, how many GPUs share a rail HCA."""
+
+    doca_ofed_version: str
+    """DOCA-OFED driver container version (``operators.network_operator.doca_ofed_version``)."""
+
+    network_operator_version: str
+    """Network Operator release; its component images carry this tag."""
+
+    namespace: str = "nvidia-network-operator"
+    """Namespace of the Network Operator (IPPools, SR-IOV policies and the UFM secret go there)."""
+
+    ofed_upgrade: DriverUpgrade | None = None
+    """How DOCA-OFED driver upgrades roll across nodes; None keeps one node at a time."""
+
+    tolerations: tuple[dict[str, Any], ...] = ()
+    """Tolerations the operator's node daemons need to reach tainted (dedicated) pools."""
+
+    requires: tuple[pulumi.Resource, ...] = ()
+    """Releases that install the CRDs this component uses (Network Operator)."""
+
+
+class InfiniBandFabric(pulumi.ComponentResource):
+    """The compute InfiniBand fabric on the Kubernetes side.
+
+    Creates:
+    - the UFM credentials ``Secret`` ib-kubernetes reads (when UFM is the subnet manager), from a
+      Pulumi config secret, never in clear;
+    - the ``NicClusterPolicy``: DOCA-OFED driver, RDMA shared device plugin with one resource per
+      rail, secondary network (Multus, CNI plugins, IPoIB CNI), NV-IPAM and, with UFM,
+      ib-kubernetes, which adds pod GUIDs to tenants' partition keys;
+    - per rail: an NV-IPAM ``IPPool`` (the rail's subnet), an ``IPoIBNetwork`` on the default
+      partition for platform workloads, and a ``SriovNetworkNodePolicy`` creating InfiniBand VFs
+      that tenant partition networks attach pods to.
+
+    Tenants' partition-keyed networks live in their namespaces (``Tenant``), built from the rails
+    this component describes. Outputs: ``rails``, ``rdma_resources``, ``vf_resources``,
+    ``ippools``, ``pkey_management``.
+    """
+
+    rails: pulumi.Output[int]
+    rdma_resources: pulumi.Output[list[str]]
+    vf_resources: pulumi.Output[list[str]]
+    ippools: pulumi.Output[list[str]]
+    pkey_management: pulumi.Output[bool]
+
+    def __init__(self, name: str, args: InfiniBandFabricArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gigafactory:network:InfiniBandFabric", name, None, opts)
+        fabric = args.fabric
+        uses_ufm = fabric.subnet_manager == "ufm" and fabric.ufm_credentials_secret is not None
+        crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
+        policy_depends: list[pulumi.Resource] = list(args.requires)
+        if uses_ufm and fabric.ufm_credentials_secret is not None:
+            # The Network Operator docs: the UFM secret must exist before the NicClusterPolicy.
+            policy_depends.append(self._ufm_secret(name, args, fabric.ufm_credentials_secret))
+
+        custom_resource(
+            f"{name}-nic-cluster-policy",
+            NETWORK_API,
+            "NicClusterPolicy",
+            meta("nic-cluster-policy"),
+            _nic_cluster_policy(args, uses_ufm),
+            pulumi.ResourceOptions(parent=self, depends_on=policy_depends),
+        )
+        for rail in args.addressing.rails:
+            self._rail(name, args, rail, crd_opts)
+
+        rails = [r.rail for r in args.addressing.rails]
+        self.rails = pulumi.Output.from_input(len(rails))
+        self.rdma_resources = pulumi.Output.from_input([rdma_resource(r) for r in rails])
+        self.vf_resources = pulumi.Output.from_input([vf_resource(r) for r in rails])
+        self.ippools = pulumi.Output.from_input([r.ippool for r in args.addressing.rails])
+        self.pkey_management = pulumi.Output.from_input(uses_ufm)
+        self.register_outputs(
+            {
+                "rails": self.rails,
+                "rdma_resources": self.rdma_resources,
+                "vf_resources": self.vf_resources,
+                "ippools": self.ippools,
+                "pkey_management": self.pkey_management,
+            }
+        )
+
+    def _ufm_secret(self, name: str, args: InfiniBandFabricArgs, config_key: str) -> k8s.core.v1.Secret:
+        fields = credential(config_key, UFM_FIELDS, UFM_OPTIONAL)
+        # Keys ib-kubernetes reads (ib-kubernetes README, "Configuration Reference").
+        data = string_data(
+            fields,
+            {
+                "UFM_USERNAME": "username",
+                "UFM_PASSWORD": "password",
+                "UFM_ADDRESS": "address",
+                "UFM_HTTP_SCHEMA": "http_schema",
+                "UFM_PORT": "port",
+                "UFM_CERTIFICATE": "certificate",
+            },
+        )
+        return k8s.core.v1.Secret(
+            f"{name}-ufm-secret",
+            metadata=meta(UFM_SECRET, args.namespace),
+            type="Opaque",
+            string_data=data,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _rail(self, name: str, args: InfiniBandFabricArgs, rail: RailAddressing, opts: pulumi.ResourceOptions) -> None:
+        selector = _pool_selector(rail.pools)
+        custom_resource(
+            f"{name}-ippool-rail{rail.rail}",
+            IPAM_API,
+            "IPPool",
+            meta(rail.ippool, args.namespace),
+            {
+                "subnet": str(rail.subnet),
+                # The subnet's addresses shared evenly among the rail's nodes (AddressPlan).
+                "perNodeBlockSize": rail.per_node_block,
+                "nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [selector]}]},
+            },
+            opts,
+        )
+        custom_resource(
+            f"{name}-ipoib-rail{rail.rail}",
+            NETWORK_API,
+            "IPoIBNetwork",
+            meta(rail.ippool),
+            {
+                "networkNamespace": args.namespace,
+                "master": rail_interface(rail.rail),
+                "ipam": json.dumps({"type": "nv-ipam", "poolName": rail.ippool}, sort_keys=True),
+            },
+            opts,
+        )
+        gpus = max(p.gpus_per_node for p in args.pools if p.name in rail.pools)
+        custom_resource(
+            f"{name}-sriov-rail{rail.rail}",
+            SRIOV_API,
+            "SriovNetworkNodePolicy",
+            meta(f"ib-rail{rail.rail}", args.namespace),
+            {
+                "resourceName": vf_resource_name(rail.rail),
+                # Nodes NFD found a Mellanox PCI device on; pfNames picks the rail's port among them
+                # (Network Operator docs, "SR-IOV InfiniBand Network with PKey Management").
+                "nodeSelector": {NFD_MELLANOX_LABEL: "true"},
+                "nicSelector": {"vendor": MELLANOX_VENDOR, "pfNames": [rail_interface(rail.rail)]},
+                "linkType": "IB",
+                "isRdma": True,
+                "deviceType": "netdevice",
+                # One VF per GPU: a node can run one single-GPU pod per GPU, each on its own VF.
+                "numVfs": gpus,
+                "priority": 90,
+            },
+            opts,
+        )
+
+
+def _pool_selector(pools: tuple[str, ...]) -> dict[str, Any]:
+    return {"key": POOL_LABEL, "operator": "In", "values": list(pools)}
+
+
+def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str, Any]:
+    upgrade = args.ofed_upgrade or DriverUpgrade()
+    rails = args.addressing.rails
+    device_plugin_config = {
+        "configList": [
+            {
+                "resourceName": f"rail{r.rail}",
+                "rdmaHcaMax": RDMA_HCA_MAX,
+                "selectors": {
+                    "vendors": [MELLANOX_VENDOR],
+                    "ifNames": [rail_interface(r.rail)],
+                    "linkTypes": ["infiniband"],
+                },
+            }
+            for r in rails
+        ]
+    }
+    all_pools = sorted({p for r in rails for p in r.pools})
+    spec: dict[str, Any] = {
+        "global": {"repository": IMAGE_REPOSITORY, "version": f"network-operator-{args.network_operator_version}"},
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [_pool_selector(tuple(all_pools))]}]
+            }
+        },
+        "tolerations": list(args.tolerations),
+        "ofedDriver": {
+            "image": "doca-driver",
+            "version": args.doca_ofed_version,
+            "upgradePolicy": {
+                "autoUpgrade": True,
+                "maxParallelUpgrades": upgrade.max_parallel_upgrades,
+                "safeLoad": False,
+                "drain": {
+                    "enable": upgrade.drain,
+                    "force": False,
+                    "deleteEmptyDir": True,
+                    "timeoutSeconds": upgrade.drain_timeout_seconds,
+                },
+            },
+            "startupProbe": {"initialDelaySeconds": 10, "periodSeconds": 20},
+            "livenessProbe": {"initialDelaySeconds": 30, "periodSeconds": 30},
+            "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 30},
+        },
+        "rdmaSharedDevicePlugin": {
+            "image": "k8s-rdma-shared-dev-plugin",
+            "config": json.dumps(device_plugin_config, sort_keys=True),
+        },
+        "secondaryNetwork": {
+            "multus": {"image": "multus-cni"},
+            "cniPlugins": {"image": "plugins"},
+            "ipoib": {"image": "ipoib-cni"},
+        },
+        "nvIpam": {"image": "nvidia-k8s-ipam", "enableWebhook": False},
+    }
+    if uses_ufm:
+        spec["ibKubernetes"] = {
+            "image": "ib-kubernetes",
+            "pKeyGUIDPoolRangeStart": GUID_POOL[0],
+            "pKeyGUIDPoolRangeEnd": GUID_POOL[1],
+            "ufmSecret": UFM_SECRET,
+        }
+    return spec

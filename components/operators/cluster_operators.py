@@ -1,0 +1,303 @@
+"""``ClusterOperators``: the cluster-wide operators a gigafactory runs, as pinned Helm releases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
+from components.kube import custom_resource, meta
+from components.labels import PART_OF
+from infra.config.schema import DriverUpgrade, Operators
+
+NGC_REPO = "https://helm.ngc.nvidia.com/nvidia"
+PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
+CERT_MANAGER_CHART = "oci://quay.io/jetstack/charts/cert-manager"
+NFD_CHART = "oci://registry.k8s.io/nfd/charts/node-feature-discovery"
+KUEUE_CHART = "oci://registry.k8s.io/kueue/charts/kueue"
+MIG_CONFIG_MAP = "gigafactory-mig-parted-config"
+DEVICE_PLUGIN_CONFIG_MAP = "gigafactory-device-plugin-config"
+# GPU Operator's DCGM exporter Service: label app=nvidia-dcgm-exporter, port "gpu-metrics" (9400).
+DCGM_SERVICE_LABELS = {"app": "nvidia-dcgm-exporter"}
+DCGM_PORT = "gpu-metrics"
+# Helm waits for every object of a release; operator rollouts across thousands of nodes are slow.
+RELEASE_TIMEOUT_S = 1800
+PRIVILEGED = "privileged"
+RESTRICTED = "restricted"
+
+
+def oci_chart_version(version: str) -> str:
+    """A release version as the registry.k8s.io OCI charts tag it (``v0.19.2`` -> ``0.19.2``)."""
+    return version[1:] if version.startswith("v") else version
+
+
+@dataclass(frozen=True)
+class OperatorNamespaces:
+    """Namespace of each operator."""
+
+    gpu_operator: str = "gpu-operator"
+    """NVIDIA GPU Operator."""
+
+    network_operator: str = "nvidia-network-operator"
+    """NVIDIA Network Operator."""
+
+    node_feature_discovery: str = "node-feature-discovery"
+    """Node Feature Discovery."""
+
+    cert_manager: str = "cert-manager"
+    """cert-manager."""
+
+    kueue: str = "kueue-system"
+    """Kueue."""
+
+    monitoring: str = "monitoring"
+    """kube-prometheus-stack."""
+
+
+@dataclass(frozen=True)
+class ClusterOperatorsArgs:
+    """What ``ClusterOperators`` needs."""
+
+    operators: Operators
+    """Pinned operator versions and the GPU driver settings from the site config."""
+
+    sharing: GpuSharingConfig = field(default_factory=GpuSharingConfig)
+    """MIG layouts and device-plugin configurations of every pool (``gpu_sharing.merge_sharing``)."""
+
+    driver_upgrade: DriverUpgrade = field(default_factory=DriverUpgrade)
+    """Driver upgrade policy for GPU nodes no pool's ``NVIDIADriver`` selects (the strictest pool's)."""
+
+    tolerations: tuple[dict[str, Any], ...] = ()
+    """Tolerations node daemons need to reach tainted (dedicated) pools."""
+
+    namespaces: OperatorNamespaces = field(default_factory=OperatorNamespaces)
+    """Namespace of each operator."""
+
+
+class ClusterOperators(pulumi.ComponentResource):
+    """The operators of a site, each a Helm release pinned to the config's version in its own namespace.
+
+    Creates namespaces (Pod Security ``privileged`` where node daemons need host access), then
+    releases ordered so that CRDs exist before what uses them: cert-manager (CRDs) and
+    kube-prometheus-stack (ServiceMonitor CRDs) first; Node Feature Discovery before the GPU and
+    Network Operators; Kueue after cert-manager and monitoring. Also the GPU Operator's MIG-parted
+    and device-plugin ConfigMaps and a ServiceMonitor for the DCGM exporter.
+
+    The releases are attributes (``cert_manager``, ``monitoring``, ``node_feature_discovery``,
+    ``gpu_operator``, ``network_operator``, ``kueue``) for other components' ``depends_on``.
+    Outputs: ``namespaces``, ``versions``.
+    """
+
+    namespaces: pulumi.Output[dict[str, str]]
+    versions: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, args: ClusterOperatorsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gigafactory:operators:ClusterOperators", name, None, opts)
+        ops, ns = args.operators, args.namespaces
+        self._name = name
+        spaces = {
+            "cert-manager": (ns.cert_manager, RESTRICTED),
+            "monitoring": (ns.monitoring, PRIVILEGED),
+            "node-feature-discovery": (ns.node_feature_discovery, PRIVILEGED),
+            "gpu-operator": (ns.gpu_operator, PRIVILEGED),
+            "network-operator": (ns.network_operator, PRIVILEGED),
+            "kueue": (ns.kueue, RESTRICTED),
+        }
+        namespace = {key: self._namespace(key, space, level) for key, (space, level) in spaces.items()}
+        tolerations = list(args.tolerations)
+
+        self.cert_manager = self._release(
+            "cert-manager",
+            namespace["cert-manager"],
+            chart=CERT_MANAGER_CHART,
+            version=ops.cert_manager.version,
+            values={"crds": {"enabled": True}},
+        )
+        self.monitoring = self._release(
+            "kube-prometheus-stack",
+            namespace["monitoring"],
+            chart="kube-prometheus-stack",
+            repo=PROMETHEUS_REPO,
+            version=ops.monitoring.version,
+            values={
+                # Select ServiceMonitors, PodMonitors and rules of every release, not only this one's.
+                "prometheus": {
+                    "prometheusSpec": {
+                        "serviceMonitorSelectorNilUsesHelmValues": False,
+                        "podMonitorSelectorNilUsesHelmValues": False,
+                        "ruleSelectorNilUsesHelmValues": False,
+                    }
+                },
+                "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+            },
+        )
+        self.node_feature_discovery = self._release(
+            "node-feature-discovery",
+            namespace["node-feature-discovery"],
+            chart=NFD_CHART,
+            version=oci_chart_version(ops.node_feature_discovery.version),
+            values={
+                # One NFD serves both NVIDIA operators, which then run theirs disabled; they need
+                # the nvidia.com label namespace (Network Operator docs, "Prerequisites").
+                "master": {"config": {"extraLabelNs": ["nvidia.com"]}},
+                "worker": {"tolerations": tolerations},
+            },
+        )
+        config_maps = self._sharing_config_maps(args.sharing, namespace["gpu-operator"])
+        self.gpu_operator = self._release(
+            "gpu-operator",
+            namespace["gpu-operator"],
+            chart="gpu-operator",
+            repo=NGC_REPO,
+            version=ops.gpu_operator.version,
+            values=_gpu_operator_values(args, tolerations),
+            depends_on=[self.node_feature_discovery, *config_maps],
+        )
+        self.network_operator = self._release(
+            "network-operator",
+            namespace["network-operator"],
+            chart="network-operator",
+            repo=NGC_REPO,
+            version=ops.network_operator.version,
+            values={
+                "nfd": {"enabled": False},
+                # SR-IOV VFs carry tenants' partition keys (InfiniBandFabric, Tenant).
+                "sriovNetworkOperator": {"enabled": True},
+                "operator": {"tolerations": tolerations},
+            },
+            depends_on=[self.node_feature_discovery],
+        )
+        self.kueue = self._release(
+            "kueue",
+            namespace["kueue"],
+            chart=KUEUE_CHART,
+            version=oci_chart_version(ops.kueue.version),
+            values={"enableCertManager": True, "enablePrometheus": True},
+            depends_on=[self.cert_manager, self.monitoring],
+        )
+        custom_resource(
+            f"{name}-dcgm-servicemonitor",
+            "monitoring.coreos.com/v1",
+            "ServiceMonitor",
+            meta("nvidia-dcgm-exporter", ns.gpu_operator),
+            {
+                "selector": {"matchLabels": DCGM_SERVICE_LABELS},
+                "namespaceSelector": {"matchNames": [ns.gpu_operator]},
+                "endpoints": [{"port": DCGM_PORT, "interval": "15s", "honorLabels": True}],
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring, self.gpu_operator]),
+        )
+
+        self.namespaces = pulumi.Output.from_input({key: space for key, (space, _) in spaces.items()})
+        self.versions = pulumi.Output.from_input(
+            {
+                "cert-manager": ops.cert_manager.version,
+                "kube-prometheus-stack": ops.monitoring.version,
+                "node-feature-discovery": ops.node_feature_discovery.version,
+                "gpu-operator": ops.gpu_operator.version,
+                "gpu-driver": ops.gpu_operator.driver_version,
+                "network-operator": ops.network_operator.version,
+                "doca-ofed": ops.network_operator.doca_ofed_version,
+                "kueue": ops.kueue.version,
+            }
+        )
+        self.register_outputs({"namespaces": self.namespaces, "versions": self.versions})
+
+    def _namespace(self, key: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
+        labels = {
+            "pod-security.kubernetes.io/enforce": pod_security,
+            "pod-security.kubernetes.io/audit": pod_security,
+            "pod-security.kubernetes.io/warn": pod_security,
+        }
+        return k8s.core.v1.Namespace(
+            f"{self._name}-ns-{key}", metadata=meta(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
+        )
+
+    def _release(
+        self,
+        release: str,
+        namespace: k8s.core.v1.Namespace,
+        *,
+        chart: str,
+        version: str,
+        values: dict[str, Any],
+        repo: str | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            f"{self._name}-{release}",
+            name=release,
+            chart=chart,
+            version=version,
+            repository_opts={"repo": repo} if repo else None,
+            namespace=namespace.metadata.name,
+            values=values,
+            timeout=RELEASE_TIMEOUT_S,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+        )
+
+    def _sharing_config_maps(
+        self, sharing: GpuSharingConfig, namespace: k8s.core.v1.Namespace
+    ) -> list[pulumi.Resource]:
+        made: list[pulumi.Resource] = []
+        namespace_name = namespace.metadata.name
+        if sharing.uses_mig:
+            made.append(
+                k8s.core.v1.ConfigMap(
+                    f"{self._name}-mig-parted-config",
+                    metadata={"name": MIG_CONFIG_MAP, "namespace": namespace_name, "labels": dict(PART_OF)},
+                    data={"config.yaml": sharing.mig_parted_yaml()},
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        if sharing.mig_configs or sharing.device_plugin_configs:
+            made.append(
+                k8s.core.v1.ConfigMap(
+                    f"{self._name}-device-plugin-config",
+                    metadata={"name": DEVICE_PLUGIN_CONFIG_MAP, "namespace": namespace_name, "labels": dict(PART_OF)},
+                    data=sharing.device_plugin_files(),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return made
+
+
+def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str, Any]]) -> dict[str, Any]:
+    gpu, sharing, upgrade = args.operators.gpu_operator, args.sharing, args.driver_upgrade
+    values: dict[str, Any] = {
+        "nfd": {"enabled": False},
+        "driver": {
+            "enabled": True,
+            # Each pool's NVIDIADriver (GpuNodePool) owns its nodes' driver and upgrade policy
+            # (GPU Operator docs, "NVIDIA GPU Driver Custom Resource Definition").
+            "nvidiaDriverCRD": {"enabled": True, "deployDefaultCR": False},
+            "version": gpu.driver_version,
+            "kernelModuleType": gpu.kernel_module_type,
+            "rdma": {"enabled": gpu.rdma, "useHostMofed": False},
+            "upgradePolicy": {
+                "autoUpgrade": True,
+                "maxParallelUpgrades": upgrade.max_parallel_upgrades,
+                "maxUnavailable": upgrade.max_unavailable,
+                "drain": {
+                    "enable": upgrade.drain,
+                    "force": False,
+                    "deleteEmptyDir": True,
+                    "timeoutSeconds": upgrade.drain_timeout_seconds,
+                },
+            },
+        },
+        "mig": {"strategy": sharing.mig_strategy},
+        # The site's own ServiceMonitor (below the releases) scrapes DCGM; the chart's would double it.
+        "dcgmExporter": {"serviceMonitor": {"enabled": False}},
+        "daemonsets": {
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, *tolerations]
+        },
+    }
+    if sharing.uses_mig:
+        values["migManager"] = {"enabled": True, "config": {"name": MIG_CONFIG_MAP, "default": MIG_DISABLED}}
+    if sharing.mig_configs or sharing.device_plugin_configs:
+        values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIG_MAP, "default": DEVICE_PLUGIN_DEFAULT}}
+    return values

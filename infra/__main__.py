@@ -1,0 +1,72 @@
+"""The Pulumi program: ``pulumi preview|up`` runs this (Pulumi.yaml: ``main: infra/``).
+
+The stack name selects ``site-configs/<stack>.yaml``; stack config may override it:
+
+- ``gigafactory:siteConfig``: the site file (relative to the repository root, or absolute);
+- ``gigafactory:kubeContext``: the kubeconfig context (default: the site file's ``site.kube_context``);
+- one Pulumi config secret per name the site file references (``infra.site.secret_names``).
+
+A site file with errors prints every error (``file:line:col: field: message``) and the program
+fails without a Python traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Pulumi runs this file with infra/ as the script directory; the packages live one level up.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import pulumi  # noqa: E402
+
+from infra.config.errors import SiteConfigError  # noqa: E402
+from infra.config.loader import load_site  # noqa: E402
+from infra.config.model import SiteConfig  # noqa: E402
+
+
+def site_file(stack: str, configured: str | None) -> Path:
+    """The site config a stack deploys: ``configured`` if set, else ``site-configs/<stack>.yaml``."""
+    path = Path(configured) if configured else Path("site-configs") / f"{stack}.yaml"
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load(path: Path) -> SiteConfig:
+    """The validated site config, or every error logged and a ``RunError`` (no traceback)."""
+    try:
+        return load_site(path)
+    except SiteConfigError as exc:
+        for error in exc.errors:
+            pulumi.log.error(str(error))
+        count = len(exc.errors)
+        raise pulumi.RunError(f"{path}: {count} error{'s' if count != 1 else ''} in the site config") from None
+
+
+def main() -> None:
+    """Compose the stack's site and export its summary."""
+    from infra.plan.site_plan import planning_errors
+    from infra.site import build_site, site_summary
+
+    stack = pulumi.get_stack()
+    config = pulumi.Config("gigafactory")
+    path = site_file(stack, config.get("siteConfig"))
+    if not path.is_file():
+        raise pulumi.RunError(
+            f"stack {stack!r}: no site config at {path}; name the stack after a file in site-configs/ "
+            "or set `pulumi config set gigafactory:siteConfig <path>`"
+        )
+    site_config = load(path)
+    if site_config.site.name != stack and config.get("siteConfig") is None:
+        pulumi.log.warn(f"stack {stack!r} deploys site {site_config.site.name!r} from {path}")
+    try:
+        site = build_site(site_config, kube_context=config.get("kubeContext"))
+    except planning_errors() as exc:
+        # Planning problems (fabric, addressing) name the config field to change.
+        raise pulumi.RunError(f"{path}: the site cannot be planned: {exc}") from None
+    for key, value in site_summary(site).items():
+        pulumi.export(key, value)
+
+
+main()

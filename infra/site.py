@@ -1,0 +1,292 @@
+"""The one place a site is composed: ``SiteConfig`` + ``SitePlan`` -> ``GigafactorySite``.
+
+``build_site`` plans the site, creates its single ``kubernetes.Provider`` and composes every
+component with that provider passed in through ``opts``. The real engine (``pulumi up`` with
+``infra/__main__.py``) and the embedded one (``gigafactory plan``) both run exactly this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.compute.gpu_sharing import merge_sharing, pool_sharing
+from components.labels import tolerations_for
+from components.network.infiniband_fabric import UFM_FIELDS, InfiniBandFabric, InfiniBandFabricArgs, rdma_resource
+from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs, OperatorNamespaces
+from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name
+from components.storage.drivers import quantity_tb, storage_class_name
+from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare, credential_fields
+from components.tenancy.tenant import Tenant, TenantArgs
+from infra.config.model import SiteConfig
+from infra.config.schema import DriverUpgrade
+from infra.config.schema import Tenant as TenantConfig
+from infra.plan.capacity import gpu_units_per_gpu
+from infra.plan.site_plan import SitePlan, build_site_plan
+
+SITE_TYPE = "gigafactory:site:GigafactorySite"
+
+
+class GigafactorySite(pulumi.ComponentResource):
+    """A whole gigafactory site: operators, node pools, fabric, scheduling, tenants and storage.
+
+    Children, in dependency order: ``ClusterOperators``; a ``GpuNodePool`` per node pool; the
+    ``InfiniBandFabric``; ``Scheduling``; a ``Tenant`` per tenant; a ``StorageSystem`` per storage
+    kind. The plan and the components are attributes (``plan``, ``operators``, ``pools``,
+    ``fabric``, ``scheduling``, ``tenants``, ``storage``).
+
+    Outputs: ``site``, ``gpus``, ``nodes``, ``pools``, ``tenants``, ``storage_classes``,
+    ``operator_versions``.
+    """
+
+    site: pulumi.Output[str]
+    gpus: pulumi.Output[int]
+    nodes: pulumi.Output[int]
+    pool_names: pulumi.Output[list[str]]
+    tenant_names: pulumi.Output[list[str]]
+    storage_classes: pulumi.Output[dict[str, str]]
+    operator_versions: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, plan: SitePlan, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(SITE_TYPE, name, None, opts)
+        config = plan.config
+        self.plan = plan
+        child = pulumi.ResourceOptions(parent=self)
+        taints = tuple(t for p in config.node_pools for t in p.taints)
+        tolerations = tuple(tolerations_for(taints))
+        gpu = config.operators.gpu_operator
+        namespaces = OperatorNamespaces()
+
+        self.operators = ClusterOperators(
+            f"{name}-operators",
+            ClusterOperatorsArgs(
+                operators=config.operators,
+                sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
+                driver_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                tolerations=tolerations,
+                namespaces=namespaces,
+            ),
+            child,
+        )
+        ops = self.operators
+        topology_name = f"{config.site.name}-fabric"
+        self.pools: dict[str, GpuNodePool] = {}
+        for pool in config.node_pools:
+            # A plain loop, not a comprehension: every frame on the stack is paid again by each of
+            # the pool's NodePatches (Pulumi records a stack trace per resource).
+            self.pools[pool.name] = GpuNodePool(
+                f"{name}-pool-{pool.name}",
+                GpuNodePoolArgs(
+                    pool=pool,
+                    driver_version=gpu.driver_version,
+                    kernel_module_type=gpu.kernel_module_type,
+                    rdma=gpu.rdma,
+                    topology_name=topology_name,
+                    node_topology=plan.node_topology,
+                    requires=(ops.gpu_operator, ops.kueue),
+                ),
+                child,
+            )
+        compute = config.fabrics.compute
+        self.fabric = InfiniBandFabric(
+            f"{name}-fabric",
+            InfiniBandFabricArgs(
+                fabric=compute,
+                addressing=plan.addressing,
+                pools=config.node_pools,
+                doca_ofed_version=config.operators.network_operator.doca_ofed_version,
+                network_operator_version=config.operators.network_operator.version,
+                namespace=namespaces.network_operator,
+                ofed_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                tolerations=tolerations,
+                requires=(ops.network_operator,),
+            ),
+            child,
+        )
+        self.scheduling = Scheduling(
+            f"{name}-scheduling",
+            SchedulingArgs(
+                tenants=config.tenants,
+                pools=config.node_pools,
+                topology_levels=plan.topology_levels,
+                topology_name=topology_name,
+                # Not the pools: depending on a component waits on each of its children, and a pool
+                # has a NodePatch per node. ClusterQueues name flavors; Kueue tolerates them arriving later.
+                requires=(ops.kueue,),
+            ),
+            child,
+        )
+        self.tenants = {
+            tenant.name: Tenant(
+                f"{name}-tenant-{tenant.name}",
+                tenant_args(config, tenant, requires=(ops.kueue, self.fabric, self.scheduling)),
+                child,
+            )
+            for tenant in config.tenants
+        }
+        self.storage: dict[str, StorageSystem] = {}
+        for kind in sorted({s.kind for s in config.storage}):
+            systems = tuple(s for s in config.storage if s.kind == kind)
+            self.storage[kind] = StorageSystem(
+                f"{name}-storage-{kind}",
+                StorageSystemArgs(
+                    kind=kind,
+                    systems=systems,
+                    shares={s.name: self._shares(config, s.name) for s in systems},
+                    node_tolerations=tolerations,
+                ),
+                child,
+            )
+
+        self.site = pulumi.Output.from_input(config.site.name)
+        self.gpus = pulumi.Output.from_input(config.total_gpus)
+        self.nodes = pulumi.Output.from_input(config.total_nodes)
+        self.pool_names = pulumi.Output.from_input([p.name for p in config.node_pools])
+        self.tenant_names = pulumi.Output.from_input([t.name for t in config.tenants])
+        self.storage_classes = pulumi.Output.from_input({s.name: storage_class_name(s) for s in config.storage})
+        self.operator_versions = ops.versions
+        self.register_outputs(
+            {
+                "site": self.site,
+                "gpus": self.gpus,
+                "nodes": self.nodes,
+                "pool_names": self.pool_names,
+                "tenant_names": self.tenant_names,
+                "storage_classes": self.storage_classes,
+                "operator_versions": self.operator_versions,
+            }
+        )
+
+    def _shares(self, config: SiteConfig, system: str) -> tuple[TenantShare, ...]:
+        return tuple(
+            TenantShare(tenant.name, self.tenants[tenant.name].namespace_resource, tenant.name, share.quota_tb)
+            for tenant in config.tenants
+            for share in tenant.storage
+            if share.system == system
+        )
+
+
+def strictest_upgrade(policies: Iterable[DriverUpgrade]) -> DriverUpgrade:
+    """One upgrade policy no looser than any of ``policies``: for settings that apply cluster-wide.
+
+    Fewest parallel upgrades (0, meaning all at once, only if every policy says so), the smallest
+    absolute max-unavailable (a count beats a percentage), drain if any drains, the longest drain.
+    """
+    items = list(policies) or [DriverUpgrade()]
+    parallel = [p.max_parallel_upgrades for p in items if p.max_parallel_upgrades > 0]
+    counts = [p.max_unavailable for p in items if isinstance(p.max_unavailable, int)]
+    percents = [int(str(p.max_unavailable).rstrip("%")) for p in items if isinstance(p.max_unavailable, str)]
+    unavailable: int | str = min(counts) if counts else f"{min(percents)}%"
+    return DriverUpgrade(
+        max_unavailable=unavailable,
+        max_parallel_upgrades=min(parallel) if parallel else 0,
+        drain=any(p.drain for p in items),
+        drain_timeout_seconds=max(p.drain_timeout_seconds for p in items),
+    )
+
+
+def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pulumi.Resource, ...] = ()) -> TenantArgs:
+    """Everything a tenant's ``Tenant`` component needs, derived from the site config."""
+    pools = {p.name: p for p in config.node_pools}
+    quota_pools = [pools[q.pool] for q in tenant.gpu_quotas if q.pool in pools]
+    rails = max((p.hcas.compute for p in quota_pools), default=0)
+    shares = {s.system: s.quota_tb for s in tenant.storage}
+    systems = {s.name: s for s in config.storage}
+    claimable = [s for s in config.storage if s.interface != "object"]
+    return TenantArgs(
+        tenant=tenant,
+        pod_security_version=f"v{config.site.kubernetes_version}",
+        cluster_queue=cluster_queue_name(tenant) if tenant.gpu_quotas else None,
+        rails=tuple(range(rails)),
+        pkey_management=config.fabrics.compute.subnet_manager == "ufm",
+        gpu_limit=gpu_limit(config, tenant) if tenant.gpu_quotas else None,
+        storage_quotas={
+            storage_class_name(systems[name]): quantity_tb(tb)
+            for name, tb in shares.items()
+            if name in systems and systems[name].interface != "object"
+        },
+        denied_storage_classes=tuple(storage_class_name(s) for s in claimable if s.name not in shares),
+        object_storage=any(systems[n].interface == "object" for n in shares if n in systems),
+        denied_resources=tuple(rdma_resource(r.rail) for r in config.fabrics.compute.ipoib_subnets)
+        if tenant.isolation.own_partition
+        else (),
+        requires=requires,
+    )
+
+
+def gpu_limit(config: SiteConfig, tenant: TenantConfig) -> int:
+    """Most ``nvidia.com/gpu`` a tenant can hold at once: nominal quota plus what it may borrow."""
+    total = 0
+    for quota in tenant.gpu_quotas:
+        pool = config.pool(quota.pool)
+        if pool is None:
+            continue
+        if tenant.cohort is None:
+            borrow = 0
+        elif quota.borrowing_limit is not None:
+            borrow = quota.borrowing_limit
+        else:
+            borrow = pool.gpus - quota.gpus
+        total += min(pool.gpus, quota.gpus + borrow) * gpu_units_per_gpu(pool)
+    return total
+
+
+def secret_names(config: SiteConfig) -> list[str]:
+    """Every Pulumi config secret the site's components read (``pulumi.Config().require_secret``)."""
+    return sorted(_secret_fields(config))
+
+
+def planning_secret_values(config: SiteConfig) -> dict[str, str]:
+    """A stand-in for every secret, shaped as its consumer expects (fields filled with placeholders).
+
+    For planning without the real credentials: the values are never recorded (secret inputs are
+    ``[secret]``), only their shape lets the composition run without warnings.
+    """
+    return {
+        name: json.dumps({field: f"planned-without-secret:{name}.{field}" for field in fields}, sort_keys=True)
+        for name, fields in sorted(_secret_fields(config).items())
+    }
+
+
+def _secret_fields(config: SiteConfig) -> dict[str, tuple[str, ...]]:
+    fields: dict[str, tuple[str, ...]] = {}
+    compute = config.fabrics.compute
+    if compute.subnet_manager == "ufm" and compute.ufm_credentials_secret is not None:
+        fields[compute.ufm_credentials_secret] = UFM_FIELDS
+    for system in config.storage:
+        if system.credentials_secret is not None:
+            fields[system.credentials_secret] = credential_fields(system)
+    return fields
+
+
+def build_site(config: SiteConfig, *, kube_context: str | None = None) -> GigafactorySite:
+    """Plan ``config`` and compose its ``GigafactorySite`` behind one Kubernetes provider.
+
+    ``kube_context`` overrides the site file's ``site.kube_context``. Server-side apply is on:
+    the node pools patch existing Nodes with ``NodePatch``, which needs it.
+    """
+    plan = build_site_plan(config)
+    provider = k8s.Provider(
+        f"{config.site.name}-kubernetes",
+        context=kube_context or config.site.kube_context,
+        enable_server_side_apply=True,
+    )
+    return GigafactorySite(config.site.name, plan, pulumi.ResourceOptions(provider=provider))
+
+
+def site_summary(site: GigafactorySite) -> dict[str, Any]:
+    """The stack outputs ``__main__`` exports."""
+    return {
+        "site": site.site,
+        "gpus": site.gpus,
+        "nodes": site.nodes,
+        "pools": site.pool_names,
+        "tenants": site.tenant_names,
+        "storage_classes": site.storage_classes,
+        "operator_versions": site.operator_versions,
+    }
