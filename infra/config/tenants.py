@@ -88,7 +88,7 @@ class Tenant(Model):
                     yield Violation(
                         (section, i, key),
                         f"{name} already has a quota in {section}[{names.index(name)}]",
-                        "give the tenant one quota per " + key + "; add the two together",
+                        f"give the tenant one quota per {key}; add the two together",
                     )
 
     @rule
