@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,13 @@ from infra.plan.fabric.invariants import check_hca, check_invariants
 pytestmark = pytest.mark.slow
 
 
-def test_plan_bom_and_invariants_in_seconds() -> None:
-    config = load_site(GIGAFACTORY)
-    started = time.perf_counter()
-    plan = plan_fabric(config)
+def test_plan_bom_and_invariants_hold() -> None:
+    # Every one of the 650,000 port ends walked and checked from both sides; timings are in
+    # tests/benchmarks/bench_fabric.py, not here.
+    plan = plan_fabric(load_site(GIGAFACTORY))
     rows = plan.bom_rows()
-    planned = time.perf_counter() - started
     problems = check_invariants(plan)
-    total = time.perf_counter() - started
     assert problems == [], problems
-    assert planned < 1.0, f"plan and BOM took {planned:.2f} s"
-    # Every one of the 650,000 port ends walked and checked from both sides (about 2 s here).
-    assert total < 15.0, f"plan, BOM and invariants took {total:.2f} s"
     assert sum(row.quantity for row in rows if row.category == "hca") == 100_800
 
 
@@ -44,12 +38,12 @@ def test_every_hca_on_its_own_rail_and_leaf() -> None:
 
 
 MEASURE = """
-import json, resource, sys, time
+import json, sys
 from infra.cli import main
-started = time.perf_counter()
 code = main(["fabric", sys.argv[1], "-o", sys.argv[2]])
-print(json.dumps({"code": code, "seconds": time.perf_counter() - started,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this process's own peak; ru_maxrss would include the peak of the forking pytest.
+peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"code": code, "rss_mib": peak_kib / 1024}))
 """
 
 

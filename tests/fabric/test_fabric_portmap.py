@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -69,9 +69,8 @@ def test_links_per_tier_match_the_counts(pilot: SiteConfig) -> None:
 def test_links_are_produced_lazily() -> None:
     plan = plan_fabric(load_site(GIGAFACTORY))
     links: Iterator[Link] = plan.links()
-    started = time.perf_counter()
+    assert inspect.isgenerator(links), "links() must stream, not build all 326,016 links first"
     first = list(itertools.islice(links, 1000))
-    assert time.perf_counter() - started < 1.0, "the first links come without building the other 325,000"
     assert first[0].tier is Tier.NODE_LEAF and first[0].lower.device.name == "gf-b200-00001 rail0"
     spine_core = next(plan.links(Tier.SPINE_CORE))
     assert spine_core.lower.device.name == "spine-p00-r0-000" and spine_core.upper.device.name == "core-g000-00"
