@@ -46,7 +46,7 @@ def load(path: Path) -> SiteConfig:
 
 def main() -> None:
     """Compose the stack's site and export its summary."""
-    from infra.plan.site_plan import planning_errors
+    from infra.plan.site_plan import PLANNING_ERRORS
     from infra.site import build_site, site_summary
 
     stack = pulumi.get_stack()
@@ -62,7 +62,7 @@ def main() -> None:
         pulumi.log.warn(f"stack {stack!r} deploys site {site_config.site.name!r} from {path}")
     try:
         site = build_site(site_config, kube_context=config.get("kubeContext"))
-    except planning_errors() as exc:
+    except PLANNING_ERRORS as exc:
         # Planning problems (fabric, addressing) name the config field to change.
         raise pulumi.RunError(f"{path}: the site cannot be planned: {exc}") from None
     for key, value in site_summary(site).items():

@@ -8,16 +8,16 @@ AddressPlan (IPoIB rails, storage subnet). Pure Python, no Pulumi: the compositi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
 from infra.plan.addressing import AddressingError, AddressPlan, plan_addressing
 from infra.plan.capacity import CapacityPlan, plan_capacity
-from infra.plan.topology import TOPOLOGY_LEVELS, NodeTopology, node_topology
+from infra.plan.fabric import FabricPlan, FabricPlanError, plan_fabric
+from infra.plan.topology import NodeTopology
 
-if TYPE_CHECKING:
-    from infra.plan.fabric import FabricPlan
+# What planning raises for a valid config that still cannot be built; each names the fields to change.
+PLANNING_ERRORS: tuple[type[Exception], ...] = (AddressingError, FabricPlanError)
 
 
 @dataclass(frozen=True)
@@ -27,47 +27,23 @@ class SitePlan:
     config: SiteConfig
     capacity: CapacityPlan
     addressing: AddressPlan
-    fabric: FabricPlan | None
+    fabric: FabricPlan
 
     @property
     def topology_levels(self) -> tuple[str, ...]:
-        """Kueue Topology levels, widest first (the fabric's, with a pod level on three tiers)."""
-        return self.fabric.topology_levels if self.fabric is not None else TOPOLOGY_LEVELS
+        """Kueue Topology levels, widest first (with a pod level where the fabric has a core tier)."""
+        return self.fabric.topology_levels
 
     def node_topology(self, pool: NodePool, position: int) -> NodeTopology:
-        """Topology labels of node ``position`` (0-based) of ``pool``."""
-        if self.fabric is not None:
-            return self.fabric.node_topology(pool.name, position)
-        return node_topology(pool, position)
-
-
-def planning_errors() -> tuple[type[Exception], ...]:
-    """The exceptions planning raises for a valid config that still cannot be built (each names fields)."""
-    errors: list[type[Exception]] = [AddressingError]
-    try:
-        from infra.plan.fabric import FabricPlanError
-    except ImportError:
-        pass
-    else:
-        errors.append(FabricPlanError)
-    return tuple(errors)
-
-
-def _plan_fabric(config: SiteConfig) -> FabricPlan | None:
-    try:
-        from infra.plan.fabric import plan_fabric
-    except ImportError:
-        # The fabric planner is optional to the composition: without it every node still gets
-        # its scalable unit, rack and leaf group from ``infra.plan.topology``.
-        return None
-    return plan_fabric(config)
+        """Topology labels of node ``position`` (0-based) of ``pool``, as the fabric plan places it."""
+        return self.fabric.node_topology(pool.name, position)
 
 
 def build_site_plan(config: SiteConfig) -> SitePlan:
-    """Plan ``config``: fabric, capacity and addressing. Raises the planners' errors unchanged."""
+    """Plan ``config``: fabric, capacity and addressing. Raises ``PLANNING_ERRORS`` unchanged."""
     return SitePlan(
         config=config,
         capacity=plan_capacity(config),
         addressing=plan_addressing(config),
-        fabric=_plan_fabric(config),
+        fabric=plan_fabric(config),
     )

@@ -1,0 +1,125 @@
+"""ClusterOperators: pinned releases in their own namespaces, CRD ordering, GPU Operator values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import yaml
+from component_harness import assert_parented, gigafactory, pilot, record, schema_errors, spec
+
+from components.compute.gpu_sharing import merge_sharing, pool_sharing
+from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs
+from infra.config.model import SiteConfig
+from infra.site import strictest_upgrade
+
+TYPE = "gigafactory:operators:ClusterOperators"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def build(config: SiteConfig) -> Any:
+    def program(opts: pulumi.ResourceOptions) -> None:
+        ClusterOperators(
+            "ops",
+            ClusterOperatorsArgs(
+                operators=config.operators,
+                sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
+                driver_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                tolerations=({"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoSchedule"},),
+            ),
+            opts,
+        )
+
+    return record(program)
+
+
+def releases(recording: Any) -> dict[str, Any]:
+    return {r.inputs["name"]: r for r in recording.of_type(RELEASE)}
+
+
+def test_every_operator_is_a_release_pinned_to_the_config_in_its_own_namespace() -> None:
+    config = pilot()
+    ops = config.operators
+    found = releases(build(config))
+    expected = {
+        "cert-manager": ("oci://quay.io/jetstack/charts/cert-manager", ops.cert_manager.version, "cert-manager"),
+        "kube-prometheus-stack": ("kube-prometheus-stack", ops.monitoring.version, "monitoring"),
+        "node-feature-discovery": (
+            "oci://registry.k8s.io/nfd/charts/node-feature-discovery",
+            ops.node_feature_discovery.version.lstrip("v"),
+            "node-feature-discovery",
+        ),
+        "gpu-operator": ("gpu-operator", ops.gpu_operator.version, "gpu-operator"),
+        "network-operator": ("network-operator", ops.network_operator.version, "nvidia-network-operator"),
+        "kueue": ("oci://registry.k8s.io/kueue/charts/kueue", ops.kueue.version.lstrip("v"), "kueue-system"),
+    }
+    assert set(found) == set(expected)
+    for name, (chart, version, namespace) in expected.items():
+        release = found[name]
+        assert (release.inputs["chart"], release.inputs["version"], release.inputs["namespace"]) == (
+            chart,
+            version,
+            namespace,
+        ), release.urn
+    assert found["gpu-operator"].inputs["repositoryOpts"] == {"repo": "https://helm.ngc.nvidia.com/nvidia"}
+
+
+def test_crd_installing_releases_come_first() -> None:
+    recording = build(pilot())
+    found = releases(recording)
+    urn = {name: r.urn for name, r in found.items()}
+    assert {urn["cert-manager"], urn["kube-prometheus-stack"]} <= set(found["kueue"].depends_on)
+    assert urn["node-feature-discovery"] in found["gpu-operator"].depends_on
+    assert urn["node-feature-discovery"] in found["network-operator"].depends_on
+    monitor = recording.one("ServiceMonitor", "nvidia-dcgm-exporter", "gpu-operator")
+    assert {urn["kube-prometheus-stack"], urn["gpu-operator"]} <= set(monitor.depends_on)
+    assert spec(monitor)["endpoints"][0]["port"] == "gpu-metrics"
+
+
+def test_gpu_operator_values_carry_driver_rdma_upgrade_policy_and_monitoring() -> None:
+    config = pilot()
+    values = releases(build(config))["gpu-operator"].inputs["values"]
+    driver = values["driver"]
+    assert driver["version"] == config.operators.gpu_operator.driver_version
+    assert driver["kernelModuleType"] == "open"
+    assert driver["rdma"] == {"enabled": True, "useHostMofed": False}
+    assert driver["nvidiaDriverCRD"] == {"enabled": True, "deployDefaultCR": False}
+    # The strictest of the pools: h100-clinical allows 1 node down, 1 at a time.
+    assert driver["upgradePolicy"]["maxUnavailable"] == 1
+    assert driver["upgradePolicy"]["maxParallelUpgrades"] == 1
+    assert driver["upgradePolicy"]["drain"]["enable"] is True
+    assert values["mig"] == {"strategy": "none"}
+    assert values["nfd"] == {"enabled": False}
+    assert values["dcgmExporter"]["serviceMonitor"] == {"enabled": False}
+    assert {"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoSchedule"} in values["daemonsets"][
+        "tolerations"
+    ]
+
+
+def test_mig_pools_get_the_mig_manager_and_device_plugin_config_maps() -> None:
+    recording = build(gigafactory())
+    values = releases(recording)["gpu-operator"].inputs["values"]
+    assert values["mig"] == {"strategy": "single"}
+    assert values["migManager"]["config"] == {"name": "gigafactory-mig-parted-config", "default": "all-disabled"}
+    assert values["devicePlugin"]["config"]["name"] == "gigafactory-device-plugin-config"
+    parted = recording.one("ConfigMap", "gigafactory-mig-parted-config", "gpu-operator")
+    layouts = yaml.safe_load(parted.inputs["data"]["config.yaml"])["mig-configs"]
+    assert layouts["b200-infer"] == [{"devices": "all", "mig-enabled": True, "mig-devices": {"3g.90gb": 2}}]
+    assert parted.urn in releases(recording)["gpu-operator"].depends_on
+
+
+def test_operator_namespaces_admit_what_their_pods_need() -> None:
+    recording = build(pilot())
+    enforce = {
+        r.inputs["metadata"]["name"]: r.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"]
+        for r in recording.kind("Namespace")
+    }
+    assert enforce["gpu-operator"] == "privileged"
+    assert enforce["nvidia-network-operator"] == "privileged"
+    assert enforce["kueue-system"] == "restricted"
+
+
+def test_children_are_parented_and_objects_validate() -> None:
+    recording = build(gigafactory())
+    assert_parented(recording, recording.component(TYPE))
+    assert schema_errors(recording, "1.35") == []

@@ -1,0 +1,160 @@
+"""GpuNodePool: node labels and taints per node, the Kueue flavor, the pool's NVIDIADriver, GPU sharing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+from component_harness import assert_parented, labels, pilot, record, schema_errors, spec
+
+from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
+from components.labels import DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, POOL_LABEL, TENANT_LABEL
+from infra.config.schema import NodePool
+from infra.plan.capacity import mig_instances_per_gpu
+from infra.plan.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, RACK_LABEL
+
+TYPE = "gigafactory:compute:GpuNodePool"
+
+
+def small_pool(**overrides: Any) -> NodePool:
+    """A validated 8-node B200 pool (one rack pair) with ``overrides``."""
+    body: dict[str, Any] = {
+        "name": "b200-test",
+        "gpu_model": "B200",
+        "nodes": 8,
+        "node_name_pattern": "t-{index:02d}",
+        "scalable_unit_nodes": 8,
+        "nodes_per_rack": 4,
+        "hcas": {"compute": 8, "storage": 2},
+        "purpose": "inference",
+        **overrides,
+    }
+    return NodePool.model_validate(body)
+
+
+def build(pool: NodePool, **args: Any) -> Any:
+    def program(opts: pulumi.ResourceOptions) -> None:
+        GpuNodePool(
+            f"pool-{pool.name}",
+            GpuNodePoolArgs(pool=pool, driver_version="595.91.07", topology_name="site-fabric", **args),
+            opts,
+        )
+
+    return record(program)
+
+
+def test_every_node_is_patched_with_pool_and_topology_labels() -> None:
+    pool = pilot().pool("h100-train")
+    assert pool is not None
+    recording = build(pool)
+    patches = {p.inputs["metadata"]["name"]: p for p in recording.of_type("kubernetes:core/v1:NodePatch")}
+    assert sorted(patches) == pool.node_names()
+    first, last = patches["pilot-gpu-001"], patches["pilot-gpu-096"]
+    assert labels(first) == {
+        POOL_LABEL: "h100-train",
+        "gigafactory.eu/gpu-model": "H100-SXM-80GB",
+        "gigafactory.eu/purpose": "training",
+        BLOCK_LABEL: "h100-train-su000",
+        RACK_LABEL: "h100-train-r0000",
+        LEAF_GROUP_LABEL: "h100-train-su000-leaves",
+    }, first.urn
+    assert labels(last)[BLOCK_LABEL] == "h100-train-su002", last.urn
+    assert labels(last)[RACK_LABEL] == "h100-train-r0023", last.urn
+    # The kubelet owns the hostname label; a patch must not fight it.
+    assert all(HOSTNAME_LABEL not in labels(p) for p in patches.values())
+    assert all("spec" not in p.inputs for p in patches.values()), "an untainted pool patches no taints"
+
+
+def test_children_are_parented_and_use_the_given_provider() -> None:
+    pool = pilot().pool("h100-clinical")
+    assert pool is not None
+    recording = build(pool)
+    component = recording.component(TYPE)
+    assert_parented(recording, component)
+    assert len(recording.children(component)) == pool.nodes + 2
+
+
+def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
+    pool = pilot().pool("h100-clinical")
+    assert pool is not None
+    recording = build(pool)
+    taint = {"key": "gigafactory.eu/tenant", "value": "oslo-hospital", "effect": "NoSchedule"}
+    for patch in recording.of_type("kubernetes:core/v1:NodePatch"):
+        assert spec(patch)["taints"] == [taint], patch.urn
+        assert labels(patch)[TENANT_LABEL] == "oslo-hospital", patch.urn
+        assert labels(patch)["gigafactory.eu/data-class"] == "health", patch.urn
+    flavor = recording.one("ResourceFlavor", "h100-clinical")
+    assert spec(flavor) == {
+        "nodeLabels": {POOL_LABEL: "h100-clinical"},
+        "nodeTaints": [taint],
+        "tolerations": [{**taint, "operator": "Equal"}],
+        "topologyName": "site-fabric",
+    }
+
+
+def test_driver_upgrade_policy_comes_from_the_pool() -> None:
+    pool = pilot().pool("h100-train")
+    assert pool is not None
+    driver = build(pool).one("NVIDIADriver", "h100-train")
+    body = spec(driver)
+    assert body["version"] == "595.91.07"
+    assert body["default"] is False
+    assert body["nodeSelector"] == {POOL_LABEL: "h100-train"}
+    policy = body["upgradePolicy"]
+    assert policy["maxUnavailable"] == "12%"
+    assert policy["maxParallelUpgrades"] == 4
+    assert policy["drain"]["enable"] is True
+    assert policy["drain"]["timeoutSeconds"] == 300
+
+
+def test_custom_resources_wait_for_the_releases_that_install_their_crds() -> None:
+    pool = small_pool()
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        release = k8s.helm.v3.Release("kueue", chart="kueue", opts=opts)
+        GpuNodePool("pool", GpuNodePoolArgs(pool=pool, driver_version="595.91.07", requires=(release,)), opts)
+
+    recording = record(program)
+    release = recording.named("kueue")
+    for name in ("pool-flavor", "pool-driver"):
+        assert release.urn in recording.named(name).depends_on, name
+    assert all(release.urn not in p.depends_on for p in recording.of_type("kubernetes:core/v1:NodePatch"))
+
+
+def test_mig_pool_labels_select_its_layout() -> None:
+    pool = small_pool(gpu_sharing={"mode": "mig", "mig_profile": "3g.90gb"})
+    recording = build(pool)
+    for patch in recording.of_type("kubernetes:core/v1:NodePatch"):
+        assert labels(patch)[MIG_CONFIG_LABEL] == "b200-test", patch.urn
+    sharing = pool_sharing(pool)
+    assert sharing.mig_configs == {
+        "b200-test": [{"devices": "all", "mig-enabled": True, "mig-devices": {"3g.90gb": 2}}]
+    }
+    parted = yaml.safe_load(sharing.mig_parted_yaml())
+    assert set(parted["mig-configs"]) == {"all-disabled", "b200-test"}
+    assert sharing.mig_strategy == "single"
+
+
+def test_time_sliced_pool_labels_select_its_device_plugin_config() -> None:
+    pool = small_pool(gpu_sharing={"mode": "time-slicing", "replicas": 4})
+    assert sharing_labels(pool) == {DEVICE_PLUGIN_CONFIG_LABEL: "b200-test"}
+    files = merge_sharing([pool_sharing(pool), pool_sharing(small_pool(name="plain"))]).device_plugin_files()
+    assert set(files) == {"default", "b200-test"}
+    sliced = yaml.safe_load(files["b200-test"])
+    assert sliced["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    assert yaml.safe_load(files["default"])["flags"]["migStrategy"] == "none"
+
+
+def test_gpu_units_count_mig_devices() -> None:
+    assert mig_instances_per_gpu(("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"), "1g.10gb") == 7
+    assert mig_instances_per_gpu(("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"), "1g.20gb") == 4
+    assert mig_instances_per_gpu(("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"), "2g.45gb") == 3
+
+
+def test_objects_validate_against_their_schemas() -> None:
+    pool = pilot().pool("h100-clinical")
+    assert pool is not None
+    assert schema_errors(build(pool), "1.35") == []

@@ -1,0 +1,133 @@
+"""InfiniBandFabric: NicClusterPolicy, per-rail IPPool / IPoIBNetwork / SR-IOV policy, UFM credentials."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+from component_harness import (
+    SECRET_VALUE,
+    assert_no_secret,
+    assert_parented,
+    pilot,
+    record,
+    schema_errors,
+    secret_json,
+    spec,
+)
+
+from components.credentials import CredentialsError, parse_credential
+from components.network.infiniband_fabric import UFM_FIELDS, UFM_SECRET, InfiniBandFabric, InfiniBandFabricArgs
+from infra.config.model import SiteConfig
+from infra.engine.runtime import SECRET
+from infra.plan.addressing import plan_addressing
+
+TYPE = "gigafactory:network:InfiniBandFabric"
+NAMESPACE = "nvidia-network-operator"
+
+
+def build(config: SiteConfig, secrets: dict[str, str] | None = None) -> Any:
+    compute = config.fabrics.compute
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        release = k8s.helm.v3.Release("network-operator", chart="network-operator", opts=opts)
+        InfiniBandFabric(
+            "fabric",
+            InfiniBandFabricArgs(
+                fabric=compute,
+                addressing=plan_addressing(config),
+                pools=config.node_pools,
+                doca_ofed_version=config.operators.network_operator.doca_ofed_version,
+                network_operator_version=config.operators.network_operator.version,
+                tolerations=({"key": "k", "operator": "Exists", "effect": "NoSchedule"},),
+                requires=(release,),
+            ),
+            opts,
+        )
+
+    if secrets is None and compute.ufm_credentials_secret is not None:
+        secrets = {compute.ufm_credentials_secret: secret_json(UFM_FIELDS)}
+    return record(program, secrets=secrets)
+
+
+def opensm_site() -> SiteConfig:
+    compute = pilot().fabrics.compute.model_copy(update={"subnet_manager": "opensm", "ufm_credentials_secret": None})
+    return pilot().model_copy(update={"fabrics": pilot().fabrics.model_copy(update={"compute": compute})})
+
+
+def test_nic_cluster_policy_configures_driver_rdma_per_rail_networks_and_ib_kubernetes() -> None:
+    recording = build(pilot())
+    policy = spec(recording.one("NicClusterPolicy", "nic-cluster-policy"))
+    assert policy["ofedDriver"]["image"] == "doca-driver"
+    assert policy["ofedDriver"]["version"] == "doca3.4.1-26.04-1.1.0.0-1"
+    assert policy["global"]["version"] == "network-operator-v26.4.1"
+    rdma = json.loads(policy["rdmaSharedDevicePlugin"]["config"])["configList"]
+    assert [r["resourceName"] for r in rdma] == [f"rail{n}" for n in range(8)]
+    assert rdma[3]["selectors"]["ifNames"] == ["ib-rail3"]
+    assert set(policy["secondaryNetwork"]) == {"multus", "cniPlugins", "ipoib"}
+    assert policy["nvIpam"]["image"] == "nvidia-k8s-ipam"
+    assert policy["ibKubernetes"]["ufmSecret"] == UFM_SECRET
+    assert policy["tolerations"] == [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_each_rail_gets_a_pool_an_ipoib_network_and_vfs() -> None:
+    config = pilot()
+    recording = build(config)
+    for rail in config.fabrics.compute.ipoib_subnets:
+        ippool = spec(recording.one("IPPool", f"rail{rail.rail}", NAMESPACE))
+        assert ippool["subnet"] == str(rail.subnet), f"IPPool rail{rail.rail}"
+        # A /24 of 254 hosts for 128 nodes: one address per node.
+        assert ippool["perNodeBlockSize"] == 1, f"IPPool rail{rail.rail}"
+        ipoib = spec(recording.one("IPoIBNetwork", f"rail{rail.rail}"))
+        assert ipoib["master"] == f"ib-rail{rail.rail}"
+        assert json.loads(ipoib["ipam"]) == {"type": "nv-ipam", "poolName": f"rail{rail.rail}"}
+        vfs = spec(recording.one("SriovNetworkNodePolicy", f"ib-rail{rail.rail}", NAMESPACE))
+        assert (vfs["linkType"], vfs["isRdma"], vfs["numVfs"]) == ("IB", True, 8)
+        assert vfs["nicSelector"]["pfNames"] == [f"ib-rail{rail.rail}"]
+
+
+def test_ufm_credentials_are_a_secret_created_before_the_policy() -> None:
+    recording = build(pilot())
+    secret = recording.one("Secret", UFM_SECRET, NAMESPACE)
+    assert secret.inputs["stringData"] == SECRET
+    policy = recording.one("NicClusterPolicy", "nic-cluster-policy")
+    assert secret.urn in policy.depends_on
+    assert recording.named("network-operator").urn in policy.depends_on
+    assert_no_secret(recording)
+
+
+def test_children_are_parented() -> None:
+    recording = build(pilot())
+    assert_parented(recording, recording.component(TYPE))
+
+
+def test_opensm_fabric_has_no_ib_kubernetes_and_no_credentials() -> None:
+    recording = build(opensm_site(), secrets={})
+    policy = spec(recording.one("NicClusterPolicy", "nic-cluster-policy"))
+    assert "ibKubernetes" not in policy
+    assert recording.kind("Secret") == []
+
+
+def test_objects_validate_against_their_schemas() -> None:
+    assert schema_errors(build(pilot()), "1.35") == []
+
+
+def test_malformed_credentials_fail_an_update_without_showing_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: False)
+    with pytest.raises(CredentialsError) as failure:
+        parse_credential("ufmCredentials", json.dumps({"username": SECRET_VALUE}), UFM_FIELDS, {})
+    assert "lacks the fields password, address" in str(failure.value)
+    assert SECRET_VALUE not in str(failure.value)
+
+
+def test_malformed_credentials_only_warn_in_a_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *a, **k: warnings.append(message))
+    fields = parse_credential("ufmCredentials", f"not json {SECRET_VALUE}", UFM_FIELDS, {"port": ""})
+    assert fields == {"username": "", "password": "", "address": "", "port": ""}
+    assert len(warnings) == 1 and "is not a JSON object" in warnings[0]
+    assert SECRET_VALUE not in warnings[0]

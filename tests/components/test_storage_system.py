@@ -1,0 +1,142 @@
+"""StorageSystem: CSI driver releases, storage classes, Rook stores, tenants' shared PVCs, credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from component_harness import (
+    assert_no_secret,
+    assert_parented,
+    gigafactory,
+    labels,
+    pilot,
+    record,
+    schema_errors,
+    secret_json,
+    spec,
+)
+
+from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare, credential_fields
+from infra.config.model import SiteConfig
+from infra.engine.runtime import SECRET
+
+TYPE = "gigafactory:storage:StorageSystem"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def build(config: SiteConfig, kind: str) -> Any:
+    systems = tuple(s for s in config.storage if s.kind == kind)
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        namespaces = {
+            t.name: k8s.core.v1.Namespace(f"ns-{t.name}", metadata={"name": t.name}, opts=opts) for t in config.tenants
+        }
+        shares = {
+            s.name: tuple(
+                TenantShare(t.name, namespaces[t.name], t.name, q.quota_tb)
+                for t in config.tenants
+                for q in t.storage
+                if q.system == s.name
+            )
+            for s in systems
+        }
+        StorageSystem(f"storage-{kind}", StorageSystemArgs(kind=kind, systems=systems, shares=shares), opts)
+
+    secrets = {s.credentials_secret: secret_json(credential_fields(s)) for s in systems if s.credentials_secret}
+    return record(program, secrets=secrets)
+
+
+def test_rook_ceph_installs_operator_and_a_protected_cluster_release() -> None:
+    recording = build(pilot(), "rook-ceph")
+    releases = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}
+    assert set(releases) == {"rook-ceph", "rook-ceph-cluster"}
+    operator, cluster = releases["rook-ceph"], releases["rook-ceph-cluster"]
+    assert (operator.inputs["version"], operator.inputs["repositoryOpts"]) == (
+        "v1.20.6",
+        {"repo": "https://charts.rook.io/release"},
+    )
+    assert cluster.protect, cluster.urn
+    assert operator.urn in cluster.depends_on
+    values = cluster.inputs["values"]
+    # ceph-clinical is encrypted, and it shares the rook-ceph cluster: its OSDs are dm-crypt.
+    assert values["cephClusterSpec"]["storage"]["config"] == {"encryptedDevice": "true"}
+    assert values["cephFileSystems"] == [] and values["cephObjectStores"] == []
+
+
+def test_rook_stores_are_protected_and_named_by_their_endpoint() -> None:
+    recording = build(pilot(), "rook-ceph")
+    filesystem = recording.one("CephFilesystem", "clinical", "rook-ceph")
+    store = recording.one("CephObjectStore", "objects", "rook-ceph")
+    assert filesystem.protect and store.protect
+    assert spec(filesystem)["preserveFilesystemOnDelete"] is True
+    assert spec(store)["preservePoolsOnDelete"] is True
+
+
+def test_storage_classes_retain_data_and_say_whether_they_encrypt() -> None:
+    recording = build(pilot(), "rook-ceph")
+    clinical = recording.one("StorageClass", "ceph-clinical")
+    assert clinical.protect, clinical.urn
+    assert clinical.inputs["reclaimPolicy"] == "Retain"
+    assert clinical.inputs["provisioner"] == "rook-ceph.cephfs.csi.ceph.com"
+    assert clinical.inputs["parameters"]["fsName"] == "clinical"
+    assert labels(clinical)["gigafactory.eu/encrypted"] == "true"
+    objects = recording.one("StorageClass", "ceph-objects")
+    assert objects.inputs["provisioner"] == "rook-ceph.ceph.rook.io/bucket"
+    assert labels(objects)["gigafactory.eu/encrypted"] == "false"
+
+
+def test_each_tenant_share_of_a_filesystem_is_a_protected_claim_in_its_namespace() -> None:
+    recording = build(pilot(), "exascaler")
+    claims = {r.inputs["metadata"]["namespace"]: r for r in recording.kind("PersistentVolumeClaim")}
+    assert set(claims) == {"nordic-llm-lab", "fjord-ai"}
+    lab = claims["nordic-llm-lab"]
+    assert lab.protect, lab.urn
+    assert spec(lab) == {
+        "accessModes": ["ReadWriteMany"],
+        "storageClassName": "lustre-shared",
+        "resources": {"requests": {"storage": "2000T"}},
+    }
+    assert recording.named("ns-nordic-llm-lab").urn in lab.depends_on
+    exa = recording.one("StorageClass", "lustre-shared")
+    assert exa.inputs["parameters"] == {"exaFS": "10.101.1.10@o2ib:/exafs", "mountPoint": "/lustre/shared"}
+
+
+def test_object_shares_get_no_claim() -> None:
+    recording = build(pilot(), "rook-ceph")
+    assert {r.inputs["metadata"]["name"] for r in recording.kind("PersistentVolumeClaim")} == {"ceph-clinical"}
+
+
+def test_api_credentials_become_secrets_the_storage_class_references() -> None:
+    recording = build(gigafactory(), "weka")
+    secret = recording.one("Secret", "weka-genomics-api", "csi-wekafs")
+    assert secret.inputs["stringData"] == SECRET
+    params = recording.one("StorageClass", "weka-genomics").inputs["parameters"]
+    assert params["csi.storage.k8s.io/provisioner-secret-name"] == "weka-genomics-api"
+    assert params["csi.storage.k8s.io/node-publish-secret-namespace"] == "csi-wekafs"
+    assert (params["filesystemName"], params["volumeType"]) == ("weka-genomics", "dir/v1")
+    assert secret.urn in recording.one("StorageClass", "weka-genomics").depends_on
+    assert_no_secret(recording)
+
+
+def test_vast_driver_is_pinned_and_its_classes_point_at_their_cluster() -> None:
+    recording = build(gigafactory(), "vast")
+    release = recording.of_type(RELEASE)
+    assert [(r.inputs["chart"], r.inputs["version"]) for r in release] == [("vastcsi", "2.5.0")]
+    params = recording.one("StorageClass", "vast-clinical").inputs["parameters"]
+    assert params["root_export"] == "/clinical"
+    assert params["csi.storage.k8s.io/provisioner-secret-name"] == "vast-clinical-vms"
+    assert_no_secret(recording)
+
+
+def test_children_are_parented_and_objects_validate() -> None:
+    for config, kind in (
+        (pilot(), "rook-ceph"),
+        (pilot(), "exascaler"),
+        (gigafactory(), "weka"),
+        (gigafactory(), "vast"),
+    ):
+        recording = build(config, kind)
+        assert_parented(recording, recording.component(TYPE))
+        assert schema_errors(recording, config.site.kubernetes_version) == [], kind

@@ -1,0 +1,86 @@
+"""Tenant: restricted namespace, RBAC, quota, network policies, LocalQueue, partition networks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from component_harness import assert_parented, labels, pilot, record, schema_errors, spec
+
+from components.tenancy.tenant import MEMBER_RULES, Tenant
+from infra.config.model import SiteConfig
+from infra.site import tenant_args
+
+TYPE = "gigafactory:tenancy:Tenant"
+
+
+def build(config: SiteConfig, name: str) -> Any:
+    tenant = config.tenant(name)
+    assert tenant is not None
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        Tenant(f"tenant-{name}", tenant_args(config, tenant), opts)
+
+    return record(program)
+
+
+def test_namespace_enforces_pod_security_restricted() -> None:
+    namespace = build(pilot(), "fjord-ai").one("Namespace", "fjord-ai")
+    found = labels(namespace)
+    for mode in ("enforce", "audit", "warn"):
+        assert found[f"pod-security.kubernetes.io/{mode}"] == "restricted", mode
+        assert found[f"pod-security.kubernetes.io/{mode}-version"] == "v1.35", mode
+    assert found["gigafactory.eu/tenant-kind"] == "startup"
+
+
+def test_group_is_bound_to_a_role_that_cannot_touch_policies_or_quotas() -> None:
+    recording = build(pilot(), "fjord-ai")
+    binding = recording.one("RoleBinding", "tenant-members", "fjord-ai")
+    assert binding.inputs["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "gf-fjord-ai"}
+    ]
+    assert binding.inputs["roleRef"]["name"] == "tenant-member"
+    writable = {res for rule in MEMBER_RULES if "delete" in rule["verbs"] for res in rule["resources"]}
+    assert not writable & {"networkpolicies", "resourcequotas", "roles", "rolebindings", "limitranges"}
+
+
+def test_quota_caps_gpus_and_storage_and_denies_other_classes() -> None:
+    hard = spec(build(pilot(), "fjord-ai").one("ResourceQuota", "tenant-quota", "fjord-ai"))["hard"]
+    # Nominal 256 plus a borrowing limit of 512.
+    assert hard["requests.nvidia.com/gpu"] == "768"
+    assert hard["lustre-shared.storageclass.storage.k8s.io/requests.storage"] == "1000T"
+    assert hard["ceph-clinical.storageclass.storage.k8s.io/requests.storage"] == "0"
+    assert "count/objectbucketclaims.objectbucket.io" not in hard, "fjord-ai has an object share"
+    assert not any(key.startswith("requests.rdma/") for key in hard), "shared RDMA is open to non-isolated tenants"
+
+
+def test_open_tenant_keeps_egress_and_only_admits_its_own_namespace() -> None:
+    recording = build(pilot(), "nordic-llm-lab")
+    deny = spec(recording.one("NetworkPolicy", "default-deny", "nordic-llm-lab"))
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    allow = spec(recording.one("NetworkPolicy", "allow-same-namespace", "nordic-llm-lab"))
+    assert allow["ingress"] == [{"from": [{"podSelector": {}}]}]
+    assert recording.kind("NetworkPolicy", "allow-cluster-dns") == []
+
+
+def test_local_queue_points_at_the_tenant_cluster_queue() -> None:
+    queue = build(pilot(), "nordic-llm-lab").one("LocalQueue", "default", "nordic-llm-lab")
+    assert spec(queue) == {"clusterQueue": "nordic-llm-lab"}
+
+
+def test_partition_network_per_rail_carries_the_tenant_partition_key() -> None:
+    recording = build(pilot(), "nordic-llm-lab")
+    networks = recording.kind("NetworkAttachmentDefinition", namespace="nordic-llm-lab")
+    assert sorted(n.inputs["metadata"]["name"] for n in networks) == [f"ib-rail{r}" for r in range(8)]
+    rail3 = recording.one("NetworkAttachmentDefinition", "ib-rail3", "nordic-llm-lab")
+    assert rail3.inputs["metadata"]["annotations"] == {"k8s.v1.cni.cncf.io/resourceName": "nvidia.com/ib_rail3_vf"}
+    plugin = json.loads(spec(rail3)["config"])["plugins"][0]
+    assert (plugin["type"], plugin["pkey"], plugin["ibKubernetesEnabled"]) == ("ib-sriov", "0x8101", True)
+    assert plugin["ipam"] == {"type": "nv-ipam", "poolName": "rail3"}
+
+
+def test_children_are_parented_and_objects_validate() -> None:
+    recording = build(pilot(), "oslo-hospital")
+    assert_parented(recording, recording.component(TYPE))
+    assert schema_errors(recording, "1.35") == []

@@ -1,0 +1,298 @@
+"""The composed site, for both bundled sites: structure, secrets, schemas, and a regulated tenant's isolation.
+
+The 13,896-node site takes about half a minute to compose on the mock runtime: it is composed
+once per session (``gigafactory_site``) and its tests are marked slow; the rest use the pilot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config.loader import load_site
+from infra.config.model import SiteConfig
+from infra.engine.manifests import is_kubernetes_object, manifest
+from infra.engine.runtime import SECRET, RecordedResource, record_program
+from infra.engine.validate import ObjectValidator, default_crds_dir
+from infra.site import SITE_TYPE, build_site, planning_secret_values, secret_names
+
+REPO = Path(__file__).resolve().parents[1]
+CANARY = "Zq7-leak-canary-4b1f9e"
+PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+@dataclass(frozen=True)
+class ComposedSite:
+    """A site composed on the mock runtime, with how long that took."""
+
+    config: SiteConfig
+    resources: tuple[RecordedResource, ...]
+    seconds: float
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[RecordedResource]:
+        return [
+            r
+            for r in self.resources
+            if is_kubernetes_object(r)
+            and r.inputs.get("kind") == kind
+            and (namespace is None or r.inputs["metadata"].get("namespace") == namespace)
+        ]
+
+    def one(self, kind: str, name: str, namespace: str | None = None) -> RecordedResource:
+        found = [r for r in self.objects(kind, namespace) if r.inputs["metadata"]["name"] == name]
+        assert len(found) == 1, f"expected one {kind} {namespace or ''}/{name}, found {len(found)}"
+        return found[0]
+
+
+def canary_secrets(config: SiteConfig) -> dict[str, str]:
+    """Every secret the site reads, each field holding the canary value."""
+    shapes = {name: json.loads(value) for name, value in planning_secret_values(config).items()}
+    return {name: json.dumps({field: f"{CANARY}-{field}" for field in fields}) for name, fields in shapes.items()}
+
+
+def compose(path: Path, kube_context: str | None = None) -> ComposedSite:
+    config = load_site(path)
+    start = time.perf_counter()
+    resources = record_program(
+        lambda: build_site(config, kube_context=kube_context),
+        project="gigafactory",
+        stack=config.site.name,
+        secret_config=canary_secrets(config),
+    )
+    return ComposedSite(config, tuple(resources), time.perf_counter() - start)
+
+
+@pytest.fixture(scope="module")
+def pilot_site() -> ComposedSite:
+    return compose(REPO / "site-configs" / "eu-pilot.yaml")
+
+
+@pytest.fixture(scope="session")
+def gigafactory_site() -> Iterator[ComposedSite]:
+    site = compose(REPO / "site-configs" / "eu-gigafactory.yaml")
+    yield site
+    print(f"\ncomposed eu-gigafactory: {len(site.resources):,} resources in {site.seconds:.1f} s")
+
+
+def validate_all(site: ComposedSite) -> list[str]:
+    crds = default_crds_dir()
+    if crds is None:
+        pytest.skip("no CRD folder at ../shared/crds (or $GIGAFACTORY_CRDS_DIR): custom resources cannot be validated")
+    validator = ObjectValidator(site.config.site.kubernetes_version, crds)
+    problems = []
+    for resource in site.resources:
+        if not is_kubernetes_object(resource):
+            continue
+        body = manifest(resource)
+        # pulumi-kubernetes marks a Secret's whole stringData secret, so the recorder hides the map.
+        if body.get("stringData") == SECRET:
+            body["stringData"] = {"redacted": SECRET}
+        problems += [f"{resource.urn}: {e}" for e in validator.errors(body)]
+    return problems
+
+
+# -- structure ------------------------------------------------------------------------------------
+
+
+def test_one_site_one_provider_every_component_under_the_site(pilot_site: ComposedSite) -> None:
+    roots = [r for r in pilot_site.resources if r.type == SITE_TYPE]
+    assert len(roots) == 1
+    root = roots[0]
+    providers = [r for r in pilot_site.resources if r.type == PROVIDER_TYPE]
+    assert len(providers) == 1
+    provider = providers[0]
+    assert provider.inputs["context"] == "eu-pilot-admin"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    components = [r for r in pilot_site.resources if not r.custom and r is not root]
+    assert {c.type for c in components} == {
+        "gigafactory:operators:ClusterOperators",
+        "gigafactory:compute:GpuNodePool",
+        "gigafactory:network:InfiniBandFabric",
+        "gigafactory:scheduling:Scheduling",
+        "gigafactory:tenancy:Tenant",
+        "gigafactory:storage:StorageSystem",
+    }
+    for component in components:
+        assert component.parent == root.urn, component.urn
+    for resource in pilot_site.resources:
+        if resource.custom and resource.type != PROVIDER_TYPE:
+            assert resource.provider.startswith(provider.urn), f"{resource.urn} does not use the site's provider"
+
+
+def test_kube_context_can_be_overridden() -> None:
+    site = compose(REPO / "site-configs" / "eu-pilot.yaml", kube_context="break-glass")
+    provider = next(r for r in site.resources if r.type == PROVIDER_TYPE)
+    assert provider.inputs["context"] == "break-glass"
+
+
+def test_secret_names_are_every_secret_the_site_references() -> None:
+    assert secret_names(load_site(REPO / "site-configs" / "eu-pilot.yaml")) == ["cephObjectsAdmin", "ufmCredentials"]
+    assert secret_names(load_site(REPO / "site-configs" / "eu-gigafactory.yaml")) == [
+        "ufmCredentials",
+        "vastClinicalApi",
+        "vastDatasetsApi",
+        "wekaFastApi",
+        "wekaGenomicsApi",
+    ]
+
+
+def test_no_secret_value_reaches_any_input(pilot_site: ComposedSite) -> None:
+    text = json.dumps([r.inputs for r in pilot_site.resources], default=str)
+    assert CANARY not in text
+    secrets = pilot_site.objects("Secret")
+    assert len(secrets) == 2 and all(s.inputs["stringData"] == SECRET for s in secrets)
+
+
+def test_stateful_resources_are_protected(pilot_site: ComposedSite) -> None:
+    for kind in ("PersistentVolumeClaim", "StorageClass", "CephFilesystem", "CephObjectStore"):
+        found = pilot_site.objects(kind)
+        assert found, kind
+        for resource in found:
+            assert resource.protect, f"{resource.urn} is not protected"
+    cluster = [
+        r for r in pilot_site.resources if r.type.endswith(":Release") and r.inputs["name"] == "rook-ceph-cluster"
+    ]
+    assert len(cluster) == 1 and cluster[0].protect
+
+
+def test_pilot_objects_validate_against_kubernetes_and_crds(pilot_site: ComposedSite) -> None:
+    assert validate_all(pilot_site) == []
+
+
+# -- regulated tenants ----------------------------------------------------------------------------
+
+
+def regulated_tenants(config: SiteConfig) -> list[str]:
+    return [t.name for t in config.tenants if t.kind == "regulated"]
+
+
+def assert_isolated(site: ComposedSite, tenant_name: str) -> None:
+    """The tenant's objects keep it apart: nodes, queues, network, partition, storage."""
+    config = site.config
+    tenant = config.tenant(tenant_name)
+    assert tenant is not None
+    pools = [p for p in config.node_pools if p.dedicated_to == tenant_name]
+    assert pools, f"{tenant_name} has a dedicated pool"
+    queues = {q.inputs["metadata"]["name"]: q for q in site.objects("ClusterQueue")}
+    for pool in pools:
+        taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
+        patches = [
+            r for r in site.objects("Node") if r.inputs["metadata"]["labels"]["gigafactory.eu/pool"] == pool.name
+        ]
+        assert len(patches) == pool.nodes
+        assert all(p.inputs["spec"]["taints"] == taints for p in patches), f"pool {pool.name} nodes are tainted"
+        flavor = site.one("ResourceFlavor", pool.name).inputs["spec"]
+        assert flavor["nodeTaints"] == taints
+        assert flavor["tolerations"] == [{**t, "operator": "Equal"} for t in taints]
+        with_quota = {
+            name
+            for name, queue in queues.items()
+            for group in queue.inputs["spec"]["resourceGroups"]
+            for f in group["flavors"]
+            if f["name"] == pool.name
+        }
+        assert with_quota == {tenant_name}, f"only {tenant_name} has quota on {pool.name}"
+    queue = queues[tenant_name].inputs["spec"]
+    assert "cohortName" not in queue
+    assert queue["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": tenant_name}}
+
+    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in site.objects("NetworkPolicy", tenant_name)}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    egress_peers = [peer for p in policies.values() for rule in p.get("egress", []) for peer in rule.get("to", [])]
+    assert {"podSelector": {}} in egress_peers
+    for peer in egress_peers:
+        assert "ipBlock" not in peer, "no egress leaves the cluster"
+        if "namespaceSelector" in peer:
+            assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+            assert peer["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+
+    own = {
+        json.loads(n.inputs["spec"]["config"])["plugins"][0]["pkey"]
+        for n in site.objects("NetworkAttachmentDefinition", tenant_name)
+    }
+    assert own == {f"0x{tenant.pkey:04x}"}
+    others = {
+        json.loads(n.inputs["spec"]["config"])["plugins"][0]["pkey"]
+        for n in site.objects("NetworkAttachmentDefinition")
+        if n.inputs["metadata"]["namespace"] != tenant_name
+    }
+    assert own.isdisjoint(others), f"{tenant_name}'s partition key is its own"
+    hard = site.one("ResourceQuota", "tenant-quota", tenant_name).inputs["spec"]["hard"]
+    assert all(hard[f"requests.rdma/rail{r.rail}"] == "0" for r in config.fabrics.compute.ipoib_subnets)
+
+    classes = {c.inputs["metadata"]["name"]: c for c in site.objects("StorageClass")}
+    claims = site.objects("PersistentVolumeClaim", tenant_name)
+    assert claims, f"{tenant_name} has its shared claim"
+    for claim in claims:
+        storage_class = classes[claim.inputs["spec"]["storageClassName"]]
+        assert storage_class.inputs["metadata"]["labels"]["gigafactory.eu/encrypted"] == "true", claim.urn
+    own_classes = {c.inputs["spec"]["storageClassName"] for c in claims}
+    for name in classes:
+        key = f"{name}.storageclass.storage.k8s.io/requests.storage"
+        if name not in own_classes and key in hard:
+            assert hard[key] == "0", f"{tenant_name} may not claim {name}"
+    for other in config.tenants:
+        if other.name == tenant_name:
+            continue
+        other_hard = site.one("ResourceQuota", "tenant-quota", other.name).inputs["spec"]["hard"]
+        for name in own_classes:
+            assert other_hard[f"{name}.storageclass.storage.k8s.io/requests.storage"] == "0", other.name
+
+
+def test_pilot_hospital_is_isolated(pilot_site: ComposedSite) -> None:
+    assert regulated_tenants(pilot_site.config) == ["oslo-hospital"]
+    assert_isolated(pilot_site, "oslo-hospital")
+
+
+def test_isolation_check_notices_an_open_egress(pilot_site: ComposedSite) -> None:
+    opened = [
+        r
+        if not (r.inputs.get("kind") == "NetworkPolicy" and r.inputs["metadata"]["name"] == "default-deny")
+        else _with_spec(r, {"podSelector": {}, "policyTypes": ["Ingress"]})
+        for r in pilot_site.resources
+    ]
+    broken = ComposedSite(pilot_site.config, tuple(opened), pilot_site.seconds)
+    with pytest.raises(AssertionError):
+        assert_isolated(broken, "oslo-hospital")
+
+
+def _with_spec(resource: RecordedResource, spec: dict[str, Any]) -> RecordedResource:
+    return replace(resource, inputs={**resource.inputs, "spec": spec})
+
+
+# -- the 100,000-GPU site -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_gigafactory_composes_every_node(gigafactory_site: ComposedSite) -> None:
+    config = gigafactory_site.config
+    assert len(gigafactory_site.objects("Node")) == config.total_nodes == 13_896
+    assert len(gigafactory_site.objects("ClusterQueue")) == len(config.tenants)
+    assert len(gigafactory_site.objects("NVIDIADriver")) == len(config.node_pools)
+
+
+@pytest.mark.slow
+def test_gigafactory_objects_validate_against_kubernetes_and_crds(gigafactory_site: ComposedSite) -> None:
+    assert validate_all(gigafactory_site) == []
+
+
+@pytest.mark.slow
+def test_gigafactory_regulated_tenants_are_isolated(gigafactory_site: ComposedSite) -> None:
+    names = regulated_tenants(gigafactory_site.config)
+    assert names == ["rhine-university-hospital", "nordic-genome-centre"]
+    for name in names:
+        assert_isolated(gigafactory_site, name)
+
+
+@pytest.mark.slow
+def test_gigafactory_keeps_secrets_out(gigafactory_site: ComposedSite) -> None:
+    secrets = gigafactory_site.objects("Secret")
+    assert len(secrets) == 5
+    assert all(s.inputs["stringData"] == SECRET for s in secrets)
+    assert CANARY not in json.dumps([r.inputs for r in gigafactory_site.resources], default=str)
