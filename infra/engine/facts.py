@@ -1,55 +1,60 @@
-"""Site facts recorded in a plan: what a reviewer reasons about, derived from the site config.
+"""Site facts recorded in a plan: what a reviewer reasons about, from the site config and its SitePlan.
 
-The plan diff's intent summary and danger checks read these (GPUs per pool, quotas, partition
-keys, driver version and drain policy, protected storage) instead of reverse-engineering them
-from Kubernetes objects, whose shape belongs to the components and may change.
+The plan diff's intent summary and danger checks read these (GPUs per pool and who booked them,
+quotas, partition keys, driver version and drain policy, storage) instead of reverse-engineering
+them from Kubernetes objects, whose shape belongs to the components and may change. Switch and
+cable counts come from the fabric planner, power and bookings from the capacity planner.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from infra.config.model import SiteConfig
 from infra.config.schema import NodePool, StorageSystem
 from infra.config.tenants import Tenant
 from infra.config.types import format_pkey
-from infra.plan.fabric import plan_fabric
+from infra.plan.capacity import PoolCapacity, StorageCapacity
+from infra.plan.site_plan import SitePlan
 
 
-def site_facts(config: SiteConfig) -> dict[str, Any]:
-    """JSON-ready facts of ``config``: site, power, pools, fabric, storage, operators, tenants."""
+def site_facts(plan: SitePlan) -> dict[str, Any]:
+    """JSON-ready facts of a planned site: site, power, pools, fabric, storage, operators, tenants."""
+    config = plan.config
+    capacity = plan.capacity
     site = config.site
-    it_load_kw = config.it_load_kw
-    facility_kw = it_load_kw * site.pue
     return {
         "name": site.name,
         "region": site.region,
         "country": site.country,
         "description": site.description,
         "kubernetes_version": site.kubernetes_version,
-        "gpus": config.total_gpus,
-        "nodes": config.total_nodes,
+        "gpus": capacity.total_gpus,
+        "nodes": capacity.total_nodes,
         "power": {
-            "envelope_kw": round(site.power_envelope_mw * 1000, 3),
-            "pue": site.pue,
-            "it_load_kw": round(it_load_kw, 3),
-            "facility_kw": round(facility_kw, 3),
+            "envelope_kw": round(capacity.envelope_kw, 3),
+            "pue": capacity.pue,
+            "it_load_kw": round(capacity.it_load_kw, 3),
+            "facility_kw": round(capacity.facility_kw, 3),
         },
-        "pools": {pool.name: _pool(pool) for pool in config.node_pools},
-        "fabric": _fabric(config),
-        "storage": {system.name: _storage(system) for system in config.storage},
+        "pools": {pool.name: _pool(pool, capacity.pool(pool.name)) for pool in config.node_pools},
+        "fabric": _fabric(plan),
+        "storage": {
+            system.name: _storage(system, usage) for system, usage in zip(config.storage, capacity.storage, strict=True)
+        },
         "operators": config.operators.model_dump(mode="json"),
         "tenants": {tenant.name: _tenant(tenant) for tenant in config.tenants},
     }
 
 
-def _pool(pool: NodePool) -> dict[str, Any]:
+def _pool(pool: NodePool, capacity: PoolCapacity) -> dict[str, Any]:
     return {
         "gpu_model": pool.gpu_model.value,
         "product": pool.system.product_name,
         "nodes": pool.nodes,
         "gpus_per_node": pool.gpus_per_node,
         "gpus": pool.gpus,
+        "gpu_units": capacity.gpu_units,
+        "booked_gpus": capacity.booked_gpus,
         "scalable_units": pool.scalable_units,
         "purpose": pool.purpose,
         "dedicated_to": pool.dedicated_to,
@@ -59,13 +64,15 @@ def _pool(pool: NodePool) -> dict[str, Any]:
     }
 
 
-def _storage(system: StorageSystem) -> dict[str, Any]:
+def _storage(system: StorageSystem, usage: StorageCapacity) -> dict[str, Any]:
     return {
         "kind": system.kind,
         "interface": system.interface,
         "capacity_tb": system.capacity_tb,
+        "booked_tb": usage.booked_tb,
         "read_gb_per_s": system.read_gb_per_s,
         "write_gb_per_s": system.write_gb_per_s,
+        "read_gb_per_s_per_node": round(usage.read_gb_per_s_per_node, 3),
         "reclaim_policy": system.reclaim_policy,
         "encrypted": system.encrypted,
         "tenants": sorted(system.tenants),
@@ -90,25 +97,32 @@ def _tenant(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def _fabric(config: SiteConfig) -> dict[str, Any]:
-    """The compute fabric's settings and, from the fabric planner, its switch and cable counts."""
+def _fabric(plan: SitePlan) -> dict[str, Any]:
+    """The compute fabric's settings and, where the fabric was planned, its switch and cable counts."""
+    config = plan.config
     compute = config.fabrics.compute
-    fabric = plan_fabric(config)
-    counts = fabric.counts
-    cables = fabric.cables
-    return {
+    facts: dict[str, Any] = {
         "generation": compute.generation.value,
         "switch_model": compute.switch_model.value,
         "radix": compute.radix,
         "oversubscription": compute.oversubscription,
         "rails": config.rails,
         "subnet_manager": compute.subnet_manager,
-        "tiers": fabric.tiers,
-        "switches": {"leaf": counts.leaves, "spine": counts.spines, "core": counts.cores, "total": counts.switches},
-        "cables": {
+    }
+    fabric = plan.fabric
+    if fabric is not None:
+        counts, cables = fabric.counts, fabric.cables
+        facts["tiers"] = fabric.tiers
+        facts["switches"] = {
+            "leaf": counts.leaves,
+            "spine": counts.spines,
+            "core": counts.cores,
+            "total": counts.switches,
+        }
+        facts["cables"] = {
             "node-leaf": cables.node_leaf,
             "leaf-spine": cables.leaf_spine,
             "spine-core": cables.spine_core,
             "total": cables.total,
-        },
-    }
+        }
+    return facts

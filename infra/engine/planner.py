@@ -12,11 +12,6 @@ from infra.engine.runtime import record_program
 PROJECT = "gigafactory"  # Pulumi.yaml `name`; URNs carry it
 
 
-def stand_in_secret(name: str) -> str:
-    """The value a secret gets while planning: its name only; secrets are recorded as ``[secret]``."""
-    return f"planned-without-secret:{name}"
-
-
 def plan_site(
     config: SiteConfig,
     *,
@@ -25,20 +20,22 @@ def plan_site(
 ) -> Plan:
     """Compose ``config``'s GigafactorySite on the mock runtime (stack = site name) and return its Plan.
 
-    Every Pulumi config secret the components read (``infra.site.secret_names``) gets a stand-in
-    value, or the one in ``secret_values``; secret inputs are recorded as ``[secret]`` either way.
+    Every Pulumi config secret the components read gets a stand-in shaped as its consumer expects
+    (``infra.site.planning_secret_values``), or the value given in ``secret_values``; secret inputs
+    are recorded as ``[secret]`` either way, so no value reaches the plan.
     """
     # Imported here: the composition pulls in every component and pulumi_kubernetes, which the
     # plan-file commands (diff, render from a plan) never need.
-    from infra.site import build_site, secret_names
+    from infra.plan.site_plan import SitePlan
+    from infra.site import build_site, planning_secret_values
 
-    given = secret_values or {}
-    secrets = {name: given.get(name, stand_in_secret(name)) for name in secret_names(config)}
+    secrets = {**planning_secret_values(config), **(secret_values or {})}
+    composed: list[SitePlan] = []
 
     def program() -> None:
-        build_site(config)
+        composed.append(build_site(config).plan)
 
     records = record_program(
         program, project=PROJECT, stack=config.site.name, secret_config=secrets, on_register=on_register
     )
-    return build_plan(records, project=PROJECT, stack=config.site.name, site=site_facts(config))
+    return build_plan(records, project=PROJECT, stack=config.site.name, site=site_facts(composed[0]))

@@ -38,6 +38,7 @@ def summary_lines(plan: Plan) -> list[str]:
                 name,
                 f"{_n(pool['nodes'])} nodes",
                 f"{_n(pool['gpus'])} x {pool['gpu_model']}",
+                f"{_n(pool.get('booked_gpus', 0))} booked",
                 f"{pool['scalable_units']} SU",
                 _pool_note(pool),
             ]
@@ -59,10 +60,11 @@ def _pool_note(pool: dict[str, Any]) -> str:
     if pool.get("dedicated_to"):
         notes.append(f"dedicated to {pool['dedicated_to']}")
     sharing = pool.get("gpu_sharing") or {}
+    units = f" = {_n(pool['gpu_units'])} nvidia.com/gpu" if "gpu_units" in pool else ""
     if sharing.get("mode") == "mig":
-        notes.append(f"MIG {sharing.get('mig_profile')}")
+        notes.append(f"MIG {sharing.get('mig_profile')}{units}")
     elif sharing.get("mode") == "time-slicing":
-        notes.append(f"time-sliced x{sharing.get('replicas')}")
+        notes.append(f"time-sliced x{sharing.get('replicas')}{units}")
     upgrade = pool.get("driver_upgrade") or {}
     if upgrade:
         drain = "drain" if upgrade.get("drain") else "NO drain"
@@ -96,7 +98,7 @@ def _storage_lines(storage: dict[str, Any]) -> list[str]:
             name,
             s["kind"],
             s["interface"],
-            f"{_n(s['capacity_tb'])} TB",
+            f"{_n(s['capacity_tb'])} TB ({_n(s.get('booked_tb', 0))} booked)",
             f"read {_n(s['read_gb_per_s'])} / write {_n(s['write_gb_per_s'])} GB/s",
             ", ".join(
                 [f"reclaim {s['reclaim_policy']}"]
@@ -106,7 +108,8 @@ def _storage_lines(storage: dict[str, Any]) -> list[str]:
         ]
         for name, s in storage.items()
     ]
-    return [*_table(rows), f"  {_n(total)} TB in {len(storage)} systems"]
+    plural = "s" if len(storage) != 1 else ""
+    return [*_table(rows), f"  {_n(total)} TB in {len(storage)} system{plural}"]
 
 
 def _power_line(power: dict[str, Any]) -> str:

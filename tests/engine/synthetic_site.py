@@ -136,7 +136,10 @@ def program(shape: Shape) -> None:
 
 
 def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
-    """Site facts in the shape ``infra.engine.facts.site_facts`` gives, for one pool and one tenant."""
+    """Site facts in the shape ``infra.engine.facts.site_facts`` gives, for one pool and one tenant.
+
+    ``test_facts_shape_matches_the_real_one`` keeps the two in step.
+    """
     base: dict[str, Any] = {
         "name": shape.site,
         "region": "eu-test",
@@ -153,6 +156,8 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                 "nodes": shape.nodes,
                 "gpus_per_node": 8,
                 "gpus": shape.nodes * 8,
+                "gpu_units": shape.nodes * 8,
+                "booked_gpus": shape.quota_gpus,
                 "scalable_units": 1,
                 "purpose": "training",
                 "dedicated_to": None,
@@ -182,8 +187,10 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                 "kind": "exascaler",
                 "interface": "filesystem",
                 "capacity_tb": 100.0,
+                "booked_tb": 50.0,
                 "read_gb_per_s": 10.0,
                 "write_gb_per_s": 5.0,
+                "read_gb_per_s_per_node": round(10.0 / max(shape.nodes, 1), 3),
                 "reclaim_policy": "Retain",
                 "encrypted": False,
                 "tenants": ["team-a"],

@@ -78,3 +78,20 @@ def test_bad_plan_files_give_one_clear_error(tmp_path: Path, text: str, expected
 def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError, match="cannot read"):
         Plan.read(tmp_path / "absent.json")
+
+
+def test_facts_shape_matches_the_real_one() -> None:
+    """The synthetic site's facts have the keys ``site_facts`` gives a real site (diff tests rely on it)."""
+    from infra.config.loader import load_site
+    from infra.engine.facts import site_facts
+    from infra.plan.site_plan import build_site_plan
+
+    real = site_facts(build_site_plan(load_site(Path(__file__).resolve().parents[2] / "site-configs/eu-pilot.yaml")))
+    synthetic = synthetic_plan().site
+    assert set(synthetic) == set(real)
+    for section in ("power", "fabric"):
+        assert set(synthetic[section]) == set(real[section]), section
+    for section in ("pools", "storage", "tenants", "operators"):
+        real_keys = set(next(iter(real[section].values())))
+        synthetic_keys = set(next(iter(synthetic[section].values())))
+        assert synthetic_keys == real_keys, f"{section}: {synthetic_keys ^ real_keys}"
