@@ -143,7 +143,17 @@ class ClusterOperators(pulumi.ComponentResource):
                 # One NFD serves both NVIDIA operators, which then run theirs disabled; they need
                 # the nvidia.com label namespace (Network Operator docs, "Prerequisites").
                 "master": {"config": {"extraLabelNs": ["nvidia.com"]}},
-                "worker": {"tolerations": tolerations},
+                "worker": {
+                    "tolerations": tolerations,
+                    # Label network controllers (class 02: InfiniBand HCAs) as well as the default
+                    # classes, so nodes get feature.node.kubernetes.io/pci-15b3.present, which the
+                    # SR-IOV policies select on (NFD docs, "PCI feature source").
+                    "config": {
+                        "sources": {
+                            "pci": {"deviceClassWhitelist": ["02", "03", "0b40", "12"], "deviceLabelFields": ["vendor"]}
+                        }
+                    },
+                },
             },
         )
         config_maps = self._sharing_config_maps(args.sharing, namespace["gpu-operator"])
@@ -163,7 +173,8 @@ class ClusterOperators(pulumi.ComponentResource):
             repo=NGC_REPO,
             version=ops.network_operator.version,
             values={
-                "nfd": {"enabled": False},
+                # The site's NFD serves both operators; the operator still ships its NodeFeatureRules.
+                "nfd": {"enabled": False, "deployNodeFeatureRules": True},
                 # SR-IOV VFs carry tenants' partition keys (InfiniBandFabric, Tenant).
                 "sriovNetworkOperator": {"enabled": True},
                 "operator": {"tolerations": tolerations},
