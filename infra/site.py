@@ -40,7 +40,7 @@ class GigafactorySite(pulumi.ComponentResource):
     kind. The plan and the components are attributes (``plan``, ``operators``, ``pools``,
     ``fabric``, ``scheduling``, ``tenants``, ``storage``).
 
-    Outputs: ``site``, ``gpus``, ``nodes``, ``pools``, ``tenants``, ``storage_classes``,
+    Outputs: ``site``, ``gpus``, ``nodes``, ``pool_names``, ``tenant_names``, ``storage_classes``,
     ``operator_versions``.
     """
 

@@ -17,10 +17,11 @@ import pytest
 
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
+from infra.config.schema import DriverUpgrade
 from infra.engine.manifests import is_kubernetes_object, manifest
 from infra.engine.runtime import SECRET, RecordedResource, record_program
 from infra.engine.validate import ObjectValidator, default_crds_dir
-from infra.site import SITE_TYPE, build_site, planning_secret_values, secret_names
+from infra.site import SITE_TYPE, build_site, gpu_limit, planning_secret_values, secret_names, strictest_upgrade
 
 REPO = Path(__file__).resolve().parents[1]
 CANARY = "Zq7-leak-canary-4b1f9e"
@@ -140,6 +141,35 @@ def test_secret_names_are_every_secret_the_site_references() -> None:
         "wekaFastApi",
         "wekaGenomicsApi",
     ]
+
+
+def test_planning_stand_ins_have_the_fields_each_consumer_reads() -> None:
+    values = planning_secret_values(load_site(REPO / "site-configs" / "eu-pilot.yaml"))
+    assert sorted(json.loads(values["ufmCredentials"])) == ["address", "password", "username"]
+    assert sorted(json.loads(values["cephObjectsAdmin"])) == ["access_key", "secret_key"]
+
+
+def test_cluster_wide_upgrade_policy_is_the_strictest_of_the_pools() -> None:
+    policies = [
+        DriverUpgrade(max_unavailable="25%", max_parallel_upgrades=72, drain=False, drain_timeout_seconds=300),
+        DriverUpgrade(max_unavailable="5%", max_parallel_upgrades=0, drain=True, drain_timeout_seconds=900),
+    ]
+    assert strictest_upgrade(policies) == DriverUpgrade(
+        max_unavailable="5%", max_parallel_upgrades=72, drain=True, drain_timeout_seconds=900
+    )
+    with_count = [*policies, DriverUpgrade(max_unavailable=1, max_parallel_upgrades=1)]
+    assert strictest_upgrade(with_count).max_unavailable == 1
+
+
+def test_gpu_limit_is_nominal_plus_what_a_tenant_may_borrow() -> None:
+    config = load_site(REPO / "site-configs" / "eu-gigafactory.yaml")
+    autoworks, vectorforge = config.tenant("autoworks-industrial"), config.tenant("vectorforge")
+    assert autoworks is not None and vectorforge is not None
+    # No borrowing limit in a cohort: it may borrow up to the whole pool.
+    assert gpu_limit(config, autoworks) == 84_096 + 10_368
+    # 8,192 + a borrowing limit of 4,096 in b200-train; in b200-infer no limit, so the whole pool:
+    # 5,184 B200 split 2 ways by MIG.
+    assert gpu_limit(config, vectorforge) == 12_288 + 10_368
 
 
 def test_no_secret_value_reaches_any_input(pilot_site: ComposedSite) -> None:
