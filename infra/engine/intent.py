@@ -217,6 +217,15 @@ def _driver(facts: dict[str, Any]) -> str:
     return f"{gpu.get('driver_version')} ({gpu.get('kernel_module_type')})"
 
 
+_STORAGE_FIELDS = {
+    "capacity_tb": ("capacity", " TB"),
+    "booked_tb": ("booked by tenants", " TB"),
+    "read_gb_per_s": ("read", " GB/s"),
+    "write_gb_per_s": ("write", " GB/s"),
+    "read_gb_per_s_per_node": ("read per node", " GB/s"),
+}
+
+
 def _storage_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     found = []
     for name in sorted(set(old) | set(new)):
@@ -224,11 +233,22 @@ def _storage_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
         after: Any = new.get(name)
         if before is None:
             found.append(Finding("storage", name, f"new storage {name}: {after['kind']} {_tb(after['capacity_tb'])}"))
-        elif after is None:
+            continue
+        if after is None:
             found.append(Finding("storage", name, f"storage {name} removed ({_tb(before['capacity_tb'])})"))
-        elif before != after:
-            keys = ", ".join(k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k))
-            found.append(Finding("storage", name, f"storage {name} changes: {keys}"))
+            continue
+        changes = []
+        for key in sorted(set(before) | set(after)):
+            a, b = before.get(key), after.get(key)
+            if a == b or a is None or b is None:
+                continue
+            label, unit = _STORAGE_FIELDS.get(key, (key.replace("_", " "), ""))
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+                changes.append(f"{label} {_n(a)} -> {_n(b)}{unit}")
+            else:
+                changes.append(f"{label} {a} -> {b}")
+        if changes:
+            found.append(Finding("storage", name, f"storage {name}: " + ", ".join(changes)))
     return found
 
 
