@@ -42,13 +42,27 @@ def load_config(path: str) -> SiteConfig | None:
     return config
 
 
-def make_plan(config: SiteConfig) -> Plan | None:
-    """Plan ``config`` with a progress line on a terminal; None after printing why it failed."""
+def make_plan(config: SiteConfig, path: str) -> Plan | None:
+    """Plan ``config`` (read from ``path``) with a progress line on a terminal; None after printing why not.
+
+    A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
+    small for the address blocks): the planners raise before any resource exists, naming the field.
+    """
+    from infra.commands.fabric import _plan_errors
     from infra.engine.planner import plan_site
+    from infra.plan.fabric import FabricPlanError
+    from infra.plan.site_plan import PLANNING_ERRORS
 
     progress = Progress(sys.stdout, f"planning {config.site.name}")
     try:
         return plan_site(config, on_register=progress)
+    except PLANNING_ERRORS as error:
+        progress.close()
+        problems = _plan_errors(Path(path), error) if isinstance(error, FabricPlanError) else [f"{path}: {error}"]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: the site cannot be planned; nothing planned", file=sys.stderr)
+        return None
     except DuplicateResourceError as error:
         print(f"{config.site.name}: {error}", file=sys.stderr)
         return None
@@ -62,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 1
     started = time.monotonic()
-    plan = make_plan(config)
+    plan = make_plan(config, args.site)
     if plan is None:
         return 1
     elapsed = time.monotonic() - started

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.source)
         if config is None:
             return 1
-        plan = make_plan(config)
+        plan = make_plan(config, args.source)
         if plan is None:
             return 1
     files = render_files(plan)

@@ -129,6 +129,30 @@ def test_bad_site_gives_errors_and_writes_nothing(
     assert not out_dir.exists(), "a failed plan or render leaves no output behind"
 
 
+def test_valid_site_that_cannot_be_planned_gives_the_planner_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 8,256 rail-optimized H100 nodes on 64-port switches: 66,048 endpoints, beyond a 3-tier fat tree.
+    sites = tmp_path / "site-configs"
+    (sites / "base").mkdir(parents=True)
+    (sites / "base" / "eu.yaml").write_text((ROOT / "site-configs" / "base" / "eu.yaml").read_text())
+    text = (
+        PILOT.read_text()
+        .replace("nodes: 96", "nodes: 8224")
+        .replace("power_envelope_mw: 2.5", "power_envelope_mw: 200")
+    )
+    for rail in range(8):
+        text = text.replace(f"subnet: 10.100.{rail}.0/24", f"subnet: 10.{rail}.0.0/16")
+    (sites / "eu-pilot.yaml").write_text(text.replace("subnet: 10.101.0.0/23", "subnet: 10.101.0.0/16"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "site-configs/eu-pilot.yaml"]) == 0, "the config itself is valid"
+    assert main(["plan", "site-configs/eu-pilot.yaml", "-o", "out/plan.json"]) == 1
+    err = capsys.readouterr().err
+    assert "site-configs/eu-pilot.yaml:" in err and "node_pools: 66,048 HCA ports" in err, err
+    assert "hint:" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_render_from_a_plan_file(pilot_plans: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "rendered"
     assert main(["render", str(pilot_plans[0]), "-o", str(out)]) == 0
