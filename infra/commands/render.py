@@ -8,7 +8,7 @@ from pathlib import Path
 
 from infra.commands.plan import load_config, make_plan
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
-from infra.engine.render import render_files
+from infra.engine.render import RENDER_FORMAT, render_files
 from infra.outputs import write_tree_atomic
 
 
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Render a site (planned on the spot) or a plan file written by `gigafactory plan -o` (a .json "
             "file) into DIR: one manifest per object under manifests/<namespace>/ (cluster-scoped ones under "
             "manifests/_cluster/), patches under patches/, Helm values under helm/, and index.yaml. DIR is "
-            "replaced as a whole, atomically."
+            "replaced as a whole, atomically; a folder holding anything but an earlier render is refused."
         ),
     )
     parser.add_argument("source", metavar="SITE.yaml|PLAN.json", help="site config, or a plan file (.json)")
@@ -39,9 +39,34 @@ def _is_plan_file(path: Path) -> bool:
         return False
 
 
+def _output_problem(directory: Path) -> str | None:
+    """Why ``directory`` must not be replaced: it exists and is not a folder an earlier render wrote."""
+    if not directory.exists():
+        return None
+    if not directory.is_dir():
+        return f"{directory}: exists and is not a folder\n  hint: name a new folder with -o"
+    if not any(directory.iterdir()):
+        return None
+    index = directory / "index.yaml"
+    try:
+        ours = index.is_file() and f"format: {RENDER_FORMAT}" in index.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if ours:
+        return None
+    return (
+        f"{directory}: holds files `gigafactory render` did not write; rendering replaces the whole folder\n"
+        "  hint: name a new or empty folder with -o"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Render into the output folder: 0 on success, 1 on bad input or when it cannot be written."""
     source = Path(args.source)
+    problem = _output_problem(args.output)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     plan: Plan | None
     if _is_plan_file(source):
         try:

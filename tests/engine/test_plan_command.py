@@ -171,3 +171,17 @@ def test_render_refuses_a_broken_plan_file(tmp_path: Path, capsys: pytest.Captur
     assert main(["render", str(broken), "-o", str(tmp_path / "out")]) == 1
     assert "malformed plan" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_render_refuses_to_replace_a_folder_it_did_not_write(
+    pilot_plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "notes"
+    mine.mkdir()
+    (mine / "todo.txt").write_text("keep me")
+    assert main(["render", str(pilot_plans[0]), "-o", str(mine)]) == 1
+    assert "did not write" in capsys.readouterr().err
+    assert (mine / "todo.txt").read_text() == "keep me"
+    rendered = tmp_path / "rendered"
+    assert main(["render", str(pilot_plans[0]), "-o", str(rendered)]) == 0
+    assert main(["render", str(pilot_plans[0]), "-o", str(rendered)]) == 0, "an earlier render is replaced"
