@@ -107,6 +107,7 @@ def _run(script: str, repo: Path, base: str) -> str:
     return output.read_text().strip()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 @pytest.mark.parametrize(
     ("change", "preview", "plan_diff"),
