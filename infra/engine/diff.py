@@ -7,7 +7,7 @@ is immutable (``immutable.py``, each rule citing its source) or its provider is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,15 +83,8 @@ def field_changes(old: Any, new: Any, prefix: str = "") -> Iterator[tuple[str, A
 
 
 def _options(resource: PlannedResource) -> dict[str, Any]:
-    return {
-        "protect": resource.protect,
-        "retain_on_delete": resource.retain_on_delete,
-        "delete_before_replace": resource.delete_before_replace,
-        "depends_on": list(resource.depends_on),
-        "ignore_changes": list(resource.ignore_changes),
-        "replace_on_changes": list(resource.replace_on_changes),
-        "provider": resource.provider_urn,
-    }
+    # The provider is compared without its ID, which the mock engine derives from the name.
+    return {**resource.options(), "provider": resource.provider_urn}
 
 
 def _kind(resource: PlannedResource) -> str:
@@ -117,28 +110,29 @@ def _compare(old: PlannedResource, new: PlannedResource) -> ResourceChange | Non
     fields += [FieldChange(f"options.{path}", a, b) for path, a, b in field_changes(_options(old), _options(new))]
     if not fields:
         return None
-    return ResourceChange(
-        op=REPLACE if replaced else UPDATE,
-        urn=new.urn,
-        type=new.type,
-        name=new.name,
-        component=new.component,
-        protected=old.protect,
-        kind=_kind(new),
-        fields=tuple(fields),
-        replace_reasons=tuple(sorted({f"{path}: {source}" for path, source in replaced.items()})),
-    )
+    reasons = {f"{path}: {source}" for path, source in replaced.items()}
+    return _change(REPLACE if replaced else UPDATE, new, protected=old.protect, fields=fields, reasons=reasons)
 
 
-def _single(op: str, resource: PlannedResource) -> ResourceChange:
+def _change(
+    op: str,
+    resource: PlannedResource,
+    *,
+    protected: bool | None = None,
+    fields: Iterable[FieldChange] = (),
+    reasons: Iterable[str] = (),
+) -> ResourceChange:
+    """The change ``op`` of ``resource``; ``protected`` defaults to the resource's own ``protect``."""
     return ResourceChange(
         op=op,
         urn=resource.urn,
         type=resource.type,
         name=resource.name,
         component=resource.component,
-        protected=resource.protect,
+        protected=resource.protect if protected is None else protected,
         kind=_kind(resource),
+        fields=tuple(fields),
+        replace_reasons=tuple(sorted(set(reasons))),
     )
 
 
@@ -148,14 +142,14 @@ def resource_changes(old: Plan, new: Plan) -> list[ResourceChange]:
     for resource in new.resources:
         before = old.resource(resource.urn)
         if before is None:
-            changes[resource.urn] = _single(CREATE, resource)
+            changes[resource.urn] = _change(CREATE, resource)
         else:
             change = _compare(before, resource)
             if change is not None:
                 changes[resource.urn] = change
     for resource in old.resources:
         if new.resource(resource.urn) is None:
-            changes[resource.urn] = _single(DELETE, resource)
+            changes[resource.urn] = _change(DELETE, resource)
     _cascade_provider_replacements(old, new, changes)
     return sorted(changes.values(), key=lambda c: (c.component, c.urn))
 
@@ -171,14 +165,10 @@ def _cascade_provider_replacements(old: Plan, new: Plan, changes: dict[str, Reso
             continue
         reason = f"provider {before.provider_urn.rsplit('::', 1)[-1]} is replaced"
         current = changes.get(resource.urn)
-        changes[resource.urn] = ResourceChange(
-            op=REPLACE,
-            urn=resource.urn,
-            type=resource.type,
-            name=resource.name,
-            component=resource.component,
+        changes[resource.urn] = _change(
+            REPLACE,
+            resource,
             protected=before.protect,
-            kind=_kind(resource),
             fields=current.fields if current else (),
-            replace_reasons=tuple(sorted({*(current.replace_reasons if current else ()), reason})),
+            reasons=(*(current.replace_reasons if current else ()), reason),
         )

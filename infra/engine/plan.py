@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.engine.runtime import RecordedResource
+from infra.engine.runtime import RecordedResource, Registration
 
 PLAN_FORMAT = "gigafactory-plan/1"
 # Resources that are not under the site component (the stack's own children, e.g. a provider
@@ -27,24 +27,11 @@ class PlanFileError(Exception):
     """A plan file that cannot be read: missing, not JSON, or not a gigafactory plan."""
 
 
-@dataclass(frozen=True)
-class PlannedResource:
-    """One recorded resource as the plan keeps it."""
+@dataclass(frozen=True, kw_only=True)
+class PlannedResource(Registration):
+    """One recorded resource as the plan keeps it: the registration and the component it belongs to."""
 
-    urn: str
-    type: str
-    name: str
     component: str
-    parent: str
-    provider: str
-    custom: bool
-    inputs: dict[str, Any]
-    protect: bool = False
-    retain_on_delete: bool = False
-    delete_before_replace: bool = False
-    depends_on: tuple[str, ...] = ()
-    ignore_changes: tuple[str, ...] = ()
-    replace_on_changes: tuple[str, ...] = ()
 
     @property
     def provider_urn(self) -> str:
@@ -62,14 +49,7 @@ class PlannedResource:
             "provider": self.provider,
             "custom": self.custom,
             "inputs": self.inputs,
-            "options": {
-                "protect": self.protect,
-                "retain_on_delete": self.retain_on_delete,
-                "delete_before_replace": self.delete_before_replace,
-                "depends_on": list(self.depends_on),
-                "ignore_changes": list(self.ignore_changes),
-                "replace_on_changes": list(self.replace_on_changes),
-            },
+            "options": self.options(),
         }
 
     @classmethod
@@ -201,22 +181,6 @@ def build_plan(records: Iterable[RecordedResource], *, project: str, stack: str,
     stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     parents = {r.urn: r.parent for r in records}
     resources = [
-        PlannedResource(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            component=component_of(r.urn, parents, stack_urn),
-            parent=r.parent,
-            provider=r.provider,
-            custom=r.custom,
-            inputs=r.inputs,
-            protect=r.protect,
-            retain_on_delete=r.retain_on_delete,
-            delete_before_replace=r.delete_before_replace,
-            depends_on=r.depends_on,
-            ignore_changes=r.ignore_changes,
-            replace_on_changes=r.replace_on_changes,
-        )
-        for r in records
+        PlannedResource(component=component_of(r.urn, parents, stack_urn), **r.registration()) for r in records
     ]
     return Plan(project=project, stack=stack, site=dict(site), resources=tuple(sorted(resources, key=lambda r: r.urn)))

@@ -16,7 +16,7 @@ import contextvars
 import gc
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
@@ -36,9 +36,9 @@ _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _GC_YOUNG_THRESHOLD = 200_000
 
 
-@dataclass(frozen=True)
-class RecordedResource:
-    """One resource as the program registered it."""
+@dataclass(frozen=True, kw_only=True)
+class Registration:
+    """What a program registered for one resource: its identity, inputs and the options a plan keeps."""
 
     urn: str
     type: str
@@ -53,7 +53,28 @@ class RecordedResource:
     depends_on: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     replace_on_changes: tuple[str, ...] = ()
-    additional_secret_outputs: tuple[str, ...] = field(default=())
+
+    def options(self) -> dict[str, Any]:
+        """The resource options, JSON-ready (lists for tuples)."""
+        return {
+            "protect": self.protect,
+            "retain_on_delete": self.retain_on_delete,
+            "delete_before_replace": self.delete_before_replace,
+            "depends_on": list(self.depends_on),
+            "ignore_changes": list(self.ignore_changes),
+            "replace_on_changes": list(self.replace_on_changes),
+        }
+
+    def registration(self) -> dict[str, Any]:
+        """The ``Registration`` fields by name, to build another kind of record from this one."""
+        return {item.name: getattr(self, item.name) for item in fields(Registration)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordedResource(Registration):
+    """One resource as the program registered it."""
+
+    additional_secret_outputs: tuple[str, ...] = ()
 
 
 def scrub(value: Any) -> Any:
