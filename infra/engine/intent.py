@@ -16,6 +16,7 @@ Dangers combine those facts with the resource changes:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,12 @@ def _signed(value: float) -> str:
     return ("+" if value > 0 else "-") + _n(abs(value))
 
 
+def _paired(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
+    """``(key, old value, new value)`` for every key of either side, sorted; None where a side lacks it."""
+    for key in sorted(set(old) | set(new)):
+        yield key, old.get(key), new.get(key)
+
+
 def intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     """The intent-level summary from ``old`` to ``new`` site facts, in a fixed order."""
     found: list[Finding] = []
@@ -59,9 +66,7 @@ def intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
 
 def _pool_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     found = []
-    for name in sorted(set(old) | set(new)):
-        before: Any = old.get(name)
-        after: Any = new.get(name)
+    for name, before, after in _paired(old, new):
         if before is None:
             found.append(
                 Finding(
@@ -117,9 +122,7 @@ def _sharing(pool: dict[str, Any]) -> str:
 
 def _tenant_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     found = []
-    for name in sorted(set(old) | set(new)):
-        before: Any = old.get(name)
-        after: Any = new.get(name)
+    for name, before, after in _paired(old, new):
         if before is None:
             quotas = ", ".join(f"{pool} {_n(q['gpus'])}" for pool, q in after["gpu_quotas"].items()) or "none"
             found.append(
@@ -129,22 +132,15 @@ def _tenant_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
         if after is None:
             found.append(Finding("tenants", f"tenant {name}", f"tenant {name} removed"))
             continue
-        for pool in sorted(set(before["gpu_quotas"]) | set(after["gpu_quotas"])):
-            a, b = before["gpu_quotas"].get(pool), after["gpu_quotas"].get(pool)
+        for pool, a, b in _paired(before["gpu_quotas"], after["gpu_quotas"]):
             if a != b:
                 found.append(
                     Finding("quotas", f"tenant {name}", f"tenant {name} quota on {pool}: {_quota(a)} -> {_quota(b)}")
                 )
-        a_tb, b_tb = before.get("storage_quotas_tb", {}), after.get("storage_quotas_tb", {})
-        for system in sorted(set(a_tb) | set(b_tb)):
-            if a_tb.get(system) != b_tb.get(system):
-                found.append(
-                    Finding(
-                        "quotas",
-                        f"tenant {name}",
-                        f"tenant {name} storage quota on {system}: {_tb(a_tb.get(system))} -> {_tb(b_tb.get(system))}",
-                    )
-                )
+        for system, a_tb, b_tb in _paired(before.get("storage_quotas_tb", {}), after.get("storage_quotas_tb", {})):
+            if a_tb != b_tb:
+                message = f"tenant {name} storage quota on {system}: {_tb(a_tb)} -> {_tb(b_tb)}"
+                found.append(Finding("quotas", f"tenant {name}", message))
         if before.get("cohort") != after.get("cohort"):
             found.append(
                 Finding(
@@ -180,8 +176,8 @@ def _tb(value: float | None) -> str:
 def _operator_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     found = []
     before, after = old.get("operators", {}), new.get("operators", {})
-    for name in sorted(set(before) | set(after)):
-        a, b = before.get(name) or {}, after.get(name) or {}
+    for name, a, b in _paired(before, after):
+        a, b = a or {}, b or {}
         if a.get("version") != b.get("version"):
             found.append(
                 Finding("upgrades", name, f"{name.replace('_', ' ')} {a.get('version')} -> {b.get('version')}")
@@ -228,9 +224,7 @@ _STORAGE_FIELDS = {
 
 def _storage_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
     found = []
-    for name in sorted(set(old) | set(new)):
-        before: Any = old.get(name)
-        after: Any = new.get(name)
+    for name, before, after in _paired(old, new):
         if before is None:
             found.append(Finding("storage", name, f"new storage {name}: {after['kind']} {_tb(after['capacity_tb'])}"))
             continue
@@ -238,8 +232,7 @@ def _storage_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
             found.append(Finding("storage", name, f"storage {name} removed ({_tb(before['capacity_tb'])})"))
             continue
         changes = []
-        for key in sorted(set(before) | set(after)):
-            a, b = before.get(key), after.get(key)
+        for key, a, b in _paired(before, after):
             if a == b or a is None or b is None:
                 continue
             label, unit = _STORAGE_FIELDS.get(key, (key.replace("_", " "), ""))

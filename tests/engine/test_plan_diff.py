@@ -152,6 +152,20 @@ def test_quota_change_is_reported_but_harmless() -> None:
     assert diff.dangers == ()
 
 
+def test_storage_quota_and_capacity_changes_are_reported_but_harmless() -> None:
+    def grow(site: dict[str, Any]) -> None:
+        site["tenants"]["team-a"]["storage_quotas_tb"] = {"lustre": 80.0, "vast": 10.0}
+        site["storage"]["lustre"].update(capacity_tb=200.0, booked_tb=90.0)
+
+    diff = diff_plans(BASE, with_site(BASE, grow))
+    assert [i.message for i in diff.intents] == [
+        "tenant team-a storage quota on lustre: 50 TB -> 80 TB",
+        "tenant team-a storage quota on vast: none -> 10 TB",
+        "storage lustre: booked by tenants 50 -> 90 TB, capacity 100 -> 200 TB",
+    ]
+    assert diff.dangers == ()
+
+
 # -- capacity under quota ---------------------------------------------------------------------
 
 
