@@ -11,6 +11,10 @@ from pulumi_kubernetes import _utilities as k8s_utilities
 
 from components.labels import PART_OF
 
+# Helm waits for every object of a release; operator and driver rollouts across thousands of nodes are slow.
+RELEASE_TIMEOUT_S = 1800
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
+
 
 def meta(
     name: str,
@@ -26,6 +30,41 @@ def meta(
     if annotations:
         metadata["annotations"] = dict(sorted(annotations.items()))
     return metadata
+
+
+def pod_security_labels(
+    level: str, *, version: str | None = None, modes: tuple[str, ...] = POD_SECURITY_MODES
+) -> dict[str, str]:
+    """Namespace labels applying the Pod Security ``level`` in ``modes``, pinned to ``version`` if given."""
+    labels = {f"pod-security.kubernetes.io/{mode}": level for mode in modes}
+    if version is not None:
+        labels |= {f"pod-security.kubernetes.io/{mode}-version": version for mode in modes}
+    return labels
+
+
+def helm_release(
+    resource_name: str,
+    *,
+    release: str,
+    chart: str,
+    version: str,
+    namespace: pulumi.Input[str],
+    values: Mapping[str, Any],
+    repo: str | None,
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """A Helm release pinned to ``version`` of ``chart`` (from ``repo``, or an OCI or local chart path)."""
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release,
+        chart=chart,
+        version=version,
+        repository_opts={"repo": repo} if repo else None,
+        namespace=namespace,
+        values=dict(values),
+        timeout=RELEASE_TIMEOUT_S,
+        opts=opts,
+    )
 
 
 def custom_resource(

@@ -19,6 +19,7 @@ from components.labels import (
     taint_dict,
     tolerations_for,
 )
+from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.topology import BLOCK_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology, node_topology
@@ -171,16 +172,7 @@ def _driver_spec(args: GpuNodePoolArgs, selector: dict[str, str], tolerations: l
         "rdma": {"enabled": args.rdma, "useHostMofed": False},
         "tolerations": tolerations,
         "upgradePolicy": {
-            "autoUpgrade": True,
-            "maxParallelUpgrades": upgrade.max_parallel_upgrades,
-            "maxUnavailable": upgrade.max_unavailable,
-            "drain": {
-                "enable": upgrade.drain,
-                "force": False,
-                # Training pods keep /dev/shm and scratch in emptyDir; they resume from checkpoints.
-                "deleteEmptyDir": True,
-                "timeoutSeconds": upgrade.drain_timeout_seconds,
-            },
+            **gpu_driver_upgrade_policy(upgrade),
             "podDeletion": {"force": False, "deleteEmptyDir": True, "timeoutSeconds": upgrade.drain_timeout_seconds},
         },
     }

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from components.credentials import credential, string_data
 from components.kube import custom_resource, meta
 from components.labels import POOL_LABEL
+from components.upgrades import drain_spec
 from infra.config.schema import ComputeFabric, DriverUpgrade, NodePool
 from infra.plan.addressing import AddressPlan, RailAddressing
 
@@ -261,12 +262,7 @@ def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str,
                 "autoUpgrade": True,
                 "maxParallelUpgrades": upgrade.max_parallel_upgrades,
                 "safeLoad": False,
-                "drain": {
-                    "enable": upgrade.drain,
-                    "force": False,
-                    "deleteEmptyDir": True,
-                    "timeoutSeconds": upgrade.drain_timeout_seconds,
-                },
+                "drain": drain_spec(upgrade),
             },
             "startupProbe": {"initialDelaySeconds": 10, "periodSeconds": 20},
             "livenessProbe": {"initialDelaySeconds": 30, "periodSeconds": 30},

@@ -9,8 +9,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
-from components.kube import custom_resource, meta
+from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import PART_OF
+from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import DriverUpgrade, Operators
 
 NGC_REPO = "https://helm.ngc.nvidia.com/nvidia"
@@ -23,8 +24,6 @@ DEVICE_PLUGIN_CONFIG_MAP = "gigafactory-device-plugin-config"
 # GPU Operator's DCGM exporter Service: label app=nvidia-dcgm-exporter, port "gpu-metrics" (9400).
 DCGM_SERVICE_LABELS = {"app": "nvidia-dcgm-exporter"}
 DCGM_PORT = "gpu-metrics"
-# Helm waits for every object of a release; operator rollouts across thousands of nodes are slow.
-RELEASE_TIMEOUT_S = 1800
 PRIVILEGED = "privileged"
 RESTRICTED = "restricted"
 
@@ -218,13 +217,10 @@ class ClusterOperators(pulumi.ComponentResource):
         self.register_outputs({"namespaces": self.namespaces, "versions": self.versions})
 
     def _namespace(self, key: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
-        labels = {
-            "pod-security.kubernetes.io/enforce": pod_security,
-            "pod-security.kubernetes.io/audit": pod_security,
-            "pod-security.kubernetes.io/warn": pod_security,
-        }
         return k8s.core.v1.Namespace(
-            f"{self._name}-ns-{key}", metadata=meta(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
+            f"{self._name}-ns-{key}",
+            metadata=meta(name, labels=pod_security_labels(pod_security)),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _release(
@@ -238,15 +234,14 @@ class ClusterOperators(pulumi.ComponentResource):
         repo: str | None = None,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
+        return helm_release(
             f"{self._name}-{release}",
-            name=release,
+            release=release,
             chart=chart,
             version=version,
-            repository_opts={"repo": repo} if repo else None,
             namespace=namespace.metadata.name,
             values=values,
-            timeout=RELEASE_TIMEOUT_S,
+            repo=repo,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )
 
@@ -288,17 +283,7 @@ def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str,
             "version": gpu.driver_version,
             "kernelModuleType": gpu.kernel_module_type,
             "rdma": {"enabled": gpu.rdma, "useHostMofed": False},
-            "upgradePolicy": {
-                "autoUpgrade": True,
-                "maxParallelUpgrades": upgrade.max_parallel_upgrades,
-                "maxUnavailable": upgrade.max_unavailable,
-                "drain": {
-                    "enable": upgrade.drain,
-                    "force": False,
-                    "deleteEmptyDir": True,
-                    "timeoutSeconds": upgrade.drain_timeout_seconds,
-                },
-            },
+            "upgradePolicy": gpu_driver_upgrade_policy(upgrade),
         },
         "mig": {"strategy": sharing.mig_strategy},
         # The site's own ServiceMonitor (below the releases) scrapes DCGM; the chart's would double it.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.credentials import credential, string_data
-from components.kube import custom_resource, meta
+from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import ENCRYPTED_LABEL, STORAGE_SYSTEM_LABEL
 from components.storage.drivers import (
     DRIVERS,
@@ -32,7 +32,6 @@ ROOK_CSI_SECRETS = {
     "filesystem": ("rook-csi-cephfs-provisioner", "rook-csi-cephfs-node"),
     "block": ("rook-csi-rbd-provisioner", "rook-csi-rbd-node"),
 }
-RELEASE_TIMEOUT_S = 1800
 # Fields of each kind's credential secret (optional ones aside).
 CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
     "weka": ("username", "password"),
@@ -112,7 +111,7 @@ class StorageSystem(pulumi.ComponentResource):
         releases: list[k8s.helm.v3.Release] = []
         for chart in driver.charts:
             namespace = self._namespace(chart.namespace)
-            releases.append(self._release(chart, namespace, _driver_values(args, tolerations)))
+            releases.append(self._release(chart, namespace.metadata.name, _driver_values(args, tolerations)))
         ready: list[pulumi.Resource] = list(releases)
         if args.kind == "rook-ceph":
             ready += self._rook_clusters(args, releases[0])
@@ -142,7 +141,7 @@ class StorageSystem(pulumi.ComponentResource):
 
     def _namespace(self, name: str) -> k8s.core.v1.Namespace:
         # CSI node plugins mount host paths: their namespace must admit privileged pods.
-        labels = {"pod-security.kubernetes.io/enforce": "privileged"}
+        labels = pod_security_labels("privileged", modes=("enforce",))
         return k8s.core.v1.Namespace(
             f"{self._name}-ns-{name}", metadata=meta(name, labels=labels), opts=pulumi.ResourceOptions(parent=self)
         )
@@ -150,21 +149,20 @@ class StorageSystem(pulumi.ComponentResource):
     def _release(
         self,
         chart: DriverChart,
-        namespace: k8s.core.v1.Namespace,
+        namespace: pulumi.Input[str],
         values: dict[str, Any],
         *,
         protect: bool = False,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
+        return helm_release(
             f"{self._name}-{chart.release}",
-            name=chart.release,
+            release=chart.release,
             chart=chart.chart,
             version=chart.version,
-            repository_opts={"repo": chart.repo} if chart.repo else None,
-            namespace=namespace.metadata.name,
+            namespace=namespace,
             values=values,
-            timeout=RELEASE_TIMEOUT_S,
+            repo=chart.repo,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on or []),
         )
 
@@ -189,29 +187,19 @@ class StorageSystem(pulumi.ComponentResource):
                 "cephFileSystems": [],
                 "cephObjectStores": [],
             }
-            chart = DriverChart(
-                f"rook-ceph-cluster-{cluster_ns}"
-                if cluster_ns != ROOK_OPERATOR_NAMESPACE
-                else ROOK_CLUSTER_CHART.release,
-                ROOK_CLUSTER_CHART.chart,
-                ROOK_CLUSTER_CHART.version,
-                ROOK_CLUSTER_CHART.repo,
-                cluster_ns,
-            )
-            release = k8s.helm.v3.Release(
-                f"{self._name}-{chart.release}",
-                name=chart.release,
-                chart=chart.chart,
-                version=chart.version,
-                repository_opts={"repo": chart.repo} if chart.repo else None,
-                namespace=namespace.metadata.name if namespace is not None else cluster_ns,
-                values=values,
-                timeout=RELEASE_TIMEOUT_S,
-                # The release holds the CephCluster: deleting it deletes every pool's data.
-                opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[operator]),
+            release = f"rook-ceph-cluster-{cluster_ns}" if namespace is not None else ROOK_CLUSTER_CHART.release
+            chart = replace(ROOK_CLUSTER_CHART, release=release, namespace=cluster_ns)
+            # The release holds the CephCluster: deleting it deletes every pool's data.
+            made.append(
+                self._release(
+                    chart,
+                    namespace.metadata.name if namespace is not None else cluster_ns,
+                    values,
+                    protect=True,
+                    depends_on=[operator],
+                )
             )
             self._cluster_releases.append(chart.release)
-            made.append(release)
         return made
 
     # -- per system ----------------------------------------------------------------------------

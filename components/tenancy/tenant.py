@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kube import custom_resource, meta
+from components.kube import custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_LABEL
 from components.network.infiniband_fabric import vf_resource
 from infra.config.schema import Tenant as TenantConfig
@@ -146,10 +146,7 @@ class Tenant(pulumi.ComponentResource):
         self._name = name
         labels = {TENANT_LABEL: tenant.name}
         child = pulumi.ResourceOptions(parent=self)
-        pod_security = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")} | {
-            f"pod-security.kubernetes.io/{mode}-version": args.pod_security_version
-            for mode in ("enforce", "audit", "warn")
-        }
+        pod_security = pod_security_labels("restricted", version=args.pod_security_version)
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=meta(tenant.name, labels={**labels, TENANT_KIND_LABEL: tenant.kind, **pod_security}),

@@ -65,6 +65,26 @@ def test_rook_ceph_installs_operator_and_a_protected_cluster_release() -> None:
     assert values["cephFileSystems"] == [] and values["cephObjectStores"] == []
 
 
+def test_a_ceph_cluster_in_its_own_namespace_gets_its_own_protected_release() -> None:
+    config = pilot()
+    storage = tuple(
+        s.model_copy(update={"endpoint": "ceph-clinical/clinical"}) if s.name == "ceph-clinical" else s
+        for s in config.storage
+    )
+    recording = build(config.model_copy(update={"storage": storage}), "rook-ceph")
+    releases = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}
+    assert set(releases) == {"rook-ceph", "rook-ceph-cluster", "rook-ceph-cluster-ceph-clinical"}
+    own = releases["rook-ceph-cluster-ceph-clinical"]
+    assert (own.inputs["namespace"], own.protect) == ("ceph-clinical", True), own.urn
+    assert own.inputs["values"]["cephClusterSpec"]["storage"]["config"] == {"encryptedDevice": "true"}
+    assert "config" not in releases["rook-ceph-cluster"].inputs["values"]["cephClusterSpec"]["storage"], (
+        "only the cluster holding ceph-clinical encrypts its OSDs"
+    )
+    namespace = recording.one("Namespace", "ceph-clinical")
+    assert labels(namespace)["pod-security.kubernetes.io/enforce"] == "privileged", namespace.urn
+    assert recording.one("CephFilesystem", "clinical", "ceph-clinical").protect
+
+
 def test_rook_stores_are_protected_and_named_by_their_endpoint() -> None:
     recording = build(pilot(), "rook-ceph")
     filesystem = recording.one("CephFilesystem", "clinical", "rook-ceph")
