@@ -92,23 +92,16 @@ class CapacityPlan:
 
     pools: tuple[PoolCapacity, ...]
     storage: tuple[StorageCapacity, ...]
+    total_gpus: int
+    """GPUs across every pool."""
+    total_nodes: int
+    """Nodes across every pool."""
+    it_load_kw: float
+    """GPU-node power at full load, before PUE."""
     envelope_kw: float
+    """The site's power envelope."""
     pue: float
-
-    @property
-    def total_gpus(self) -> int:
-        """GPUs across every pool."""
-        return sum(p.gpus for p in self.pools)
-
-    @property
-    def total_nodes(self) -> int:
-        """Nodes across every pool."""
-        return sum(p.nodes for p in self.pools)
-
-    @property
-    def it_load_kw(self) -> float:
-        """GPU-node power at full load, before PUE."""
-        return sum(p.it_load_kw for p in self.pools)
+    """Power usage effectiveness: facility power per unit of IT power."""
 
     @property
     def facility_kw(self) -> float:
@@ -161,4 +154,12 @@ def plan_capacity(config: SiteConfig) -> CapacityPlan:
         )
         for s in config.storage
     )
-    return CapacityPlan(pools, storage, envelope_kw=config.site.power_envelope_mw * 1000, pue=config.site.pue)
+    return CapacityPlan(
+        pools,
+        storage,
+        total_gpus=config.total_gpus,
+        total_nodes=nodes,
+        it_load_kw=config.it_load_kw,
+        envelope_kw=config.site.power_envelope_mw * 1000,
+        pue=config.site.pue,
+    )

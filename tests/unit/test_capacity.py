@@ -17,6 +17,8 @@ def test_pilot_totals_and_power() -> None:
     assert plan.it_load_kw == pytest.approx(1305.6)
     assert plan.facility_kw == pytest.approx(1632.0)
     assert plan.headroom_kw == pytest.approx(868.0)
+    assert plan.total_gpus == sum(p.gpus for p in plan.pools), "site totals agree with the pools"
+    assert plan.it_load_kw == pytest.approx(sum(p.it_load_kw for p in plan.pools))
 
 
 def test_bookings_per_pool() -> None:
