@@ -6,8 +6,9 @@ The stack name selects ``site-configs/<stack>.yaml``; stack config may override 
 - ``gigafactory:kubeContext``: the kubeconfig context (default: the site file's ``site.kube_context``);
 - one Pulumi config secret per name the site file references (``infra.site.secret_names``).
 
-A site file with errors prints every error (``file:line:col: field: message``) and the program
-fails without a Python traceback.
+A site file with errors, or a valid one that cannot be planned (a fabric beyond three tiers),
+logs every problem (``file:line:col: field: message``) and the program fails without a Python
+traceback.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def load(path: Path) -> SiteConfig:
 
 def main() -> None:
     """Compose the stack's site and export its summary."""
-    from infra.plan.site_plan import PLANNING_ERRORS
+    from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
     from infra.site import build_site, site_summary
 
     stack = pulumi.get_stack()
@@ -63,8 +64,12 @@ def main() -> None:
     try:
         site = build_site(site_config, kube_context=config.get("kubeContext"))
     except PLANNING_ERRORS as exc:
-        # Planning problems (fabric, addressing) name the config field to change.
-        raise pulumi.RunError(f"{path}: the site cannot be planned: {exc}") from None
+        # Planning problems (fabric, addressing) name the config field to change, at its line.
+        problems = planning_errors(path, exc)
+        for problem in problems:
+            pulumi.log.error(str(problem))
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise pulumi.RunError(f"{path}: the site cannot be planned ({count})") from None
     for key, value in site_summary(site).items():
         pulumi.export(key, value)
 

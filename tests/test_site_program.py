@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import runpy
 from pathlib import Path
 
@@ -76,3 +77,25 @@ def test_a_bad_site_file_logs_every_error_and_fails_without_a_traceback(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "node_pools[0].nodes" in logged
     assert "power_mw" in logged
+
+
+def test_a_site_that_cannot_be_planned_logs_the_planner_problems_at_their_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 8,224 rail-optimized H100 nodes on 64-port switches: beyond a 3-tier fat tree, though the config is valid.
+    text = PILOT.read_text(encoding="utf-8").replace(
+        "extends: base/eu.yaml", f"extends: {REPO / 'site-configs/base/eu.yaml'}"
+    )
+    text = text.replace("nodes: 96", "nodes: 8224").replace("power_envelope_mw: 2.5", "power_envelope_mw: 200")
+    for rail in range(8):
+        text = text.replace(f"subnet: 10.100.{rail}.0/24", f"subnet: 10.{rail}.0.0/16")
+    big = tmp_path / "big.yaml"
+    big.write_text(text.replace("subnet: 10.101.0.0/23", "subnet: 10.101.0.0/16"), "utf-8")
+    with (
+        caplog.at_level(logging.ERROR),
+        pytest.raises(pulumi.RunError, match=r"big.yaml: the site cannot be planned \(\d+ problems?\)"),
+    ):
+        run("big", config={"gigafactory:siteConfig": str(big)}, secrets=planning_secret_values(load_site(big)))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert re.search(r"big\.yaml:\d+:\d+: node_pools: 66,048 HCA ports", logged), logged
+    assert "hint:" in logged

@@ -8,7 +8,10 @@ AddressPlan (IPoIB rails, storage subnet). Pure Python, no Pulumi: the compositi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from infra.config.errors import ConfigError, Location, dotted_path, sorted_errors
+from infra.config.loader import display_path, load_layers
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
 from infra.plan.addressing import AddressingError, AddressPlan, plan_addressing
@@ -47,3 +50,20 @@ def build_site_plan(config: SiteConfig) -> SitePlan:
         addressing=plan_addressing(config),
         fabric=plan_fabric(config),
     )
+
+
+def planning_errors(path: Path, error: Exception) -> list[ConfigError]:
+    """Why the site at ``path`` cannot be planned, one error per problem, each at the config line it names.
+
+    A ``FabricPlanError`` lists its problems by config path; they are placed at the line and column
+    the value was written on (in whichever layer of ``extends:`` wrote it). Any other planning
+    error (``PLANNING_ERRORS``) names its fields in its message and is reported against the file.
+    """
+    if not isinstance(error, FabricPlanError):
+        return [ConfigError(Location(display_path(path)), "", str(error))]
+    layers, _ = load_layers(path)
+    errors = []
+    for problem in error.problems:
+        where = layers.location(problem.path) if layers is not None else Location(display_path(path))
+        errors.append(ConfigError(where, dotted_path(problem.path), problem.message, problem.hint))
+    return sorted_errors(errors)
