@@ -61,13 +61,15 @@ class GigafactorySite(pulumi.ComponentResource):
         tolerations = tuple(tolerations_for(taints))
         gpu = config.operators.gpu_operator
         namespaces = OperatorNamespaces()
+        # Cluster-wide driver settings (GPU Operator defaults, DOCA-OFED) follow the strictest pool.
+        upgrade = strictest_upgrade(p.driver_upgrade for p in config.node_pools)
 
         self.operators = ClusterOperators(
             f"{name}-operators",
             ClusterOperatorsArgs(
                 operators=config.operators,
                 sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
-                driver_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                driver_upgrade=upgrade,
                 tolerations=tolerations,
                 namespaces=namespaces,
             ),
@@ -102,7 +104,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 doca_ofed_version=config.operators.network_operator.doca_ofed_version,
                 network_operator_version=config.operators.network_operator.version,
                 namespace=namespaces.network_operator,
-                ofed_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                ofed_upgrade=upgrade,
                 tolerations=tolerations,
                 requires=(ops.network_operator,),
             ),
@@ -204,7 +206,9 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
         cluster_queue=cluster_queue_name(tenant) if tenant.gpu_quotas else None,
         rails=tuple(range(rails)),
         pkey_management=config.fabrics.compute.subnet_manager == "ufm",
-        gpu_limit=gpu_limit(config, tenant) if tenant.gpu_quotas else None,
+        # Without GPU quota a tenant holds no GPUs: 0, not unlimited, or its plain pods (no Kueue
+        # queue) could take GPUs on any untainted pool from the tenants that hold quota there.
+        gpu_limit=gpu_limit(config, tenant),
         storage_quotas={
             storage_class_name(systems[name]): quantity_tb(tb)
             for name, tb in shares.items()

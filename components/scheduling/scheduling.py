@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 
 from components.kube import CustomObject, custom_resource, meta
+from components.labels import TENANT_LABEL
 from components.scheduling.quotas import COVERED_RESOURCES, quota_resources
 from infra.config.schema import NodePool, Tenant
 
@@ -113,7 +114,7 @@ class Scheduling(pulumi.ComponentResource):
                 f"{name}-cq-{tenant.name}",
                 KUEUE_API,
                 "ClusterQueue",
-                meta(cluster_queue_name(tenant), labels={"gigafactory.eu/tenant": tenant.name}),
+                meta(cluster_queue_name(tenant), labels={TENANT_LABEL: tenant.name}),
                 _cluster_queue_spec(tenant, pools),
                 queue_opts,
             )

@@ -55,6 +55,22 @@ def test_quota_caps_gpus_and_storage_and_denies_other_classes() -> None:
     assert not any(key.startswith("requests.rdma/") for key in hard), "shared RDMA is open to non-isolated tenants"
 
 
+def test_tenant_without_gpu_quota_may_request_no_gpus() -> None:
+    config = pilot()
+    holder = config.tenant("fjord-ai")
+    assert holder is not None
+    storage_only = holder.model_copy(update={"gpu_quotas": ()})
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        Tenant("tenant-fjord-ai", tenant_args(config, storage_only), opts)
+
+    recording = record(program)
+    hard = spec(recording.one("ResourceQuota", "tenant-quota", "fjord-ai"))["hard"]
+    assert hard["requests.nvidia.com/gpu"] == "0", "plain pods of a tenant without quota take no GPUs"
+    assert recording.kind("LocalQueue") == [], "no ClusterQueue to point at"
+    assert recording.kind("NetworkAttachmentDefinition") == [], "no GPU pool, no compute rails"
+
+
 def test_open_tenant_keeps_egress_and_only_admits_its_own_namespace() -> None:
     recording = build(pilot(), "nordic-llm-lab")
     deny = spec(recording.one("NetworkPolicy", "default-deny", "nordic-llm-lab"))
