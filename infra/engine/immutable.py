@@ -13,8 +13,11 @@ Each rule names its source. The tables follow the providers the real ``pulumi up
 - The Kubernetes API server, where it refuses an update that the provider would attempt:
   PersistentVolumeClaim ``spec`` is immutable except ``resources.requests`` ("spec: Forbidden: is
   immutable after creation except resources.requests for bound claims"; a size increase expands
-  the volume in place, pulumi-kubernetes PR #1705), and StorageClass ``reclaimPolicy`` and
-  ``volumeBindingMode`` (``ValidateStorageClassUpdate``: "updates to ... are forbidden").
+  the volume in place, pulumi-kubernetes PR #1705), StorageClass ``reclaimPolicy`` and
+  ``volumeBindingMode`` (``ValidateStorageClassUpdate``: "updates to ... are forbidden"), and the
+  ``self == oldSelf`` validation rules of the Kueue v1beta2 CRDs: Topology ``spec.levels``,
+  LocalQueue ``spec.clusterQueue``, and a ResourceFlavor's ``spec.nodeLabels``, ``tolerations``
+  and ``topologyName`` once it has a ``topologyName``.
 
 A type change is never an update: the type is part of the URN, so it shows as delete + create.
 """
@@ -28,6 +31,7 @@ from typing import Any
 
 PULUMI_K8S_FORCE_NEW = "pulumi-kubernetes forceNew (provider/pkg/provider/diff.go)"
 KUBERNETES_API = "Kubernetes API: field immutable after creation"
+KUEUE_CRD = "Kubernetes API: Kueue v1beta2 CRD validation rule, field immutable"
 HELM_RELEASE = "pulumi-kubernetes Helm Release Diff (helm_release.go)"
 PROVIDER_DIFF_CONFIG = "pulumi-kubernetes Provider DiffConfig"
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
@@ -35,11 +39,15 @@ PROVIDER_TYPE = "pulumi:providers:kubernetes"
 
 @dataclass(frozen=True)
 class ReplaceRule:
-    """Changes under ``paths`` replace the resource, except changes under ``unless``."""
+    """Changes under ``paths`` replace the resource, except changes under ``unless``.
+
+    With ``when_old_has``, the rule holds only where the old inputs have that (dotted) field.
+    """
 
     paths: tuple[str, ...]
     source: str
     unless: tuple[str, ...] = ()
+    when_old_has: str = ""
 
 
 _METADATA = ReplaceRule(("metadata.name", "metadata.namespace"), PULUMI_K8S_FORCE_NEW)
@@ -111,6 +119,15 @@ KIND_RULES: dict[tuple[str, str], tuple[ReplaceRule, ...]] = {
         ReplaceRule(("provisioner", "parameters"), PULUMI_K8S_FORCE_NEW),
         ReplaceRule(("reclaimPolicy", "volumeBindingMode"), KUBERNETES_API),
     ),
+    ("kueue.x-k8s.io", "Topology"): (ReplaceRule(("spec.levels",), KUEUE_CRD),),
+    ("kueue.x-k8s.io", "LocalQueue"): (ReplaceRule(("spec.clusterQueue",), KUEUE_CRD),),
+    ("kueue.x-k8s.io", "ResourceFlavor"): (
+        ReplaceRule(
+            ("spec.nodeLabels", "spec.tolerations", "spec.topologyName"),
+            f"{KUEUE_CRD} once topologyName is set",
+            when_old_has="spec.topologyName",
+        ),
+    ),
 }
 
 TYPE_RULES: dict[str, tuple[ReplaceRule, ...]] = {
@@ -138,6 +155,15 @@ def _under(changed: str, prefix: str) -> bool:
     return len(a) >= len(b) and a[: len(b)] == b
 
 
+def _has(inputs: Mapping[str, Any], dotted: str) -> bool:
+    value: Any = inputs
+    for key in dotted.split("."):
+        if not isinstance(value, Mapping) or key not in value:
+            return False
+        value = value[key]
+    return True
+
+
 def rules_for(resource_type: str, inputs: Mapping[str, Any]) -> tuple[ReplaceRule, ...]:
     """The replace rules of a resource of ``resource_type`` with ``inputs``."""
     if resource_type in TYPE_RULES:
@@ -157,7 +183,7 @@ def replace_reasons(
     replace_on_changes: Iterable[str] = (),
 ) -> list[tuple[str, str]]:
     """``(changed path, source)`` for every change that forces a replacement (empty: in place)."""
-    rules = list(rules_for(resource_type, new_inputs))
+    rules = [r for r in rules_for(resource_type, new_inputs) if not r.when_old_has or _has(old_inputs, r.when_old_has)]
     if replace_on_changes:
         rules.append(ReplaceRule(tuple(replace_on_changes), "replaceOnChanges resource option"))
     reasons: list[tuple[str, str]] = []

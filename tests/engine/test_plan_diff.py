@@ -101,6 +101,24 @@ def test_kubernetes_replace_rules(kind: str, api_version: str, path: str, replac
     assert bool(reasons) is replaces, f"{kind} {path}: {reasons}"
 
 
+@pytest.mark.parametrize(
+    ("kind", "path", "old_spec", "replaces"),
+    [
+        ("Topology", "spec.levels[0].nodeLabel", {}, True),
+        ("LocalQueue", "spec.clusterQueue", {}, True),
+        ("ResourceFlavor", "spec.tolerations[0].value", {"topologyName": "fabric"}, True),
+        ("ResourceFlavor", "spec.nodeLabels.pool", {"topologyName": "fabric"}, True),
+        ("ResourceFlavor", "spec.nodeLabels.pool", {}, False),
+        ("ResourceFlavor", "spec.nodeTaints[0].value", {"topologyName": "fabric"}, False),
+    ],
+)
+def test_kueue_crd_immutable_fields(kind: str, path: str, old_spec: dict[str, Any], replaces: bool) -> None:
+    old = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": kind, "spec": old_spec}
+    new = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": kind, "spec": {}}
+    reasons = replace_reasons("kubernetes:kueue.x-k8s.io/v1beta2:" + kind, old, new, [path])
+    assert bool(reasons) is replaces, f"{kind} {path}: {reasons}"
+
+
 def test_whole_subtree_added_under_an_immutable_field_replaces() -> None:
     inputs = {"apiVersion": "apps/v1", "kind": "Deployment"}
     assert replace_reasons("kubernetes:apps/v1:Deployment", inputs, inputs, ["spec.selector"])
