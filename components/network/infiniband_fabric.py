@@ -126,7 +126,7 @@ class InfiniBandFabric(pulumi.ComponentResource):
             # The Network Operator docs: the UFM secret must exist before the NicClusterPolicy.
             policy_depends.append(self._ufm_secret(name, args, fabric.ufm_credentials_secret))
 
-        custom_resource(
+        policy = custom_resource(
             f"{name}-nic-cluster-policy",
             NETWORK_API,
             "NicClusterPolicy",
@@ -134,8 +134,11 @@ class InfiniBandFabric(pulumi.ComponentResource):
             _nic_cluster_policy(args, uses_ufm),
             pulumi.ResourceOptions(parent=self, depends_on=policy_depends),
         )
+        # The IPPool CRD is not in the Network Operator chart: the operator installs it when the
+        # policy's nvIpam is deployed (network-operator manifests/state-nv-ipam-cni).
+        ipam_opts = pulumi.ResourceOptions(parent=self, depends_on=[*args.requires, policy])
         for rail in args.addressing.rails:
-            self._rail(name, args, rail, crd_opts)
+            self._rail(name, args, rail, crd_opts, ipam_opts)
 
         rails = [r.rail for r in args.addressing.rails]
         self.rails = pulumi.Output.from_input(len(rails))
@@ -175,7 +178,14 @@ class InfiniBandFabric(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _rail(self, name: str, args: InfiniBandFabricArgs, rail: RailAddressing, opts: pulumi.ResourceOptions) -> None:
+    def _rail(
+        self,
+        name: str,
+        args: InfiniBandFabricArgs,
+        rail: RailAddressing,
+        opts: pulumi.ResourceOptions,
+        ipam_opts: pulumi.ResourceOptions,
+    ) -> None:
         selector = _pool_selector(rail.pools)
         custom_resource(
             f"{name}-ippool-rail{rail.rail}",
@@ -188,7 +198,7 @@ class InfiniBandFabric(pulumi.ComponentResource):
                 "perNodeBlockSize": rail.per_node_block,
                 "nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [selector]}]},
             },
-            opts,
+            ipam_opts,
         )
         custom_resource(
             f"{name}-ipoib-rail{rail.rail}",

@@ -89,6 +89,16 @@ def test_each_rail_gets_a_pool_an_ipoib_network_and_vfs() -> None:
         assert vfs["nicSelector"]["pfNames"] == [f"ib-rail{rail.rail}"]
 
 
+def test_ippools_wait_for_the_policy_whose_nv_ipam_installs_their_crd() -> None:
+    recording = build(pilot())
+    policy = recording.one("NicClusterPolicy", "nic-cluster-policy")
+    release = recording.named("network-operator")
+    for ippool in recording.kind("IPPool"):
+        assert {policy.urn, release.urn} <= set(ippool.depends_on), ippool.urn
+    for ipoib in recording.kind("IPoIBNetwork"):
+        assert release.urn in ipoib.depends_on, f"{ipoib.urn}: its CRD comes with the operator's chart"
+
+
 def test_ufm_credentials_are_a_secret_created_before_the_policy() -> None:
     recording = build(pilot())
     secret = recording.one("Secret", UFM_SECRET, NAMESPACE)
