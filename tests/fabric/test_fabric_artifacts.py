@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fabric_sites import GIGAFACTORY, SiteFactory, pool, tenant
+import pytest
+from fabric_sites import GIGAFACTORY, PILOT, SiteFactory, pool, tenant
 
+from infra.acceptance.expectations import site_expectations
 from infra.cli import main
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
@@ -81,7 +83,7 @@ def test_partitions_conf(make_site: SiteFactory) -> None:
     text = str(fabric_artifacts(config, plan_fabric(config))["partitions.conf"])
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert lines == [
-        "Default=0x7fff,ipoib : ALL=full ;",
+        "Default=0x7fff,ipoib,mtu=4 : ALL=full ;",
         "lab=0x8101,ipoib,rate=21,mtu=4,defmember=full : ;",
         "guests=0x0102,ipoib,rate=21,mtu=4,defmember=limited : ;",
     ]
@@ -93,6 +95,25 @@ def test_partitions_conf_xdr_rate_and_regulated_note() -> None:
     assert "rhine-university-hospital=0x800b,ipoib,rate=23,mtu=5,defmember=full : ;" in text
     assert "# tenant rhine-university-hospital (regulated): its own partition" in text
     assert text.count(",ipoib,rate=23,mtu=5,") == len(config.tenants)
+
+
+# IBTA MTU codes (opensm(8): "mtu=4 for 2048"), written out here rather than taken from the code.
+IBTA_MTU = {1: 256, 2: 512, 3: 1024, 4: 2048, 5: 4096}
+
+
+@pytest.mark.parametrize("site", [PILOT, GIGAFACTORY], ids=lambda p: p.stem)
+def test_every_ipoib_group_has_the_mtu_node_acceptance_expects(site: Path) -> None:
+    """The default partition too: its broadcast group sets the MTU of each HCA's base IPoIB interface,
+    which `gigafactory verify` checks against fabrics.compute.ipoib_mtu less the 4-byte IPoIB header."""
+    config = load_site(site)
+    text = str(fabric_artifacts(config, plan_fabric(config))["partitions.conf"])
+    definitions = [line.split(":")[0] for line in text.splitlines() if line and not line.startswith("#")]
+    assert definitions[0].startswith("Default=0x7fff,"), definitions[0]
+    expected = {e.ipoib_netdev_mtu for e in site_expectations(config).values()}
+    for definition in definitions:
+        flags = dict(flag.partition("=")[::2] for flag in definition.split(",")[1:])
+        assert "ipoib" in flags and "mtu" in flags, f"{site.name}: {definition} sets no IPoIB MTU (OpenSM: 2048)"
+        assert {IBTA_MTU[int(flags["mtu"])] - 4} == expected, f"{site.name}: {definition} vs IPoIB MTU {expected}"
 
 
 def opensm_files(config: SiteConfig) -> tuple[FabricPlan, str, str]:
