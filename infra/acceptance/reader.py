@@ -14,6 +14,9 @@ from typing import Any
 
 from infra.acceptance.hardware import NVIDIA_SMI_TIMEOUT_S
 
+# Characters of a process name the kernel keeps (and pgrep matches).
+COMM_LENGTH = 15
+
 
 @dataclass(frozen=True)
 class CommandOutput:
@@ -96,7 +99,10 @@ class NodeReader:
 
     def process_running(self, name: str) -> bool:
         """Whether a process called exactly ``name`` runs (``pgrep -x``)."""
-        return self.run("pgrep -x %s", name).rc == 0
+        # pgrep matches the kernel's process name, which keeps only the first 15 characters
+        # (TASK_COMM_LEN 16 with its NUL; proc(5) /proc/pid/comm): nv-fabricmanager runs as
+        # "nv-fabricmanage", and procps refuses a longer pattern outright.
+        return self.run("pgrep -x %s", name[:COMM_LENGTH]).rc == 0
 
     def mount(self, path: str) -> str | None:
         """Filesystem type mounted at ``path`` (from /proc/mounts), or None when nothing is."""
