@@ -7,7 +7,6 @@ mount and a missing GPU) and ``pilot-clin-001`` (healthy, the hospital's dedicat
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -75,11 +74,10 @@ def why_not_staged() -> str | None:
 def run_staged_site() -> Iterator[StagedSite]:
     """Start one chrooted sshd per staged node on 127.0.0.1; stop them by PID afterwards."""
     busybox = Path(str(shutil.which("busybox")))
-    # sshd refuses to start without its privilege separation directory, which the system's own sshd
-    # unit creates at boot (RuntimeDirectory=sshd); create it when missing, remove it if we did.
-    privsep = Path("/run/sshd")
-    created_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
+    # sshd refuses to start, and drops every connection, without its privilege separation directory,
+    # which the system's own sshd unit creates at boot (RuntimeDirectory=sshd). It is created when
+    # missing and left in place: removing it would cut off the staged sshd of a run beside this one.
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     # Under /run, not /tmp: every component of a ChrootDirectory must be root-owned, not writable by others.
     workdir = Path(tempfile.mkdtemp(prefix="gigafactory-staged-", dir="/run"))
     servers: dict[str, StagedSshd] = {}
@@ -102,6 +100,3 @@ def run_staged_site() -> Iterator[StagedSite]:
         for server in servers.values():
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-        if created_privsep:
-            with contextlib.suppress(OSError):
-                privsep.rmdir()
