@@ -2,7 +2,7 @@
 reports exactly its injected faults (a port down, a wrong driver, a missing mount, a missing GPU).
 
 These run the command itself (``infra.cli.main``), the code path used against real nodes; only the
-nodes are staged (chroots behind real sshd, see conftest.py).
+nodes are staged (chroots behind real sshd, see staged_site.py).
 """
 
 from __future__ import annotations
