@@ -34,7 +34,8 @@ def rule(method: F) -> F:
     return method
 
 
-def _rules_of(model_type: type[BaseModel]) -> list[RuleMethod]:
+def rules_of(model_type: type[BaseModel]) -> list[RuleMethod]:
+    """The ``@rule`` methods declared on ``model_type`` (and its bases), by name."""
     found: list[RuleMethod] = []
     for name in sorted(dir(model_type)):
         member = getattr(model_type, name, None)
@@ -46,7 +47,7 @@ def _rules_of(model_type: type[BaseModel]) -> list[RuleMethod]:
 def collect_violations(model: BaseModel, prefix: ConfigPath = ()) -> list[Violation]:
     """Run every rule of ``model`` and of every model nested in it."""
     found: list[Violation] = []
-    for check in _rules_of(type(model)):
+    for check in rules_of(type(model)):
         found.extend(Violation((*prefix, *v.path), v.message, v.hint) for v in check(model))
     for name in type(model).model_fields:
         value = getattr(model, name)

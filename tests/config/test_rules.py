@@ -7,6 +7,7 @@ the tables complete: a new ``@rule`` without both cases here fails the suite.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +16,7 @@ from sitefiles import Edit, SiteFiles
 
 from infra.config.loader import find_model
 from infra.config.model import SiteConfig
-from infra.config.rules import _rules_of
+from infra.config.rules import rules_of
 
 # A GB200 NVL72 pool of one rack (18 compute trays, 4 GPUs and 4 HCAs each), added after clinic.
 NVL_POOL: Edit = (
@@ -742,9 +743,15 @@ VALID = [
 ]
 
 
+# Every rule's message names the file, line and column, the field, and (in a hint) the fix.
+LOCATED_WITH_FIX = re.compile(r"^(site|base)\.yaml:\d+:\d+: [a-z_]+(\[\d+\]|\.[a-z0-9_]+)*: \S.*\n  hint: \S", re.S)
+
+
 @pytest.mark.parametrize("given", FAILING)
 def test_rule_fails_with_exact_message(site_files: SiteFiles, given: Case) -> None:
     assert given.errors, f"rule {given.rule}: a failing fixture must name the errors it expects"
+    for error in given.errors:
+        assert LOCATED_WITH_FIX.match(error), f"rule {given.rule}: {error!r} lacks file:line:col, field or fix"
     errors = site_files.errors(*given.edits)
     assert errors == list(given.errors), f"rule {given.rule}: errors differ"
 
@@ -769,7 +776,7 @@ def site_models() -> set[type[BaseModel]]:
 def test_every_rule_has_a_failing_and_a_valid_fixture() -> None:
     models = site_models()
     assert len(models) >= 20, f"the walk must reach every part of the site model (found {len(models)})"
-    rules = {check.__name__ for model in models for check in _rules_of(model)}
+    rules = {check.__name__ for model in models for check in rules_of(model)}
     failing = {p.values[0].rule for p in FAILING}  # type: ignore[attr-defined]
     valid = {p.values[0].rule for p in VALID}  # type: ignore[attr-defined]
     assert rules - failing == set(), "rules without a failing fixture"
