@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from infra.config.errors import ConfigError, dotted_path
-from infra.config.loader import EXTENDS, PLACEHOLDER, check_site, display_path, find_model, load_layers
+from infra.config.loader import EXTENDS, PLACEHOLDER, check_site, display_path, find_model, load_layers, value_at
 from infra.config.model import SiteConfig
 from infra.config.rules import ConfigPath
 from infra.config.types import dns_label
@@ -99,19 +99,13 @@ def placeholder(field: FieldInfo) -> str:
     return f"{PLACEHOLDER} {what}>"
 
 
-def _value_at(data: Any, path: ConfigPath) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
 def _put(target: dict[str, Any], merged: dict[str, Any], path: ConfigPath, value: Any) -> None:
     """Set ``value`` at ``path`` in ``target``, copying what is missing on the way from ``merged``."""
     here: Any = target
     for depth, part in enumerate(path[:-1]):
         if isinstance(here, dict) and part not in here:
             # Written only in a base: the fork must hold it to put a placeholder inside it.
-            here[part] = copy.deepcopy(_value_at(merged, path[: depth + 1]))
+            here[part] = copy.deepcopy(value_at(merged, path[: depth + 1]))
         here = here[part]
     here[path[-1]] = value
 

@@ -66,7 +66,8 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _value_at(data: Any, path: ConfigPath) -> Any:
+def value_at(data: Any, path: ConfigPath) -> Any:
+    """The value at config ``path`` in plain loaded ``data`` (``KeyError``/``IndexError`` if absent)."""
     for part in path:
         data = data[part]
     return data
@@ -74,7 +75,7 @@ def _value_at(data: Any, path: ConfigPath) -> Any:
 
 def _merge_layers(base: LayeredConfig, layer: YamlDocument) -> LayeredConfig:
     """Lay ``layer`` over ``base``: mappings merge key by key, lists and scalars replace."""
-    replaced = {p for p in layer.value_locations if p and not isinstance(_value_at(layer.data, p), dict)}
+    replaced = {p for p in layer.value_locations if p and not isinstance(value_at(layer.data, p), dict)}
 
     def survives(path: ConfigPath) -> bool:
         return not any(path[:end] in replaced for end in range(1, len(path) + 1))
