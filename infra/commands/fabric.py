@@ -11,12 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra.config.errors import ConfigError, Location, dotted_path, sorted_errors
-from infra.config.loader import check_site, display_path, load_layers
+from infra.config.errors import ConfigError
+from infra.config.loader import check_site, display_path
 from infra.outputs import write_tree_atomic
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import plan_fabric
+from infra.plan.site_plan import planning_errors
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,15 +35,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"folder to write ({', '.join(FABRIC_FILES)}); replaced whole",
     )
     parser.set_defaults(func=run)
-
-
-def _plan_errors(path: Path, exc: FabricPlanError) -> list[ConfigError]:
-    layers, _ = load_layers(path)
-    errors = []
-    for problem in exc.problems:
-        where = layers.location(problem.path) if layers is not None else Location(display_path(path))
-        errors.append(ConfigError(where, dotted_path(problem.path), problem.message, problem.hint))
-    return sorted_errors(errors)
 
 
 def _output_problem(directory: Path) -> str | None:
@@ -79,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         plan = plan_fabric(config)
     except FabricPlanError as exc:
-        return _fail(_plan_errors(path, exc), args.site)
+        return _fail(planning_errors(path, exc), args.site)
     output = Path(args.output)
     problem = _output_problem(output)
     if problem is not None:

@@ -48,26 +48,24 @@ def make_plan(config: SiteConfig, path: str) -> Plan | None:
     A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
     small for the address blocks): the planners raise before any resource exists, naming the field.
     """
-    from infra.commands.fabric import _plan_errors
     from infra.engine.planner import plan_site
-    from infra.plan.fabric import FabricPlanError
-    from infra.plan.site_plan import PLANNING_ERRORS
+    from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
 
     progress = Progress(sys.stdout, f"planning {config.site.name}")
     try:
         return plan_site(config, on_register=progress)
     except PLANNING_ERRORS as error:
-        progress.close()
-        problems = _plan_errors(Path(path), error) if isinstance(error, FabricPlanError) else [f"{path}: {error}"]
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        print(f"{path}: the site cannot be planned; nothing planned", file=sys.stderr)
-        return None
+        problems: list[object] = list(planning_errors(Path(path), error))
+        reason = "the site cannot be planned"
     except DuplicateResourceError as error:
-        print(f"{config.site.name}: {error}", file=sys.stderr)
-        return None
+        problems = [f"{config.site.name}: {error}"]
+        reason = "two resources share a URN"
     finally:
         progress.close()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{path}: {reason}; nothing planned", file=sys.stderr)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
