@@ -16,6 +16,20 @@ def _umask_mode(mode: int) -> int:
     return mode & ~umask
 
 
+def _named_for(exc: OSError, temporary: Path, target: Path) -> OSError:
+    """``exc`` naming ``target`` instead of the temporary path it was written through (if it names it).
+
+    The user asked for ``target``; a dot-file with a random suffix in an error message is a path
+    they never wrote and cannot find afterwards.
+    """
+    if exc.filename is None:
+        return exc
+    failed = Path(exc.filename)
+    if failed != temporary and temporary not in failed.parents:
+        return exc
+    return OSError(exc.errno, exc.strerror, str(target / failed.relative_to(temporary)))
+
+
 def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = True) -> None:
     """Write ``content`` to ``path`` through a temporary file in the same folder and a rename.
 
@@ -23,7 +37,10 @@ def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = Tru
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _umask_mode(0o666))
@@ -36,10 +53,13 @@ def write_file_atomic(path: Path, content: str | bytes, *, overwrite: bool = Tru
             # link() fails if the target exists, so two writers cannot both win.
             os.link(temporary, path)
             os.unlink(temporary)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
-        raise
+        named = _named_for(exc, Path(temporary), path) if isinstance(exc, OSError) else exc
+        if named is exc:
+            raise
+        raise named from exc
 
 
 def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes | Iterator[str]]) -> None:
@@ -52,7 +72,10 @@ def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes | Iterato
     """
     directory = directory.resolve()
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(directory)) from exc
     try:
         staging.chmod(_umask_mode(0o777))
         for relative, content in sorted(files.items()):
@@ -72,6 +95,9 @@ def write_tree_atomic(directory: Path, files: Mapping[str, str | bytes | Iterato
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.replace(staging, directory)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        named = _named_for(exc, staging, directory) if isinstance(exc, OSError) else exc
+        if named is exc:
+            raise
+        raise named from exc

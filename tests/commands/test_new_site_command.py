@@ -95,6 +95,13 @@ def test_new_site_user_mistakes(workdir: Path, capsys: pytest.CaptureFixture[str
         "",
         "blocker/sites/eu-x.yaml: cannot be written: Not a directory (blocker/sites)\n",
     )
+    # /proc takes no new files (even from root); the error names the file asked for, not the
+    # temporary file it would have been written through.
+    assert run(capsys, "new-site", "eu-x", "--from", "site-configs/eu-pilot.yaml", "--dir", "/proc") == (
+        1,
+        "",
+        "/proc/eu-x.yaml: cannot be written: No such file or directory (/proc/eu-x.yaml)\n",
+    )
     assert sorted(p.name for p in (workdir / "site-configs").iterdir()) == [
         "base",
         "eu-gigafactory.yaml",

@@ -120,3 +120,12 @@ def test_failure_while_streaming_leaves_the_previous_output(
     assert code == 1 and "No space left on device" in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the previous output is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fabric"], "no staging folder left behind"
+
+
+def test_unwritable_output_is_named_as_given(capsys: pytest.CaptureFixture[str]) -> None:
+    # /proc takes no new folders (even from root): the staging folder beside the output cannot be
+    # made, and the error names the folder the user asked for, not the staging folder's random name.
+    code, _, stderr = run(capsys, str(PILOT), "-o", "/proc/gigafactory-fabric")
+    assert code == 1
+    assert stderr.splitlines()[0] == "/proc/gigafactory-fabric: cannot write: No such file or directory", stderr
+    assert "/proc/." not in stderr and "Traceback" not in stderr
