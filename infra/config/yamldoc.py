@@ -171,6 +171,19 @@ class _Builder:
         return result
 
 
+def _not_utf8(display: str, exc: UnicodeDecodeError) -> ConfigError:
+    """Where in the file the first byte that is not UTF-8 sits, as line and column."""
+    before = exc.object[: exc.start]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return ConfigError(
+        Location(display, before.count(b"\n") + 1, column),
+        "",
+        f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+        "save the file as UTF-8; YAML site configs are text",
+    )
+
+
 def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[ConfigError]]:
     """Parse ``path``; return the document, or None and the errors that stop it being read."""
     try:
@@ -179,7 +192,9 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
         return None, [ConfigError(Location(display), "", "file not found")]
     except IsADirectoryError:
         return None, [ConfigError(Location(display), "", "is a directory, not a site config file")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        return None, [_not_utf8(display, exc)]
+    except OSError as exc:
         return None, [ConfigError(Location(display), "", f"cannot be read: {exc}")]
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
