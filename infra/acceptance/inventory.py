@@ -143,6 +143,11 @@ def read_inventory(path: Path, limit: str | None = None) -> list[InventoryHost]:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise InventoryError(f"{path}: cannot read the inventory: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InventoryError(
+            f"{path}: not a YAML inventory (byte {exc.start:,} is not UTF-8 text); "
+            "write one with `gigafactory inventory`"
+        ) from None
     except yaml.YAMLError as exc:
         raise InventoryError(
             f"{path}: not a YAML inventory ({' '.join(str(exc).split())}); write one with `gigafactory inventory`"

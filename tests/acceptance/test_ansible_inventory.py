@@ -112,6 +112,14 @@ def test_bad_inventories(tmp_path: Path, text: str, message: str) -> None:
     assert str(caught.value).startswith(str(path)), "errors name the inventory file"
 
 
+def test_binary_file_is_not_an_inventory(tmp_path: Path) -> None:
+    path = tmp_path / "inventory.yaml"
+    path.write_bytes(b"all:\n  hosts:\n    gpu-\xff01:\n")
+    with pytest.raises(InventoryError, match=r"not a YAML inventory \(byte 20 is not UTF-8 text\)") as caught:
+        read_inventory(path)
+    assert str(caught.value).startswith(str(path)), "errors name the inventory file"
+
+
 def test_unknown_limit_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
     path.write_text("all:\n  hosts:\n    a:\n", encoding="utf-8")
