@@ -115,7 +115,7 @@ def test_bad_inventories(tmp_path: Path, text: str, message: str) -> None:
 def test_binary_file_is_not_an_inventory(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_bytes(b"all:\n  hosts:\n    gpu-\xff01:\n")
-    with pytest.raises(InventoryError, match=r"not a YAML inventory \(byte 20 is not UTF-8 text\)") as caught:
+    with pytest.raises(InventoryError, match=r"not a YAML inventory \(byte 22 is not UTF-8 text\)") as caught:
         read_inventory(path)
     assert str(caught.value).startswith(str(path)), "errors name the inventory file"
 
