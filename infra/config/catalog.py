@@ -49,6 +49,9 @@ class GpuSystem:
 # MIG profiles: NVIDIA MIG user guide, "Supported MIG Profiles".
 # Blackwell under the GPU Operator needs driver >= 570.133.20 (GPU Operator platform support);
 # GH200/GB200 need the open kernel modules. NVSwitch systems run nvidia-fabricmanager, GB200 IMEX.
+# The Hopper floors are not from a vendor table and are uncertain: H200 support arrived with R550
+# (550.54.x), and H100 ran on R525 drivers already, so 535.54.03 is later than the true first
+# driver. Neither binds while SUPPORTED_DRIVER_BRANCHES allows only R580 and R595.
 GPU_SYSTEMS: dict[GpuModel, GpuSystem] = {
     GpuModel.H100_SXM_80GB: GpuSystem(
         GpuModel.H100_SXM_80GB,
