@@ -89,4 +89,4 @@ def test_console_entry_point_exit_codes(tmp_path: Path) -> None:
         check=False,
     )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
-    assert bad.stderr.startswith(f"{tmp_path / 'bad.yaml'}: cannot be read: 'utf-8' codec can't decode")
+    assert bad.stderr.startswith(f"{tmp_path / 'bad.yaml'}:1:1: is not UTF-8 text (byte 0xff)\n  hint: save the file")
