@@ -88,7 +88,7 @@ def test_a_site_that_cannot_be_planned_logs_the_planner_problems_at_their_lines(
     )
     text = text.replace("nodes: 96", "nodes: 8224").replace("power_envelope_mw: 2.5", "power_envelope_mw: 200")
     for rail in range(8):
-        text = text.replace(f"subnet: 10.100.{rail}.0/24", f"subnet: 10.{rail}.0.0/16")
+        text = text.replace(f"subnet: 10.100.{8 * rail}.0/21", f"subnet: 10.{2 * rail}.0.0/15")
     big = tmp_path / "big.yaml"
     big.write_text(text.replace("subnet: 10.101.0.0/23", "subnet: 10.101.0.0/16"), "utf-8")
     with (

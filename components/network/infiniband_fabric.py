@@ -194,7 +194,7 @@ class InfiniBandFabric(pulumi.ComponentResource):
             meta(rail.ippool, args.namespace),
             {
                 "subnet": str(rail.subnet),
-                # The subnet's addresses shared evenly among the rail's nodes (AddressPlan).
+                # One address per virtual function, i.e. per GPU of the node (AddressPlan).
                 "perNodeBlockSize": rail.per_node_block,
                 "nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [selector]}]},
             },

@@ -71,6 +71,19 @@ class SiteConfig(Model):
         """Compute rails: the most compute HCAs any node has."""
         return max(p.hcas.compute for p in self.node_pools)
 
+    def rail_pools(self, rail: int) -> tuple[NodePool, ...]:
+        """The pools whose nodes have an HCA on ``rail`` (a pool uses rails 0..hcas.compute-1)."""
+        return tuple(p for p in self.node_pools if p.hcas.compute > rail)
+
+    def rail_addresses_per_node(self, rail: int) -> int:
+        """Pod addresses each node needs on ``rail``: one per SR-IOV VF, and a node gets one VF per GPU.
+
+        This is NV-IPAM's perNodeBlockSize. It follows the hardware, never the node count: NV-IPAM
+        resets every node's allocation when perNodeBlockSize changes, and refuses a block under 2
+        (nvidia-k8s-ipam, api/v1alpha1 IPPool.Validate and pkg/ipam-controller/allocator).
+        """
+        return max((p.gpus_per_node for p in self.rail_pools(rail)), default=0)
+
     # -- uniqueness ---------------------------------------------------------------------------
 
     @rule
@@ -170,12 +183,14 @@ class SiteConfig(Model):
                     )
         for rail, (path, subnet) in enumerate(named[:-1]):
             # A pool's nodes sit on rails 0..hcas.compute-1 only (a GB200 tray has 4 of 8 rails).
-            nodes = sum(p.nodes for p in self.node_pools if p.hcas.compute > rail)
-            if subnet.num_addresses - 2 < nodes:
+            nodes = sum(p.nodes for p in self.rail_pools(rail))
+            block = self.rail_addresses_per_node(rail)
+            if subnet.num_addresses - 2 < nodes * block:
                 yield Violation(
                     path,
-                    f"{subnet} holds {subnet.num_addresses - 2} hosts but {nodes} nodes have an HCA on rail {rail}",
-                    _prefix_hint(nodes),
+                    f"{subnet} holds {subnet.num_addresses - 2} hosts but the {nodes} nodes with an HCA on rail "
+                    f"{rail} need {nodes * block:,} pod addresses ({block} per node, one per GPU's virtual function)",
+                    _prefix_hint(nodes * block),
                 )
         ports = sum(p.nodes * p.hcas.storage for p in self.node_pools)
         storage_subnet = self.fabrics.storage.subnet

@@ -2,8 +2,9 @@
 
 Pure Python over a validated ``SiteConfig``. NV-IPAM hands every node a block of
 ``perNodeBlockSize`` addresses from the rail's subnet and each pod on that rail one address
-from its node's block (nvidia-k8s-ipam README, "IPPool"), so the block is the subnet's usable
-addresses shared evenly among the nodes that have an HCA on the rail.
+from its node's block (nvidia-k8s-ipam README, "IPPool"). The block is one address per SR-IOV
+virtual function, and a node has one per GPU (``SiteConfig.rail_addresses_per_node``): it must
+not follow the node count, since NV-IPAM resets every allocation when the block size changes.
 """
 
 from __future__ import annotations
@@ -61,22 +62,23 @@ def plan_addressing(config: SiteConfig) -> AddressPlan:
     """Address blocks for every rail of ``config``'s compute fabric."""
     rails = []
     for rail in config.fabrics.compute.ipoib_subnets:
-        pools = tuple(p.name for p in config.node_pools if p.hcas.compute > rail.rail)
-        nodes = sum(p.nodes for p in config.node_pools if p.hcas.compute > rail.rail)
+        pools = config.rail_pools(rail.rail)
+        nodes = sum(p.nodes for p in pools)
+        block = config.rail_addresses_per_node(rail.rail)
         usable = rail.subnet.num_addresses - 2
-        if nodes == 0 or usable < nodes:
+        if nodes == 0 or usable < nodes * block:
             raise AddressingError(
-                f"rail {rail.rail}: {rail.subnet} has {usable} host addresses for {nodes} nodes "
-                "(fabrics.compute.ipoib_subnets)"
+                f"rail {rail.rail}: {rail.subnet} has {usable} host addresses for {nodes} nodes x {block} "
+                "pod addresses (fabrics.compute.ipoib_subnets)"
             )
         rails.append(
             RailAddressing(
                 rail=rail.rail,
                 subnet=rail.subnet,
                 ippool=ippool_name(rail.rail),
-                pools=pools,
+                pools=tuple(p.name for p in pools),
                 nodes=nodes,
-                per_node_block=usable // nodes,
+                per_node_block=block,
             )
         )
     return AddressPlan(rails=tuple(rails), storage_subnet=config.fabrics.storage.subnet)

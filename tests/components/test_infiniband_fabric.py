@@ -79,8 +79,8 @@ def test_each_rail_gets_a_pool_an_ipoib_network_and_vfs() -> None:
     for rail in config.fabrics.compute.ipoib_subnets:
         ippool = spec(recording.one("IPPool", f"rail{rail.rail}", NAMESPACE))
         assert ippool["subnet"] == str(rail.subnet), f"IPPool rail{rail.rail}"
-        # A /24 of 254 hosts for 128 nodes: one address per node.
-        assert ippool["perNodeBlockSize"] == 1, f"IPPool rail{rail.rail}"
+        # One address per virtual function, and an H100 node has one VF per GPU on each rail.
+        assert ippool["perNodeBlockSize"] == 8, f"IPPool rail{rail.rail}"
         ipoib = spec(recording.one("IPoIBNetwork", f"rail{rail.rail}"))
         assert ipoib["master"] == f"ib-rail{rail.rail}"
         assert json.loads(ipoib["ipam"]) == {"type": "nv-ipam", "poolName": f"rail{rail.rail}"}

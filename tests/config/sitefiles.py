@@ -54,14 +54,14 @@ fabrics:
   compute:
     ufm_credentials_secret: ufmCredentials
     ipoib_subnets:
-      - {rail: 0, subnet: 10.0.0.0/24}
-      - {rail: 1, subnet: 10.0.1.0/24}
-      - {rail: 2, subnet: 10.0.2.0/24}
-      - {rail: 3, subnet: 10.0.3.0/24}
-      - {rail: 4, subnet: 10.0.4.0/24}
-      - {rail: 5, subnet: 10.0.5.0/24}
-      - {rail: 6, subnet: 10.0.6.0/24}
-      - {rail: 7, subnet: 10.0.7.0/24}
+      - {rail: 0, subnet: 10.0.0.0/22}
+      - {rail: 1, subnet: 10.0.4.0/22}
+      - {rail: 2, subnet: 10.0.8.0/22}
+      - {rail: 3, subnet: 10.0.12.0/22}
+      - {rail: 4, subnet: 10.0.16.0/22}
+      - {rail: 5, subnet: 10.0.20.0/22}
+      - {rail: 6, subnet: 10.0.24.0/22}
+      - {rail: 7, subnet: 10.0.28.0/22}
   storage:
     subnet: 10.1.0.0/24
 storage:

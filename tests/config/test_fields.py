@@ -124,17 +124,17 @@ def one(edit: Edit, error: str) -> object:
             "--secret <name>` (got a value that is not a name, not shown here)",
         ),
         one(
-            ("10.0.0.0/24", "10.0.0.1/24"),
+            ("10.0.0.0/22", "10.0.0.1/22"),
             "site.yaml:27:27: fabrics.compute.ipoib_subnets[0].subnet: must be an IPv4 network in CIDR form such "
-            "as 10.20.0.0/16; 10.0.0.1/24 has host bits set (got '10.0.0.1/24')",
+            "as 10.20.0.0/16; 10.0.0.1/22 has host bits set (got '10.0.0.1/22')",
         ),
         one(
-            ("10.0.0.0/24", "fd00::/64"),
+            ("10.0.0.0/22", "fd00::/64"),
             "site.yaml:27:27: fabrics.compute.ipoib_subnets[0].subnet: must be an IPv4 network in CIDR form such "
             "as 10.20.0.0/16; Expected 4 octets in 'fd00::' (got 'fd00::/64')",
         ),
         one(
-            ("10.0.0.0/24", "167772160"),
+            ("10.0.0.0/22", "167772160"),
             "site.yaml:27:27: fabrics.compute.ipoib_subnets[0].subnet: must be an IPv4 network in CIDR form such "
             "as 10.20.0.0/16 (got 167772160)",
         ),
@@ -181,7 +181,7 @@ def test_field_error(site_files: SiteFiles, edit: Edit, error: str) -> None:
         ("pkey: 0x8001", "pkey: 0x7ffe"),
         ("pkey: 0x8001", "pkey: 0xfffe"),
         ("pkey: 0x8001", 'pkey: "0x8001"'),
-        ("10.0.7.0/24", "10.0.8.0/23"),
+        ("10.0.28.0/22", "10.0.32.0/21"),
         ('"gpu-{index:03d}"', '"gpu-{index}"'),
         ('"gpu-{index:03d}"', '"gpu-{index:d}"'),
         ('"gpu-{index:03d}"', '"r1-gpu{index:05d}"'),

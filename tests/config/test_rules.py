@@ -375,7 +375,7 @@ FAILING = [
     ),
     case(
         "rails_have_subnets",
-        ("      - {rail: 7, subnet: 10.0.7.0/24}\n", ""),
+        ("      - {rail: 7, subnet: 10.0.28.0/22}\n", ""),
         errors=(
             "site.yaml:13:21: node_pools[0].hcas.compute: 8 compute HCAs need 8 rails, but "
             "fabrics.compute.ipoib_subnets lists 7\n  hint: add IPoIB subnets for rails 7..7",
@@ -387,8 +387,8 @@ FAILING = [
     case(
         "rails_have_subnets",
         (
-            "      - {rail: 7, subnet: 10.0.7.0/24}\n",
-            "      - {rail: 7, subnet: 10.0.7.0/24}\n      - {rail: 8, subnet: 10.0.8.0/24}\n",
+            "      - {rail: 7, subnet: 10.0.28.0/22}\n",
+            "      - {rail: 7, subnet: 10.0.28.0/22}\n      - {rail: 8, subnet: 10.0.32.0/22}\n",
         ),
         errors=(
             "site.yaml:35:9: fabrics.compute.ipoib_subnets[8]: lists 9 rails but no node pool has more than 8 "
@@ -408,28 +408,30 @@ FAILING = [
     ),
     case(
         "subnets_disjoint_and_large_enough",
-        ("{rail: 1, subnet: 10.0.1.0/24}", "{rail: 1, subnet: 10.0.0.128/25}"),
-        ("    subnet: 10.1.0.0/24\n", "    subnet: 10.0.7.0/24\n"),
+        ("{rail: 1, subnet: 10.0.4.0/22}", "{rail: 1, subnet: 10.0.0.0/21}"),
+        ("    subnet: 10.1.0.0/24\n", "    subnet: 10.0.28.0/22\n"),
         errors=(
-            "site.yaml:28:27: fabrics.compute.ipoib_subnets[1].subnet: 10.0.0.128/25 overlaps "
-            "fabrics.compute.ipoib_subnets[0].subnet 10.0.0.0/24\n"
+            "site.yaml:28:27: fabrics.compute.ipoib_subnets[1].subnet: 10.0.0.0/21 overlaps "
+            "fabrics.compute.ipoib_subnets[0].subnet 10.0.0.0/22\n"
             "  hint: give every rail and the storage fabric its own subnet",
-            "site.yaml:36:13: fabrics.storage.subnet: 10.0.7.0/24 overlaps fabrics.compute.ipoib_subnets[7].subnet "
-            "10.0.7.0/24\n  hint: give every rail and the storage fabric its own subnet",
+            "site.yaml:36:13: fabrics.storage.subnet: 10.0.28.0/22 overlaps fabrics.compute.ipoib_subnets[7].subnet "
+            "10.0.28.0/22\n  hint: give every rail and the storage fabric its own subnet",
         ),
         id="overlap",
     ),
     case(
         "subnets_disjoint_and_large_enough",
         NVL_POOL,
-        ("10.0.0.0/24", "10.0.0.0/26"),
-        ("10.0.4.0/24", "10.0.4.0/26"),
+        ("10.0.0.0/22", "10.0.0.0/26"),
+        ("10.0.16.0/22", "10.0.16.0/26"),
         ("    subnet: 10.1.0.0/24\n", "    subnet: 10.1.0.0/25\n"),
         errors=(
-            "site.yaml:35:27: fabrics.compute.ipoib_subnets[0].subnet: 10.0.0.0/26 holds 62 hosts but 82 nodes "
-            "have an HCA on rail 0\n  hint: use a prefix of /25 or shorter",
-            "site.yaml:39:27: fabrics.compute.ipoib_subnets[4].subnet: 10.0.4.0/26 holds 62 hosts but 64 nodes "
-            "have an HCA on rail 4\n  hint: use a prefix of /25 or shorter",
+            "site.yaml:35:27: fabrics.compute.ipoib_subnets[0].subnet: 10.0.0.0/26 holds 62 hosts but the 82 nodes "
+            "with an HCA on rail 0 need 656 pod addresses (8 per node, one per GPU's virtual function)\n"
+            "  hint: use a prefix of /22 or shorter",
+            "site.yaml:39:27: fabrics.compute.ipoib_subnets[4].subnet: 10.0.16.0/26 holds 62 hosts but the 64 nodes "
+            "with an HCA on rail 4 need 512 pod addresses (8 per node, one per GPU's virtual function)\n"
+            "  hint: use a prefix of /22 or shorter",
             "site.yaml:44:13: fabrics.storage.subnet: 10.1.0.0/25 holds 126 hosts but the node pools have 164 "
             "storage ports (nodes x hcas.storage)\n  hint: use a prefix of /24 or shorter",
         ),
@@ -480,8 +482,8 @@ FAILING = [
         train_nodes(40000),
         ('nodes: 32\n    node_name_pattern: "clin', 'nodes: 32000\n    node_name_pattern: "clin'),
         ("power_envelope_mw: 1.0", "power_envelope_mw: 1000"),
-        *((f"10.0.{rail}.0/24", f"10.{2 * rail}.0.0/15") for rail in range(8)),
-        ("    subnet: 10.1.0.0/24\n", "    subnet: 10.16.0.0/14\n"),
+        *((f"10.0.{4 * rail}.0/22", f"10.{16 * rail}.0.0/12") for rail in range(8)),
+        ("    subnet: 10.1.0.0/24\n", "    subnet: 10.128.0.0/14\n"),
         errors=(
             "site.yaml:11:12: node_pools[0].nodes: the site has 72,000 nodes in its node pools, more than the "
             "65,000 nodes the largest Kubernetes clusters run\n"
@@ -719,8 +721,9 @@ VALID = [
     ),
     case(
         "subnets_disjoint_and_large_enough",
-        ("10.0.0.0/24", "10.0.0.0/25"),  # 126 hosts for 64 nodes: a /26 (62) would not do
-        ("10.0.1.0/24", "10.0.0.128/25"),  # adjacent, not overlapping
+        # 64 nodes x 8 pod addresses = 512: a /22 (1,022 hosts) holds them, a /23 (510) would not.
+        ("10.0.4.0/22", "10.0.32.0/22"),  # rail 1 moved next to rail 7's block: adjacent, not overlapping
+        ("    subnet: 10.1.0.0/24\n", "    subnet: 10.0.36.0/24\n"),  # 128 storage ports in 254 hosts
     ),
     case(
         "driver_supports_gpus",

@@ -142,7 +142,7 @@ def test_valid_site_that_cannot_be_planned_gives_the_planner_error(
         .replace("power_envelope_mw: 2.5", "power_envelope_mw: 200")
     )
     for rail in range(8):
-        text = text.replace(f"subnet: 10.100.{rail}.0/24", f"subnet: 10.{rail}.0.0/16")
+        text = text.replace(f"subnet: 10.100.{8 * rail}.0/21", f"subnet: 10.{2 * rail}.0.0/15")
     (sites / "eu-pilot.yaml").write_text(text.replace("subnet: 10.101.0.0/23", "subnet: 10.101.0.0/16"))
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "site-configs/eu-pilot.yaml"]) == 0, "the config itself is valid"
