@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         where = display_path(Path(exc.filename)) if exc.filename else display_path(output)
-        return _fail([f"{where}: cannot write: {reason}"], args.site)
+        print(f"{where}: cannot write: {reason}; nothing written", file=sys.stderr)
+        return 1
     for line in plan.summary_lines():
         print(line)
     print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")

@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         return 1
     shown = display_path(forked.path)
+    if any(folder.exists() and not folder.is_dir() for folder in (forked.path.parent, *forked.path.parent.parents)):
+        print(f"{shown}: cannot be written: --dir {args.directory} is not a folder", file=sys.stderr)
+        return 1
     try:
         write_file_atomic(forked.path, forked.text, overwrite=False)
     except OSError as exc:
@@ -45,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
             # Another writer got there between the check in fork_site and this write.
             print(f"{shown}: already exists; new-site never overwrites a site file", file=sys.stderr)
         else:
-            where = f" ({exc.filename})" if exc.filename else ""
-            print(f"{shown}: cannot be written: {exc.strerror or exc}{where}", file=sys.stderr)
+            print(f"{shown}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
         return 1
     count = len(forked.placeholders)
     print(

@@ -84,12 +84,25 @@ def _fail(lines: Sequence[str]) -> int:
     return 1
 
 
+def _ssh_config_problems(path: Path) -> list[str]:
+    """Why ``path`` cannot serve as an OpenSSH client config, checked once rather than per node."""
+    if not path.is_file():
+        return [f"--ssh-config: {path}: no such file"]
+    try:
+        path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [f"--ssh-config: {path}: is not text (an OpenSSH client config is a text file)"]
+    except OSError as exc:
+        return [f"--ssh-config: {path}: cannot be read: {exc.strerror or exc}"]
+    return []
+
+
 def _check_options(args: argparse.Namespace) -> list[str]:
     errors = []
     if not 1 <= args.workers <= MAX_WORKERS:
         errors.append(f"--workers: must be between 1 and {MAX_WORKERS} (got {args.workers})")
-    if args.ssh_config is not None and not Path(args.ssh_config).is_file():
-        errors.append(f"--ssh-config: {args.ssh_config}: no such file")
+    if args.ssh_config is not None:
+        errors.extend(_ssh_config_problems(Path(args.ssh_config)))
     if args.limit is not None and args.inventory is None:
         errors.append("--limit: selects a group of --inventory; use it with --inventory")
     try:

@@ -93,14 +93,14 @@ def test_new_site_user_mistakes(workdir: Path, capsys: pytest.CaptureFixture[str
     assert run(capsys, "new-site", "eu-x", "--from", "site-configs/eu-pilot.yaml", "--dir", "blocker/sites") == (
         1,
         "",
-        "blocker/sites/eu-x.yaml: cannot be written: Not a directory (blocker/sites)\n",
+        "blocker/sites/eu-x.yaml: cannot be written: --dir blocker/sites is not a folder\n",
     )
     # /proc takes no new files (even from root); the error names the file asked for, not the
     # temporary file it would have been written through.
     assert run(capsys, "new-site", "eu-x", "--from", "site-configs/eu-pilot.yaml", "--dir", "/proc") == (
         1,
         "",
-        "/proc/eu-x.yaml: cannot be written: No such file or directory (/proc/eu-x.yaml)\n",
+        "/proc/eu-x.yaml: cannot be written: No such file or directory\n",
     )
     assert sorted(p.name for p in (workdir / "site-configs").iterdir()) == [
         "base",

@@ -127,5 +127,7 @@ def test_unwritable_output_is_named_as_given(capsys: pytest.CaptureFixture[str])
     # made, and the error names the folder the user asked for, not the staging folder's random name.
     code, _, stderr = run(capsys, str(PILOT), "-o", "/proc/gigafactory-fabric")
     assert code == 1
-    assert stderr.splitlines()[0] == "/proc/gigafactory-fabric: cannot write: No such file or directory", stderr
+    assert (
+        stderr.splitlines()[0] == "/proc/gigafactory-fabric: cannot write: No such file or directory; nothing written"
+    ), stderr
     assert "/proc/." not in stderr and "Traceback" not in stderr
