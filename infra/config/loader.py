@@ -54,7 +54,8 @@ def display_path(path: Path) -> str:
         relative = os.path.relpath(path.resolve(), Path.cwd())
     except (ValueError, OSError):
         return str(path)
-    return relative if not relative.startswith("..") else str(path)
+    # The working directory itself, or a place outside it, reads best as the user wrote it.
+    return str(path) if relative == "." or relative.startswith("..") else relative
 
 
 def _merge(base: Any, override: Any) -> Any:
