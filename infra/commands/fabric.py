@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra.config.errors import ConfigError
+from infra.commands import print_errors
 from infra.config.loader import check_site, display_path
 from infra.outputs import write_tree_atomic
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
@@ -54,28 +54,20 @@ def _output_problem(directory: Path) -> str | None:
     return None
 
 
-def _fail(errors: list[ConfigError] | list[str], path: str) -> int:
-    for error in errors:
-        print(error, file=sys.stderr)
-    count = len(errors)
-    print(f"{path}: {count} error{'s' if count != 1 else ''}, nothing written", file=sys.stderr)
-    return 1
-
-
 def run(args: argparse.Namespace) -> int:
     """Plan and write; 0 on success, 1 (writing nothing) on any problem."""
     path = Path(args.site)
     config, errors = check_site(path)
     if config is None:
-        return _fail(errors, args.site)
+        return print_errors(args.site, errors, "nothing written")
     try:
         plan = plan_fabric(config)
     except FabricPlanError as exc:
-        return _fail(planning_errors(path, exc), args.site)
+        return print_errors(args.site, planning_errors(path, exc), "nothing written")
     output = Path(args.output)
     problem = _output_problem(output)
     if problem is not None:
-        return _fail([problem], args.site)
+        return print_errors(args.site, [problem], "nothing written")
     try:
         write_tree_atomic(output, fabric_artifacts(config, plan))
     except OSError as exc:

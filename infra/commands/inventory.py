@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from infra.acceptance.inventory import render_inventory
+from infra.commands import print_errors
 from infra.config.loader import check_site
 from infra.outputs import write_file_atomic
 
@@ -29,10 +30,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the inventory; 0 on success, 1 when the site config has errors or the file cannot be written."""
     site, errors = check_site(args.site)
     if site is None:
-        for error in errors:
-            print(error, file=sys.stderr)
-        print(f"{args.site}: {len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
-        return 1
+        return print_errors(args.site, errors)
     text = render_inventory(site)
     if args.output is None:
         sys.stdout.write(text)

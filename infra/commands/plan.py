@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from infra.commands import print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.plan import Plan
@@ -36,9 +37,7 @@ def load_config(path: str) -> SiteConfig | None:
     """The site config at ``path``, or None after printing every error to stderr."""
     config, errors = check_site(path)
     if config is None:
-        for error in errors:
-            print(error, file=sys.stderr)
-        print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing planned", file=sys.stderr)
+        print_errors(path, errors, "nothing planned")
     return config
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
+from infra.commands import print_errors
 from infra.config.loader import check_site
 
 
@@ -26,8 +26,5 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(config.node_pools)} pools, {len(config.tenants)} tenants"
             )
             continue
-        failed += 1
-        for error in errors:
-            print(error, file=sys.stderr)
-        print(f"{path}: {len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
+        failed += print_errors(path, errors)
     return 1 if failed else 0

@@ -27,6 +27,7 @@ from infra.acceptance.labels import label_commands
 from infra.acceptance.nodes import NodeIndex
 from infra.acceptance.results import VerifyReport, render_json, render_junit
 from infra.acceptance.runner import DEFAULT_CONNECT, Target, backend_name, host_spec, verify_nodes
+from infra.commands import print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.outputs import write_file_atomic
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     """Verify the nodes; see the module docstring for the exit status."""
     site, config_errors = check_site(args.site)
     if site is None:
-        return _fail([*(str(e) for e in config_errors), f"{args.site}: {len(config_errors)} error(s)"])
+        return print_errors(args.site, config_errors)
     errors = _check_options(args)
     overrides, override_errors = _hca_overrides(site, args.hca_devices)
     errors += override_errors

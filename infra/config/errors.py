@@ -53,3 +53,9 @@ def dotted_path(path: Sequence[str | int]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def error_summary(path: str, count: int, outcome: str | None = None) -> str:
+    """The line under a list of errors: ``site.yaml: 2 errors; nothing planned``."""
+    line = f"{path}: {count} error{'s' if count != 1 else ''}"
+    return f"{line}; {outcome}" if outcome else line

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from infra.config.errors import ConfigError, dotted_path
+from infra.config.errors import ConfigError, dotted_path, error_summary
 from infra.config.loader import EXTENDS, PLACEHOLDER, check_site, display_path, find_model, load_layers, value_at
 from infra.config.model import SiteConfig
 from infra.config.rules import ConfigPath
@@ -178,8 +178,8 @@ def _relative(target: Path, start: Path) -> str:
 
 
 def _source_errors(source: Path, errors: list[ConfigError]) -> ForkError:
-    count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-    return ForkError([*(str(e) for e in errors), f"{display_path(source)}: {count}; fix the source site first"])
+    summary = error_summary(display_path(source), len(errors), "fix the source site first")
+    return ForkError([*(str(e) for e in errors), summary])
 
 
 def fork_site(source: Path, name: str, directory: Path) -> ForkedSite:

@@ -42,7 +42,7 @@ def test_invalid_site_is_reported_and_nothing_written(tmp_path: Path, capsys: py
     code, _, stderr = run(capsys, str(site), "-o", str(out))
     assert code == 1
     assert "node_pools[0].nodes" in stderr and "site.yaml:" in stderr
-    assert stderr.splitlines()[-1].endswith(", nothing written")
+    assert stderr.splitlines()[-1].endswith("; nothing written")
     assert not out.exists()
 
 
