@@ -22,6 +22,7 @@ from infra.config.catalog import LINK_RATE_GBPS, LINK_RATE_TEXT
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
 from infra.config.types import format_pkey
+from infra.plan.capacity import tenants_on_pool
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,6 @@ class PoolExpectations:
     hugepages_1gi: int
 
 
-def _tenants_on(site: SiteConfig, pool: NodePool) -> list[str]:
-    return [t.name for t in site.tenants if any(q.pool == pool.name and q.gpus > 0 for q in t.gpu_quotas)]
-
-
 def _mounts(site: SiteConfig, tenants: list[str]) -> tuple[MountExpectation, ...]:
     mounts = []
     for system in site.storage:
@@ -119,7 +116,7 @@ def pool_expectations(site: SiteConfig, pool: NodePool, hca_devices: tuple[str, 
         HcaExpectation(device, rail, LINK_RATE_TEXT[compute.generation], LINK_RATE_GBPS[compute.generation])
         for rail, device in enumerate(devices)
     )
-    tenants = _tenants_on(site, pool)
+    tenants = tenants_on_pool(site, pool.name)
     members = tuple(PartitionExpectation(t.pkey, t.name) for t in site.tenants if t.name in tenants)
     # A tenant that asked for its own partition must not find it on nodes it has no quota on.
     foreign = tuple(

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from infra.config.model import SiteConfig
-from infra.config.schema import NodePool
+from infra.config.schema import NodePool, StorageSystem
 
 # MIG profile names read "<compute slices>g.<memory>gb".
 _MIG_PROFILE = re.compile(r"^(?P<slices>\d+)g\.(?P<memory>\d+)gb$")
@@ -83,7 +83,10 @@ class StorageCapacity:
     booked_tb: float
     read_gb_per_s: float
     write_gb_per_s: float
+    nodes: int
+    """GPU nodes that use the system: those of the pools its tenants hold GPU quota on."""
     read_gb_per_s_per_node: float
+    """Read bandwidth each of those nodes gets when all of them read at once (0 when none use it)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,17 @@ class CapacityPlan:
         return next(p for p in self.pools if p.name == name)
 
 
+def tenants_on_pool(config: SiteConfig, pool: str) -> list[str]:
+    """Tenants that hold GPU quota on ``pool``, in config order: the ones whose jobs run on its nodes."""
+    return [t.name for t in config.tenants if any(q.pool == pool and q.gpus > 0 for q in t.gpu_quotas)]
+
+
+def nodes_using(config: SiteConfig, system: StorageSystem) -> int:
+    """GPU nodes that use storage ``system``: every node of a pool one of its tenants runs on."""
+    users = set(system.tenants)
+    return sum(p.nodes for p in config.node_pools if users.intersection(tenants_on_pool(config, p.name)))
+
+
 def plan_capacity(config: SiteConfig) -> CapacityPlan:
     """Size, power and bookings of ``config``'s pools and storage."""
     booked: dict[str, int] = {}
@@ -141,24 +155,27 @@ def plan_capacity(config: SiteConfig) -> CapacityPlan:
     for tenant in config.tenants:
         for share in tenant.storage:
             booked_tb[share.system] = booked_tb.get(share.system, 0.0) + share.quota_tb
-    nodes = config.total_nodes
-    storage = tuple(
-        StorageCapacity(
-            name=s.name,
-            kind=s.kind,
-            capacity_tb=s.capacity_tb,
-            booked_tb=booked_tb.get(s.name, 0.0),
-            read_gb_per_s=s.read_gb_per_s,
-            write_gb_per_s=s.write_gb_per_s,
-            read_gb_per_s_per_node=s.read_gb_per_s / nodes,
+    storage = []
+    for system in config.storage:
+        # Only the nodes that mount (or reach) the system share its bandwidth, not the whole site's.
+        users = nodes_using(config, system)
+        storage.append(
+            StorageCapacity(
+                name=system.name,
+                kind=system.kind,
+                capacity_tb=system.capacity_tb,
+                booked_tb=booked_tb.get(system.name, 0.0),
+                read_gb_per_s=system.read_gb_per_s,
+                write_gb_per_s=system.write_gb_per_s,
+                nodes=users,
+                read_gb_per_s_per_node=system.read_gb_per_s / users if users else 0.0,
+            )
         )
-        for s in config.storage
-    )
     return CapacityPlan(
         pools,
-        storage,
+        tuple(storage),
         total_gpus=config.total_gpus,
-        total_nodes=nodes,
+        total_nodes=config.total_nodes,
         it_load_kw=config.it_load_kw,
         envelope_kw=config.site.power_envelope_mw * 1000,
         pue=config.site.pue,

@@ -41,7 +41,26 @@ def test_storage_bookings_and_per_node_read_bandwidth() -> None:
     plan = plan_capacity(bundled("eu-pilot"))
     lustre = next(s for s in plan.storage if s.name == "lustre-shared")
     assert lustre.booked_tb == 3000
-    assert lustre.read_gb_per_s_per_node == pytest.approx(500 / 128)
+    # Lustre's tenants run on h100-train (96 nodes); the clinical Ceph only on h100-clinical (32).
+    assert (lustre.nodes, lustre.read_gb_per_s_per_node) == (96, pytest.approx(500 / 96))
+    clinical = next(s for s in plan.storage if s.name == "ceph-clinical")
+    assert (clinical.nodes, clinical.read_gb_per_s_per_node) == (32, pytest.approx(40 / 32))
+
+
+def test_per_node_bandwidth_ignores_systems_and_pools_the_storage_does_not_serve() -> None:
+    config = bundled("eu-pilot")
+    before = {s.name: s.read_gb_per_s_per_node for s in plan_capacity(config).storage}
+    without_lustre = config.model_copy(
+        update={"storage": tuple(s for s in config.storage if s.name != "lustre-shared")}
+    )
+    after = {s.name: s.read_gb_per_s_per_node for s in plan_capacity(without_lustre).storage}
+    assert after["ceph-clinical"] == before["ceph-clinical"], "removing another system changes nothing here"
+    bigger = config.model_copy(
+        update={"node_pools": (config.node_pools[0].model_copy(update={"nodes": 128}), config.node_pools[1])}
+    )
+    grown = {s.name: s.read_gb_per_s_per_node for s in plan_capacity(bigger).storage}
+    assert grown["ceph-clinical"] == before["ceph-clinical"], "the clinical pool did not grow"
+    assert grown["lustre-shared"] == pytest.approx(500 / 128)
 
 
 @pytest.mark.parametrize(
