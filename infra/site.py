@@ -20,11 +20,13 @@ from components.labels import tolerations_for
 from components.network.infiniband_fabric import UFM_FIELDS, InfiniBandFabric, InfiniBandFabricArgs, rdma_resource
 from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs, OperatorNamespaces
 from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name
-from components.storage.drivers import quantity_tb, storage_class_name
-from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare, credential_fields
+from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
+from components.storage.drivers import driver_for
+from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from components.tenancy.tenant import Tenant, TenantArgs
 from infra.config.model import SiteConfig
 from infra.config.schema import DriverUpgrade
+from infra.config.schema import StorageSystem as StorageConfig
 from infra.config.schema import Tenant as TenantConfig
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.site_plan import SitePlan, build_site_plan
@@ -138,7 +140,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 f"{name}-storage-{kind}",
                 StorageSystemArgs(
                     kind=kind,
-                    systems=systems,
+                    systems=tuple(storage_spec(s) for s in systems),
                     shares={s.name: self._shares(config, s.name) for s in systems},
                     node_tolerations=tolerations,
                 ),
@@ -150,7 +152,7 @@ class GigafactorySite(pulumi.ComponentResource):
         self.nodes = pulumi.Output.from_input(config.total_nodes)
         self.pool_names = pulumi.Output.from_input([p.name for p in config.node_pools])
         self.tenant_names = pulumi.Output.from_input([t.name for t in config.tenants])
-        self.storage_classes = pulumi.Output.from_input({s.name: storage_class_name(s) for s in config.storage})
+        self.storage_classes = pulumi.Output.from_input({s.name: storage_class_name(s.name) for s in config.storage})
         self.operator_versions = ops.versions
         self.register_outputs(
             {
@@ -171,6 +173,20 @@ class GigafactorySite(pulumi.ComponentResource):
             for share in tenant.storage
             if share.system == system
         )
+
+
+def storage_spec(system: StorageConfig) -> StorageSpec:
+    """What a storage driver needs of a site's storage system."""
+    return StorageSpec(
+        name=system.name,
+        kind=system.kind,
+        endpoint=system.endpoint,
+        interface=system.interface,
+        mount_path=system.mount_path,
+        reclaim_policy=system.reclaim_policy,
+        encrypted=system.encrypted,
+        credentials_secret=system.credentials_secret,
+    )
 
 
 def strictest_upgrade(policies: Iterable[DriverUpgrade]) -> DriverUpgrade:
@@ -210,11 +226,11 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
         # queue) could take GPUs on any untainted pool from the tenants that hold quota there.
         gpu_limit=gpu_limit(config, tenant),
         storage_quotas={
-            storage_class_name(systems[name]): quantity_tb(tb)
+            storage_class_name(name): quantity_tb(tb)
             for name, tb in shares.items()
             if name in systems and systems[name].interface != "object"
         },
-        denied_storage_classes=tuple(storage_class_name(s) for s in claimable if s.name not in shares),
+        denied_storage_classes=tuple(storage_class_name(s.name) for s in claimable if s.name not in shares),
         object_storage=any(systems[n].interface == "object" for n in shares if n in systems),
         denied_resources=tuple(rdma_resource(r.rail) for r in config.fabrics.compute.ipoib_subnets)
         if tenant.isolation.own_partition
@@ -264,7 +280,7 @@ def _secret_fields(config: SiteConfig) -> dict[str, tuple[str, ...]]:
         fields[compute.ufm_credentials_secret] = UFM_FIELDS
     for system in config.storage:
         if system.credentials_secret is not None:
-            fields[system.credentials_secret] = credential_fields(system)
+            fields[system.credentials_secret] = driver_for(system.kind).credential_fields
     return fields
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -13,38 +12,8 @@ import pulumi_kubernetes as k8s
 from components.credentials import credential, string_data
 from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import ENCRYPTED_LABEL, STORAGE_SYSTEM_LABEL
-from components.storage.drivers import (
-    DRIVERS,
-    ROOK_CLUSTER_CHART,
-    ROOK_OPERATOR_NAMESPACE,
-    DriverChart,
-    quantity_tb,
-    rook_location,
-    storage_class_name,
-)
-from infra.config.schema import StorageSystem as StorageSystemConfig
-
-ROOK_API = "ceph.rook.io/v1"
-# Ceph keeps three copies of metadata and data (Rook examples, "filesystem.yaml", "object.yaml").
-CEPH_REPLICAS = 3
-# CSI secrets the Rook operator creates in the cluster namespace (Rook docs, "CephFS Storage").
-ROOK_CSI_SECRETS = {
-    "filesystem": ("rook-csi-cephfs-provisioner", "rook-csi-cephfs-node"),
-    "block": ("rook-csi-rbd-provisioner", "rook-csi-rbd-node"),
-}
-# Fields of each kind's credential secret (optional ones aside).
-CREDENTIAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "weka": ("username", "password"),
-    "vast": ("username", "password"),
-    "rook-ceph": ("access_key", "secret_key"),
-}
-CSI_SECRET_PARAMS = (
-    "csi.storage.k8s.io/provisioner-secret",
-    "csi.storage.k8s.io/controller-publish-secret",
-    "csi.storage.k8s.io/controller-expand-secret",
-    "csi.storage.k8s.io/node-stage-secret",
-    "csi.storage.k8s.io/node-publish-secret",
-)
+from components.storage.driver import DriverChart, StorageDriver, StorageSpec, quantity_tb, storage_class_name
+from components.storage.drivers import driver_for
 
 
 @dataclass(frozen=True)
@@ -66,13 +35,13 @@ class TenantShare:
 
 @dataclass(frozen=True)
 class StorageSystemArgs:
-    """What a ``StorageSystem`` needs."""
+    """What a ``StorageSystem`` needs. An unknown kind, or a system another driver serves, is refused here."""
 
     kind: str
-    """Storage kind: exascaler, weka, vast or rook-ceph."""
+    """Storage kind: a key of ``components.storage.drivers.DRIVERS``."""
 
-    systems: tuple[StorageSystemConfig, ...]
-    """Every storage system of this kind in the site config."""
+    systems: tuple[StorageSpec, ...]
+    """Every storage system of this kind in the site."""
 
     shares: Mapping[str, tuple[TenantShare, ...]] = field(default_factory=dict)
     """Tenants' shares by system name; each filesystem share becomes a PVC in the tenant's namespace."""
@@ -80,18 +49,36 @@ class StorageSystemArgs:
     node_tolerations: tuple[dict[str, Any], ...] = ()
     """Tolerations the driver's node plugin needs to reach tainted (dedicated) pools."""
 
+    def __post_init__(self) -> None:
+        driver = driver_for(self.kind)
+        for system in self.systems:
+            if system.kind != self.kind:
+                raise ValueError(f"storage system {system.name} is of kind {system.kind}, not {self.kind}")
+            if system.interface not in driver.interfaces:
+                raise ValueError(
+                    f"storage system {system.name}: kind {self.kind} serves {', '.join(driver.interfaces)}, "
+                    f"not {system.interface}"
+                )
+
+    @property
+    def driver(self) -> StorageDriver:
+        """The kind's driver."""
+        return driver_for(self.kind)
+
 
 class StorageSystem(pulumi.ComponentResource):
     """The storage of one kind: its CSI driver release and, per configured system, what tenants use.
 
     Creates:
-    - the CSI driver Helm release(s) of the kind, pinned (EXAScaler ``exa-csi``, WEKA
-      ``csi-wekafsplugin``, VAST ``vastcsi``, Rook ``rook-ceph`` plus ``rook-ceph-cluster`` per
-      Ceph cluster namespace, protected: it holds the CephCluster);
+    - the driver's Helm release(s), pinned, each after the one before (EXAScaler ``exa-csi``, WEKA
+      ``csi-wekafsplugin``, VAST ``vastcsi``, Rook ``rook-ceph``), and the kind's further
+      releases (Rook: ``rook-ceph-cluster`` per Ceph cluster namespace, protected: it holds the
+      CephCluster);
     - per system: its API credentials as a ``Secret`` from a Pulumi config secret (never in
-      clear), for Rook its ``CephFilesystem`` / ``CephObjectStore`` / ``CephBlockPool``
-      (protected), and its ``StorageClass`` (protected; reclaim policy from the config, Retain by
-      default, so datasets and checkpoints outlive their claims; labelled encrypted or not);
+      clear), the custom resource backing it where the kind has one (Rook ``CephFilesystem`` /
+      ``CephObjectStore`` / ``CephBlockPool``, protected), and its ``StorageClass`` (protected;
+      reclaim policy from the config, Retain by default, so datasets and checkpoints outlive their
+      claims; labelled encrypted or not);
     - per tenant share of a filesystem: a ``ReadWriteMany`` PVC of the tenant's quota in the
       tenant's namespace (protected).
 
@@ -105,30 +92,35 @@ class StorageSystem(pulumi.ComponentResource):
     def __init__(self, name: str, args: StorageSystemArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gigafactory:storage:StorageSystem", name, None, opts)
         self._name = name
-        self._cluster_releases: list[str] = []
-        driver = DRIVERS[args.kind]
-        tolerations = list(args.node_tolerations)
-        releases: list[k8s.helm.v3.Release] = []
-        for chart in driver.charts:
-            namespace = self._namespace(chart.namespace)
-            releases.append(self._release(chart, namespace.metadata.name, _driver_values(args, tolerations)))
-        ready: list[pulumi.Resource] = list(releases)
-        if args.kind == "rook-ceph":
-            ready += self._rook_clusters(args, releases[0])
+        driver = args.driver
+        ready = self._driver_releases(driver, args)
+        names = [c.release for c in driver.charts]
+        for extra in driver.extra_releases(args.systems):
+            namespace = self._namespace(extra.chart.namespace).metadata.name if extra.own_namespace else None
+            ready.append(
+                self._release(
+                    extra.chart,
+                    namespace if namespace is not None else extra.chart.namespace,
+                    dict(extra.values),
+                    protect=extra.protect,
+                    depends_on=ready[: len(driver.charts)],
+                )
+            )
+            names.append(extra.chart.release)
 
         classes: dict[str, str] = {}
         for system in args.systems:
-            secret = self._credentials(system, driver.charts[0].namespace, ready)
-            backing = self._rook_store(system, ready) if args.kind == "rook-ceph" else None
+            secret = self._credentials(driver, system, ready)
+            backing = self._backing_store(driver, system, ready)
             depends = [*ready, *([secret] if secret else []), *([backing] if backing else [])]
-            classes[system.name] = self._storage_class(args.kind, system, secret is not None, depends)
+            classes[system.name] = self._storage_class(driver, system, secret is not None, depends)
             if system.interface == "filesystem":
                 for share in args.shares.get(system.name, ()):
                     self._claim(system, share, classes[system.name], depends)
 
         self.storage_classes = pulumi.Output.from_input(classes)
         self.encrypted_classes = pulumi.Output.from_input(sorted(classes[s.name] for s in args.systems if s.encrypted))
-        self.releases = pulumi.Output.from_input([c.release for c in driver.charts] + self._cluster_releases)
+        self.releases = pulumi.Output.from_input(names)
         self.register_outputs(
             {
                 "storage_classes": self.storage_classes,
@@ -138,6 +130,17 @@ class StorageSystem(pulumi.ComponentResource):
         )
 
     # -- driver --------------------------------------------------------------------------------
+
+    def _driver_releases(self, driver: StorageDriver, args: StorageSystemArgs) -> list[pulumi.Resource]:
+        made: list[pulumi.Resource] = []
+        namespaces: dict[str, k8s.core.v1.Namespace] = {}
+        for chart in driver.charts:
+            if chart.namespace not in namespaces:
+                namespaces[chart.namespace] = self._namespace(chart.namespace)
+            values = driver.chart_values(chart, args.systems, args.node_tolerations)
+            # Each chart after the first needs what the one before installs (CRDs, the operator).
+            made.append(self._release(chart, namespaces[chart.namespace].metadata.name, values, depends_on=made[-1:]))
+        return made
 
     def _namespace(self, name: str) -> k8s.core.v1.Namespace:
         # CSI node plugins mount host paths: their namespace must admit privileged pods.
@@ -166,145 +169,59 @@ class StorageSystem(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=depends_on or []),
         )
 
-    def _rook_clusters(self, args: StorageSystemArgs, operator: k8s.helm.v3.Release) -> list[pulumi.Resource]:
-        """One ``rook-ceph-cluster`` release per Ceph cluster namespace the systems name."""
-        made: list[pulumi.Resource] = []
-        by_namespace: dict[str, list[StorageSystemConfig]] = {}
-        for system in args.systems:
-            by_namespace.setdefault(rook_location(system)[0], []).append(system)
-        for cluster_ns, systems in sorted(by_namespace.items()):
-            namespace = None if cluster_ns == ROOK_OPERATOR_NAMESPACE else self._namespace(cluster_ns)
-            storage: dict[str, Any] = {"useAllNodes": True, "useAllDevices": True}
-            if any(s.encrypted for s in systems):
-                # OSDs on dm-crypt: every pool of this cluster is encrypted at rest (Rook
-                # CephCluster `storage.config.encryptedDevice`).
-                storage["config"] = {"encryptedDevice": "true"}
-            values = {
-                "operatorNamespace": ROOK_OPERATOR_NAMESPACE,
-                "cephClusterSpec": {"storage": storage},
-                # Pools, filesystems and object stores are the site's own resources, not the chart's.
-                "cephBlockPools": [],
-                "cephFileSystems": [],
-                "cephObjectStores": [],
-            }
-            release = f"rook-ceph-cluster-{cluster_ns}" if namespace is not None else ROOK_CLUSTER_CHART.release
-            chart = replace(ROOK_CLUSTER_CHART, release=release, namespace=cluster_ns)
-            # The release holds the CephCluster: deleting it deletes every pool's data.
-            made.append(
-                self._release(
-                    chart,
-                    namespace.metadata.name if namespace is not None else cluster_ns,
-                    values,
-                    protect=True,
-                    depends_on=[operator],
-                )
-            )
-            self._cluster_releases.append(chart.release)
-        return made
-
     # -- per system ----------------------------------------------------------------------------
 
     def _credentials(
-        self, system: StorageSystemConfig, namespace: str, ready: list[pulumi.Resource]
+        self, driver: StorageDriver, system: StorageSpec, ready: list[pulumi.Resource]
     ) -> k8s.core.v1.Secret | None:
         if system.credentials_secret is None:
             return None
-        key = system.credentials_secret
-        fields = credential(key, credential_fields(system), {"organization": "Root"} if system.kind == "weka" else {})
-        data: dict[str, pulumi.Input[str]]
-        if system.kind == "weka":
-            # Keys csi-wekafsplugin reads (WEKA CSI docs, "API-based communication model").
-            url = urlsplit(system.endpoint)
-            plain = {"endpoints": url.netloc or system.endpoint, "scheme": url.scheme or "https"}
-            data = string_data(
-                fields, {"username": "username", "password": "password", "organization": "organization"}, plain
-            )
-            name, secret_ns = f"{system.name}-api", namespace
-        elif system.kind == "vast":
-            # username, password and endpoint (vastcsi values, `storageClassDefaults.secretName`).
-            data = string_data(fields, {"username": "username", "password": "password"}, {"endpoint": system.endpoint})
-            name, secret_ns = f"{system.name}-vms", namespace
-        elif system.kind == "rook-ceph":
-            # The object store's admin S3 keys, for the tooling that manages buckets and users.
-            data = string_data(fields, {"AWS_ACCESS_KEY_ID": "access_key", "AWS_SECRET_ACCESS_KEY": "secret_key"})
-            name, secret_ns = f"{system.name}-admin", rook_location(system)[0]
-        else:
-            data = string_data(fields, {"username": "username", "password": "password"})
-            name, secret_ns = f"{system.name}-credentials", namespace
+        fields = credential(system.credentials_secret, driver.credential_fields, driver.credential_defaults)
+        secret = driver.credential_secret(system)
         return k8s.core.v1.Secret(
             f"{self._name}-{system.name}-credentials",
-            metadata=meta(name, secret_ns, labels={STORAGE_SYSTEM_LABEL: system.name}),
+            metadata=meta(secret.name, secret.namespace, labels={STORAGE_SYSTEM_LABEL: system.name}),
             type="Opaque",
-            string_data=data,
+            string_data=string_data(fields, secret.keys, secret.plain),
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
 
-    def _rook_store(self, system: StorageSystemConfig, ready: list[pulumi.Resource]) -> pulumi.Resource:
-        cluster_ns, store = rook_location(system)
-        replicated = {"replicated": {"size": CEPH_REPLICAS}}
-        opts = pulumi.ResourceOptions(parent=self, protect=True, depends_on=ready)
-        labels = {STORAGE_SYSTEM_LABEL: system.name}
-        if system.interface == "filesystem":
-            spec: dict[str, Any] = {
-                "metadataPool": replicated,
-                "dataPools": [{"name": "data0", **replicated}],
-                "preserveFilesystemOnDelete": True,
-                "metadataServer": {"activeCount": 1, "activeStandby": True},
-            }
-            return custom_resource(
-                f"{self._name}-{system.name}-filesystem",
-                ROOK_API,
-                "CephFilesystem",
-                meta(store, cluster_ns, labels),
-                spec,
-                opts,
-            )
-        if system.interface == "object":
-            spec = {
-                "metadataPool": replicated,
-                "dataPool": replicated,
-                "preservePoolsOnDelete": True,
-                "gateway": {"port": 80, "instances": 2},
-            }
-            return custom_resource(
-                f"{self._name}-{system.name}-objectstore",
-                ROOK_API,
-                "CephObjectStore",
-                meta(store, cluster_ns, labels),
-                spec,
-                opts,
-            )
-        spec = {"failureDomain": "host", **replicated}
+    def _backing_store(
+        self, driver: StorageDriver, system: StorageSpec, ready: list[pulumi.Resource]
+    ) -> pulumi.Resource | None:
+        store = driver.backing_store(system)
+        if store is None:
+            return None
         return custom_resource(
-            f"{self._name}-{system.name}-blockpool",
-            ROOK_API,
-            "CephBlockPool",
-            meta(store, cluster_ns, labels),
-            spec,
-            opts,
+            f"{self._name}-{system.name}-{store.suffix}",
+            store.api_version,
+            store.kind,
+            meta(store.name, store.namespace, {STORAGE_SYSTEM_LABEL: system.name}),
+            dict(store.spec),
+            # The store holds the system's data.
+            pulumi.ResourceOptions(parent=self, protect=True, depends_on=ready),
         )
 
     def _storage_class(
-        self, kind: str, system: StorageSystemConfig, has_secret: bool, depends: list[pulumi.Resource]
+        self, driver: StorageDriver, system: StorageSpec, has_secret: bool, depends: list[pulumi.Resource]
     ) -> str:
-        name = storage_class_name(system)
-        provisioner, parameters = _class_parameters(kind, system, has_secret)
+        spec = driver.storage_class(system, has_secret)
         labels = {STORAGE_SYSTEM_LABEL: system.name, ENCRYPTED_LABEL: "true" if system.encrypted else "false"}
         k8s.storage.v1.StorageClass(
             f"{self._name}-{system.name}-class",
-            metadata=meta(name, labels=labels),
-            provisioner=provisioner,
-            parameters=parameters,
+            metadata=meta(storage_class_name(system.name), labels=labels),
+            provisioner=spec.provisioner,
+            parameters=dict(spec.parameters),
             reclaim_policy=system.reclaim_policy,
             allow_volume_expansion=system.interface != "object",
             volume_binding_mode="Immediate",
             # A class holding datasets and checkpoints: replacing it would orphan its volumes' policy.
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=depends),
         )
-        return name
+        return storage_class_name(system.name)
 
     def _claim(
-        self, system: StorageSystemConfig, share: TenantShare, storage_class: str, depends: list[pulumi.Resource]
+        self, system: StorageSpec, share: TenantShare, storage_class: str, depends: list[pulumi.Resource]
     ) -> None:
         spec: Any = {
             "accessModes": ["ReadWriteMany"],
@@ -318,70 +235,3 @@ class StorageSystem(pulumi.ComponentResource):
             # The tenant's shared data: never deleted or replaced by a deployment.
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[share.namespace, *depends]),
         )
-
-
-def credential_fields(system: StorageSystemConfig) -> tuple[str, ...]:
-    """Fields the credential secret of ``system`` must hold."""
-    return CREDENTIAL_FIELDS.get(system.kind, ("username", "password"))
-
-
-def _secret_parameters(secret: str, namespace: str) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for prefix in CSI_SECRET_PARAMS:
-        params[f"{prefix}-name"] = secret
-        params[f"{prefix}-namespace"] = namespace
-    return params
-
-
-def _class_parameters(kind: str, system: StorageSystemConfig, has_secret: bool) -> tuple[str, dict[str, str]]:
-    driver = DRIVERS[kind]
-    namespace = driver.charts[0].namespace
-    if kind == "exascaler":
-        # Per-class filesystem and mount point let one driver serve several EXAScaler file systems
-        # (exa-csi-driver README, "Dynamically provisioned volumes").
-        return driver.provisioner, {"exaFS": system.endpoint, "mountPoint": system.mount_path or ""}
-    if kind == "weka":
-        # Directory-backed volumes in the WEKA filesystem that carries the system's name, quota
-        # enforced (WEKA CSI docs, "Configure directory-backed StorageClass").
-        params = {"volumeType": "dir/v1", "filesystemName": system.name, "capacityEnforcement": "HARD"}
-        return driver.provisioner, {
-            **params,
-            **(_secret_parameters(f"{system.name}-api", namespace) if has_secret else {}),
-        }
-    if kind == "vast":
-        # VIP pool and view policy named after the system on the VAST cluster; volumes under its export.
-        params = {"vip_pool_name": system.name, "view_policy": system.name, "root_export": system.mount_path or "/"}
-        return driver.provisioner, {
-            **params,
-            **(_secret_parameters(f"{system.name}-vms", namespace) if has_secret else {}),
-        }
-    cluster_ns, store = rook_location(system)
-    if system.interface == "object":
-        return f"{ROOK_OPERATOR_NAMESPACE}.ceph.rook.io/bucket", {
-            "objectStoreName": store,
-            "objectStoreNamespace": cluster_ns,
-        }
-    provisioner_secret, node_secret = ROOK_CSI_SECRETS[system.interface]
-    secrets = {
-        "csi.storage.k8s.io/provisioner-secret-name": provisioner_secret,
-        "csi.storage.k8s.io/provisioner-secret-namespace": cluster_ns,
-        "csi.storage.k8s.io/controller-expand-secret-name": provisioner_secret,
-        "csi.storage.k8s.io/controller-expand-secret-namespace": cluster_ns,
-        "csi.storage.k8s.io/node-stage-secret-name": node_secret,
-        "csi.storage.k8s.io/node-stage-secret-namespace": cluster_ns,
-    }
-    if system.interface == "filesystem":
-        return driver.provisioner, {"clusterID": cluster_ns, "fsName": store, "pool": f"{store}-data0", **secrets}
-    rbd = f"{ROOK_OPERATOR_NAMESPACE}.rbd.csi.ceph.com"
-    return rbd, {"clusterID": cluster_ns, "pool": store, "imageFormat": "2", "imageFeatures": "layering", **secrets}
-
-
-def _driver_values(args: StorageSystemArgs, tolerations: list[dict[str, Any]]) -> dict[str, Any]:
-    if args.kind == "exascaler":
-        exa_map = {s.name: {"mountPoint": s.mount_path, "exaFS": s.endpoint} for s in args.systems}
-        return {"config": {"exascaler_map": exa_map}}
-    if args.kind == "weka":
-        return {"nodePluginTolerations": tolerations}
-    if args.kind == "vast":
-        return {"node": {"tolerations": tolerations}}
-    return {"csi": {"pluginTolerations": tolerations}}

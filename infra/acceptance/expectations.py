@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.storage.drivers import driver_for
 from infra.acceptance.hardware import (
-    FILESYSTEM_TYPES,
     IPOIB_HEADER_BYTES,
     NODE_SERVICES,
     NVLINK_DAEMONS,
@@ -100,7 +100,7 @@ def _mounts(site: SiteConfig, tenants: list[str]) -> tuple[MountExpectation, ...
                 path=system.mount_path,
                 storage=system.name,
                 kind=system.kind,
-                filesystems=FILESYSTEM_TYPES[system.kind],
+                filesystems=driver_for(system.kind).filesystem_types,
                 endpoint=system.endpoint,
                 tenants=users,
             )

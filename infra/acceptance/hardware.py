@@ -51,16 +51,6 @@ PKEY_FULL_MEMBER = 0x8000
 # infiniband/ipoib.rst, "Datagram vs Connected modes"): 4092 on a 4096-byte partition.
 IPOIB_HEADER_BYTES = 4
 
-# Filesystem types /proc/mounts shows for each storage kind: Lustre clients mount type lustre
-# (DDN EXAScaler), WEKA's client wekafs, VAST is served over NFS (v3 or v4), CephFS mounts as ceph
-# with the kernel client or fuse.ceph-fuse with ceph-fuse.
-FILESYSTEM_TYPES: dict[str, tuple[str, ...]] = {
-    "exascaler": ("lustre",),
-    "weka": ("wekafs",),
-    "vast": ("nfs", "nfs4"),
-    "rook-ceph": ("ceph", "fuse.ceph-fuse"),
-}
-
 # The process behind each NVLink service. Under the GPU Operator the driver container starts the
 # fabric manager itself, so no systemd unit is active on the host, but the process runs.
 NVLINK_DAEMONS: dict[str, str] = {

@@ -18,9 +18,11 @@ from component_harness import (
     spec,
 )
 
-from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare, credential_fields
+from components.storage.drivers import driver_for
+from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from infra.config.model import SiteConfig
 from infra.engine.runtime import SECRET
+from infra.site import storage_spec
 
 TYPE = "gigafactory:storage:StorageSystem"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -42,9 +44,15 @@ def build(config: SiteConfig, kind: str) -> Any:
             )
             for s in systems
         }
-        StorageSystem(f"storage-{kind}", StorageSystemArgs(kind=kind, systems=systems, shares=shares), opts)
+        StorageSystem(
+            f"storage-{kind}",
+            StorageSystemArgs(kind=kind, systems=tuple(storage_spec(s) for s in systems), shares=shares),
+            opts,
+        )
 
-    secrets = {s.credentials_secret: secret_json(credential_fields(s)) for s in systems if s.credentials_secret}
+    secrets = {
+        s.credentials_secret: secret_json(driver_for(kind).credential_fields) for s in systems if s.credentials_secret
+    }
     return record(program, secrets=secrets)
 
 

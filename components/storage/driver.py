@@ -1,0 +1,190 @@
+"""The storage-driver interface: what composition asks of one storage kind's CSI driver.
+
+A ``StorageDriver`` turns plain ``StorageSpec`` values into chart values, storage-class
+parameters, the credential Secret it reads and, where the kind has them, extra releases and
+backing stores. Drivers are pure (no Pulumi resources): ``StorageSystem`` creates the objects.
+One driver per kind, registered in ``components.storage.drivers.DRIVERS``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+# The CSI secret parameters a StorageClass names so the external provisioner, attacher, resizer
+# and node plugin find the driver's credentials (kubernetes-csi docs, "Secrets and Credentials").
+CSI_SECRET_PARAMS = (
+    "csi.storage.k8s.io/provisioner-secret",
+    "csi.storage.k8s.io/controller-publish-secret",
+    "csi.storage.k8s.io/controller-expand-secret",
+    "csi.storage.k8s.io/node-stage-secret",
+    "csi.storage.k8s.io/node-publish-secret",
+)
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    """One storage system as its driver sees it: plain values, no site model."""
+
+    name: str
+    """System name; also its StorageClass name."""
+
+    kind: str
+    """Storage kind: a key of ``DRIVERS``."""
+
+    endpoint: str
+    """Where the system is reached (Lustre NID and fs, WEKA/VAST API, ``<namespace>/<store>`` for Rook)."""
+
+    interface: str = "filesystem"
+    """filesystem, object or block."""
+
+    mount_path: str | None = None
+    """Where nodes mount it (filesystems)."""
+
+    reclaim_policy: str = "Retain"
+    """Reclaim policy of its StorageClass."""
+
+    encrypted: bool = False
+    """Data encrypted at rest."""
+
+    credentials_secret: str | None = None
+    """Pulumi config secret holding the API credentials, if the kind has any."""
+
+    view_policy: str | None = None
+    """VAST: the view policy of volumes it creates (default: the system's name)."""
+
+    vip_pool: str | None = None
+    """VAST: the virtual-IP pool clients mount through (default: the system's name)."""
+
+
+@dataclass(frozen=True)
+class DriverChart:
+    """One Helm chart that installs (part of) a storage kind's driver."""
+
+    release: str
+    chart: str
+    version: str
+    repo: str | None
+    namespace: str
+
+
+@dataclass(frozen=True)
+class CredentialSecret:
+    """The Secret a driver reads its API credentials from, and how its keys map to credential fields."""
+
+    name: str
+    namespace: str
+    keys: Mapping[str, str]
+    """Secret key -> credential field (values stay secret)."""
+
+    plain: Mapping[str, str] = field(default_factory=dict)
+    """Secret keys whose values are not secret (an endpoint)."""
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """A StorageClass's provisioner and parameters."""
+
+    provisioner: str
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ExtraRelease:
+    """A further release of the driver's kind (Rook: one cluster release per Ceph namespace)."""
+
+    chart: DriverChart
+    values: Mapping[str, Any]
+    own_namespace: bool
+    """True when the release's namespace is not the driver's and must be created."""
+
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class BackingStore:
+    """A custom resource that backs one storage system (Rook: filesystem, object store, pool)."""
+
+    suffix: str
+    """Resource-name suffix (``filesystem``, ``objectstore``, ``blockpool``)."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    spec: Mapping[str, Any]
+
+
+class StorageDriver(ABC):
+    """A storage kind's CSI driver: the one interface every kind implements."""
+
+    kind: ClassVar[str]
+    """The ``kind`` of site storage systems this driver serves."""
+
+    charts: ClassVar[tuple[DriverChart, ...]]
+    """Driver releases, installed in order (each after the one before); the first is the driver."""
+
+    provisioner: ClassVar[str]
+    """The CSI driver name of its filesystems."""
+
+    interfaces: ClassVar[tuple[str, ...]] = ("filesystem",)
+    """How its systems may be consumed."""
+
+    filesystem_types: ClassVar[tuple[str, ...]]
+    """Types ``/proc/mounts`` shows for a mounted system of this kind (node acceptance)."""
+
+    credential_fields: ClassVar[tuple[str, ...]] = ("username", "password")
+    """Fields its Pulumi config credential secret must hold."""
+
+    credential_defaults: ClassVar[Mapping[str, str]] = {}
+    """Optional credential fields and their defaults."""
+
+    @property
+    def namespace(self) -> str:
+        """Namespace of the driver (its first chart)."""
+        return self.charts[0].namespace
+
+    @abstractmethod
+    def chart_values(
+        self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Helm values of ``chart`` serving ``systems``; node plugins tolerate ``tolerations``."""
+
+    @abstractmethod
+    def credential_secret(self, system: StorageSpec) -> CredentialSecret:
+        """The Secret holding ``system``'s credentials (its name is spelt here only)."""
+
+    @abstractmethod
+    def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
+        """Provisioner and parameters of ``system``'s StorageClass (``with_secret``: credentials exist)."""
+
+    def extra_releases(self, systems: Sequence[StorageSpec]) -> tuple[ExtraRelease, ...]:
+        """Releases beyond ``charts`` that ``systems`` need, installed after the driver."""
+        return ()
+
+    def backing_store(self, system: StorageSpec) -> BackingStore | None:
+        """The custom resource backing ``system``, if the kind has one."""
+        return None
+
+
+def csi_secret_parameters(secret: CredentialSecret) -> dict[str, str]:
+    """StorageClass parameters naming ``secret`` for every CSI operation."""
+    params: dict[str, str] = {}
+    for prefix in CSI_SECRET_PARAMS:
+        params[f"{prefix}-name"] = secret.name
+        params[f"{prefix}-namespace"] = secret.namespace
+    return params
+
+
+def storage_class_name(system: str) -> str:
+    """The StorageClass of a storage system: the system's name."""
+    return system
+
+
+def quantity_tb(terabytes: float) -> str:
+    """A size in TB as a Kubernetes quantity (decimal units, as storage vendors count)."""
+    if float(terabytes).is_integer():
+        return f"{int(terabytes)}T"
+    return f"{round(terabytes * 1000)}G"

@@ -1,0 +1,37 @@
+"""DDN EXAScaler (Lustre) through DDN's ``exa-csi`` driver."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from components.storage.driver import ClassSpec, CredentialSecret, DriverChart, StorageDriver, StorageSpec
+
+
+class ExascalerDriver(StorageDriver):
+    """EXAScaler: one ``exa-csi`` release; each system is an entry of the driver's filesystem map."""
+
+    kind = "exascaler"
+    # DDN publishes the EXAScaler chart only in its driver repository (DDNStorage/exa-csi-driver,
+    # deploy/helm-chart, chart `exa-csi` 2.7.0), not in a Helm repository: the release installs it
+    # from the packaged chart under vendor/charts (README, "Deploying for real with pulumi up").
+    charts = (DriverChart("exa-csi", "./vendor/charts/exa-csi-2.7.0.tgz", "2.7.0", None, "exa-csi"),)
+    provisioner = "exa.csi.ddn.com"
+    # Lustre clients mount type lustre.
+    filesystem_types = ("lustre",)
+
+    def chart_values(
+        self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        exa_map = {s.name: {"mountPoint": s.mount_path, "exaFS": s.endpoint} for s in systems}
+        return {"config": {"exascaler_map": exa_map}}
+
+    def credential_secret(self, system: StorageSpec) -> CredentialSecret:
+        return CredentialSecret(
+            f"{system.name}-credentials", self.namespace, {"username": "username", "password": "password"}
+        )
+
+    def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
+        # Per-class filesystem and mount point let one driver serve several EXAScaler file systems
+        # (exa-csi-driver README, "Dynamically provisioned volumes").
+        return ClassSpec(self.provisioner, {"exaFS": system.endpoint, "mountPoint": system.mount_path or ""})

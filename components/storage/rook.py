@@ -1,0 +1,139 @@
+"""Ceph through Rook: the ``rook-ceph`` operator, a ``rook-ceph-cluster`` per Ceph namespace, and
+a CephFilesystem, CephObjectStore or CephBlockPool per system."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from components.storage.driver import (
+    BackingStore,
+    ClassSpec,
+    CredentialSecret,
+    DriverChart,
+    ExtraRelease,
+    StorageDriver,
+    StorageSpec,
+)
+
+ROOK_API = "ceph.rook.io/v1"
+ROOK_REPO = "https://charts.rook.io/release"
+ROOK_VERSION = "v1.20.6"
+ROOK_OPERATOR_NAMESPACE = "rook-ceph"
+ROOK_CLUSTER_CHART = DriverChart(
+    "rook-ceph-cluster", "rook-ceph-cluster", ROOK_VERSION, ROOK_REPO, ROOK_OPERATOR_NAMESPACE
+)
+# Ceph keeps three copies of metadata and data (Rook examples, "filesystem.yaml", "object.yaml").
+CEPH_REPLICAS = 3
+# CSI secrets the Rook operator creates in the cluster namespace (Rook docs, "CephFS Storage").
+ROOK_CSI_SECRETS = {
+    "filesystem": ("rook-csi-cephfs-provisioner", "rook-csi-cephfs-node"),
+    "block": ("rook-csi-rbd-provisioner", "rook-csi-rbd-node"),
+}
+CEPHFS_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.cephfs.csi.ceph.com"
+RBD_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.rbd.csi.ceph.com"
+BUCKET_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.ceph.rook.io/bucket"
+
+
+def rook_location(system: StorageSpec) -> tuple[str, str]:
+    """(Ceph cluster namespace, store name) of a Rook system, from ``endpoint: <namespace>/<name>``."""
+    namespace, _, name = system.endpoint.partition("/")
+    return (namespace, name) if name else (ROOK_OPERATOR_NAMESPACE, namespace)
+
+
+class RookCephDriver(StorageDriver):
+    """Ceph on the cluster's own nodes, run by Rook."""
+
+    kind = "rook-ceph"
+    charts = (DriverChart("rook-ceph", "rook-ceph", ROOK_VERSION, ROOK_REPO, ROOK_OPERATOR_NAMESPACE),)
+    provisioner = CEPHFS_PROVISIONER
+    interfaces = ("filesystem", "object", "block")
+    # CephFS mounts as ceph with the kernel client, fuse.ceph-fuse with ceph-fuse.
+    filesystem_types = ("ceph", "fuse.ceph-fuse")
+    credential_fields = ("access_key", "secret_key")
+
+    def chart_values(
+        self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        return {"csi": {"pluginTolerations": list(tolerations)}}
+
+    def credential_secret(self, system: StorageSpec) -> CredentialSecret:
+        # The object store's admin S3 keys, for the tooling that manages buckets and users.
+        return CredentialSecret(
+            f"{system.name}-admin",
+            rook_location(system)[0],
+            {"AWS_ACCESS_KEY_ID": "access_key", "AWS_SECRET_ACCESS_KEY": "secret_key"},
+        )
+
+    def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
+        cluster_ns, store = rook_location(system)
+        if system.interface == "object":
+            return ClassSpec(BUCKET_PROVISIONER, {"objectStoreName": store, "objectStoreNamespace": cluster_ns})
+        provisioner_secret, node_secret = ROOK_CSI_SECRETS[system.interface]
+        secrets = {
+            "csi.storage.k8s.io/provisioner-secret-name": provisioner_secret,
+            "csi.storage.k8s.io/provisioner-secret-namespace": cluster_ns,
+            "csi.storage.k8s.io/controller-expand-secret-name": provisioner_secret,
+            "csi.storage.k8s.io/controller-expand-secret-namespace": cluster_ns,
+            "csi.storage.k8s.io/node-stage-secret-name": node_secret,
+            "csi.storage.k8s.io/node-stage-secret-namespace": cluster_ns,
+        }
+        if system.interface == "filesystem":
+            return ClassSpec(
+                CEPHFS_PROVISIONER, {"clusterID": cluster_ns, "fsName": store, "pool": f"{store}-data0", **secrets}
+            )
+        params = {"clusterID": cluster_ns, "pool": store, "imageFormat": "2", "imageFeatures": "layering"}
+        return ClassSpec(RBD_PROVISIONER, {**params, **secrets})
+
+    def extra_releases(self, systems: Sequence[StorageSpec]) -> tuple[ExtraRelease, ...]:
+        """One protected ``rook-ceph-cluster`` release per Ceph cluster namespace the systems name."""
+        by_namespace: dict[str, list[StorageSpec]] = {}
+        for system in systems:
+            by_namespace.setdefault(rook_location(system)[0], []).append(system)
+        releases = []
+        for cluster_ns, members in sorted(by_namespace.items()):
+            own = cluster_ns != ROOK_OPERATOR_NAMESPACE
+            release = f"rook-ceph-cluster-{cluster_ns}" if own else ROOK_CLUSTER_CHART.release
+            chart = replace(ROOK_CLUSTER_CHART, release=release, namespace=cluster_ns)
+            # The release holds the CephCluster: deleting it deletes every pool's data.
+            releases.append(ExtraRelease(chart, _cluster_values(members), own_namespace=own, protect=True))
+        return tuple(releases)
+
+    def backing_store(self, system: StorageSpec) -> BackingStore:
+        cluster_ns, store = rook_location(system)
+        replicated = {"replicated": {"size": CEPH_REPLICAS}}
+        if system.interface == "filesystem":
+            spec: dict[str, Any] = {
+                "metadataPool": replicated,
+                "dataPools": [{"name": "data0", **replicated}],
+                "preserveFilesystemOnDelete": True,
+                "metadataServer": {"activeCount": 1, "activeStandby": True},
+            }
+            return BackingStore("filesystem", ROOK_API, "CephFilesystem", store, cluster_ns, spec)
+        if system.interface == "object":
+            spec = {
+                "metadataPool": replicated,
+                "dataPool": replicated,
+                "preservePoolsOnDelete": True,
+                "gateway": {"port": 80, "instances": 2},
+            }
+            return BackingStore("objectstore", ROOK_API, "CephObjectStore", store, cluster_ns, spec)
+        spec = {"failureDomain": "host", **replicated}
+        return BackingStore("blockpool", ROOK_API, "CephBlockPool", store, cluster_ns, spec)
+
+
+def _cluster_values(systems: Sequence[StorageSpec]) -> dict[str, Any]:
+    storage: dict[str, Any] = {"useAllNodes": True, "useAllDevices": True}
+    if any(s.encrypted for s in systems):
+        # OSDs on dm-crypt: every pool of this cluster is encrypted at rest (Rook
+        # CephCluster `storage.config.encryptedDevice`).
+        storage["config"] = {"encryptedDevice": "true"}
+    return {
+        "operatorNamespace": ROOK_OPERATOR_NAMESPACE,
+        "cephClusterSpec": {"storage": storage},
+        # Pools, filesystems and object stores are the site's own resources, not the chart's.
+        "cephBlockPools": [],
+        "cephFileSystems": [],
+        "cephObjectStores": [],
+    }
