@@ -68,7 +68,7 @@ def test_net_file_lists_every_link_from_both_ends(pilot: SiteConfig) -> None:
         assert port <= nodes[node][1], f"{node}: port {port} beyond its {nodes[node][1]}"
     hca = plan.hca("h100-clinical", 3, 6)
     leaf = plan.hca_port("h100-clinical", 3, 6)
-    assert nodes[hca.nodeid] == ("Ca", 1, "pilot-clin-004 rail6")
+    assert nodes[hca.nodeid] == ("Ca", 1, "pilot-clin-004 mlx5_10")
     assert cabling[(hca.nodeid, 1)] == (leaf.device.nodeid, leaf.port)
     assert nodes[plan.spines[0].nodeid] == ("Switch", 64, "spine-000")
     assert all(len(line) < 256 for line in text.splitlines()), "ibsim reads lines of at most 255 characters"

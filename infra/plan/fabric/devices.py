@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from infra.acceptance.hardware import compute_hca_devices
 from infra.config.schema import NodePool
 
 SWITCH_GUID_BASE = 0x0200_0000_0000_0000
@@ -78,9 +79,18 @@ class Hca:
         return self.source.node_name(self.position)
 
     @property
+    def device(self) -> str:
+        """The RDMA device of this rail on the node, e.g. ``mlx5_3`` (node acceptance's per-system table)."""
+        return hca_device(self.source, self.rail)
+
+    @property
     def name(self) -> str:
-        """NodeDescription: hostname and rail."""
-        return f"{self.hostname} rail{self.rail}"
+        """NodeDescription as ``ibnetdiscover`` reports it: ``<hostname> <device>``, e.g. ``pilot-gpu-001 mlx5_0``.
+
+        rdma-ndd sets every HCA's node description to the host name and the device name
+        (rdma-core ``rdma-ndd/rdma-ndd.c``, default format ``%h %d``).
+        """
+        return f"{self.hostname} {self.device}"
 
     @property
     def guid(self) -> int:
@@ -96,6 +106,11 @@ class Hca:
     def nodeid(self) -> str:
         """The node id ibnetdiscover prints: ``H-`` and the GUID."""
         return f"H-{self.guid:016x}"
+
+
+def hca_device(pool: NodePool, rail: int) -> str:
+    """The RDMA device name of ``rail`` on the nodes of ``pool``: the table node acceptance checks."""
+    return compute_hca_devices(pool.gpu_model, pool.hcas.compute)[rail]
 
 
 Device = Switch | Hca

@@ -16,7 +16,17 @@ from infra.config.catalog import LINK_RATE_GBPS, SWITCHES, FabricGeneration, Swi
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
 from infra.plan.fabric.bom import BomRow, bom_rows
-from infra.plan.fabric.devices import NODE_DESCRIPTION_BYTES, Device, End, Hca, Link, Role, Switch, Tier
+from infra.plan.fabric.devices import (
+    NODE_DESCRIPTION_BYTES,
+    Device,
+    End,
+    Hca,
+    Link,
+    Role,
+    Switch,
+    Tier,
+    hca_device,
+)
 from infra.plan.fabric.errors import FabricPlanError, FabricProblem
 from infra.plan.fabric.shape import FabricShape, FabricTooLarge, leaf_uplinks, plan_shape
 from infra.plan.fabric.summary import summary_lines
@@ -360,15 +370,15 @@ def _name_problems(config: SiteConfig) -> list[FabricProblem]:
                     f"shorten the pool name to at most {max(room, 1)} characters",
                 )
             )
-        rail_suffix = len(f" rail{pool.hcas.compute - 1}")
+        device_suffix = max(len(f" {hca_device(pool, rail)}") for rail in range(pool.hcas.compute))
         longest_host = max((pool.node_name(p) for p in range(pool.nodes)), key=len)
-        if len(longest_host.encode()) + rail_suffix > NODE_DESCRIPTION_BYTES:
+        if len(longest_host.encode()) + device_suffix > NODE_DESCRIPTION_BYTES:
             problems.append(
                 FabricProblem(
                     ("node_pools", i, "node_name_pattern"),
-                    f"HCA description {longest_host + ' rail0'!r} is longer than the {NODE_DESCRIPTION_BYTES} "
-                    "bytes of an InfiniBand NodeDescription",
-                    f"make node names at most {NODE_DESCRIPTION_BYTES - rail_suffix} characters",
+                    f"HCA description {longest_host + ' ' + hca_device(pool, 0)!r} is longer than the "
+                    f"{NODE_DESCRIPTION_BYTES} bytes of an InfiniBand NodeDescription",
+                    f"make node names at most {NODE_DESCRIPTION_BYTES - device_suffix} characters",
                 )
             )
     return problems
