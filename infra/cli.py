@@ -10,9 +10,25 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parser.
-COMMANDS: tuple[str, ...] = ("validate", "new_site", "fabric", "inventory", "verify", "plan", "render", "diff")
+COMMANDS: tuple[str, ...] = (
+    "validate",
+    "new_site",
+    "fabric",
+    "inventory",
+    "verify",
+    "plan",
+    "render",
+    "diff",
+    "schema",
+    "completion",
+)
+
+
+# The Pulumi SDKs whose versions decide what a deployment does (pinned in pyproject.toml).
+PINNED_SDKS: tuple[str, ...] = ("pulumi", "pulumi-kubernetes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,10 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gigafactory",
         description="Plan, validate and deploy AI gigafactory sites from one YAML file per site.",
     )
+    parser.add_argument("--version", action="version", version=version_text())
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"infra.commands.{name}").register(subparsers)
     return parser
+
+
+def version_text() -> str:
+    """``gigafactory X (pulumi Y, pulumi-kubernetes Z)``: this package and the SDKs it deploys with."""
+    return f"gigafactory {_version('gigafactory')} ({', '.join(f'{d} {_version(d)}' for d in PINNED_SDKS)})"
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict, WithJsonSchema
 
 from infra.config.yamlvalues import HexInt, YamlFloat
 
@@ -140,9 +140,14 @@ Flag = Annotated[bool, Strict()]
 DnsLabel = Annotated[str, AfterValidator(dns_label)]
 CountryCode = Annotated[str, BeforeValidator(_country)]
 SecretRef = Annotated[str, AfterValidator(_config_key)]
-KubernetesVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_kubernetes_version)]
-DriverVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_driver_version)]
-ReleaseVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_chart_version)]
+# In a site file a version may be written bare (`kubernetes_version: 1.35`), which YAML reads as a
+# number; the model keeps the text, and the JSON Schema editors use accepts both spellings.
+_VERSION_JSON = WithJsonSchema({"type": ["string", "number"]})
+KubernetesVersion = Annotated[
+    str, BeforeValidator(_version_text), AfterValidator(_kubernetes_version), _VERSION_JSON
+]
+DriverVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_driver_version), _VERSION_JSON]
+ReleaseVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_chart_version), _VERSION_JSON]
 PKey = Annotated[int, BeforeValidator(_pkey)]
 IPv4Subnet = Annotated[ipaddress.IPv4Network, BeforeValidator(_ipv4_network)]
 NodesOrPercent = Annotated[Integer | str, BeforeValidator(_percent_or_count)]

@@ -1,0 +1,41 @@
+"""``gigafactory schema [-o FILE]``: the JSON Schema of a site-config layer, for editors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra.config.layer_schema import layer_schema_text
+from infra.outputs import write_file_atomic
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``schema`` sub-command."""
+    parser = subparsers.add_parser(
+        "schema",
+        help="write the JSON Schema of a site file (a layer of extends:), for editors",
+        description=(
+            "Write the JSON Schema (draft 2020-12) of one site-config layer: every field optional, "
+            "unknown keys refused, descriptions from the site model. `validate` still checks the merged site."
+        ),
+    )
+    parser.add_argument(
+        "-o", "--output", default="-", metavar="FILE", help="where to write it (default: - for standard output)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the schema; 0 on success, 2 when the output cannot be written."""
+    text = layer_schema_text()
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_file_atomic(Path(args.output), text)
+    except OSError as exc:
+        print(f"{args.output}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,67 @@
+"""The command line's own surface: --version and shell completion, run in real shells."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from infra.cli import COMMANDS, main
+
+
+def test_version_names_the_package_and_the_pinned_sdks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out.strip()
+    assert out == (
+        f"gigafactory {metadata.version('gigafactory')} "
+        f"(pulumi {metadata.version('pulumi')}, pulumi-kubernetes {metadata.version('pulumi-kubernetes')})"
+    )
+
+
+def _script(shell: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["completion", shell]) == 0
+    return capsys.readouterr().out
+
+
+def _bash_complete(script: Path, words: list[str]) -> list[str]:
+    """What real bash offers for ``words`` (the last one being completed) with ``script`` loaded."""
+    line = " ".join(words)
+    program = (
+        f"source {script}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        f"COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}\n"
+        "fn=$(complete -p gigafactory | sed -E 's/.*-F ([^ ]+).*/\\1/')\n"
+        '"$fn" gigafactory "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"\n'
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    result = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True, timeout=30)
+    return sorted(set(result.stdout.split()))
+
+
+def test_bash_completes_commands_and_their_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "gigafactory.bash"
+    script.write_text(_script("bash", capsys))
+    every = _bash_complete(script, ["gigafactory", ""])
+    for module in COMMANDS:
+        assert module.replace("_", "-") in every, f"bash does not complete the command {module}"
+    assert _bash_complete(script, ["gigafactory", "pl"]) == ["plan"]
+    assert "--format" in _bash_complete(script, ["gigafactory", "diff", "--fo"])
+    assert _bash_complete(script, ["gigafactory", "completion", "z"]) == ["zsh"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (tests/run.sh installs it)")
+def test_zsh_script_parses_and_lists_every_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = _script("zsh", capsys)
+    script = tmp_path / "_gigafactory"
+    script.write_text(text)
+    subprocess.run(["zsh", "-n", str(script)], check=True, timeout=30)
+    assert text.startswith("#compdef gigafactory")
+    for module in COMMANDS:
+        name = module.replace("_", "-")
+        assert re.search(rf"^\s+{name}\) _arguments", text, re.MULTILINE), f"zsh does not complete {name}"
