@@ -106,6 +106,7 @@ def test_new_site_user_mistakes(workdir: Path, capsys: pytest.CaptureFixture[str
         "base",
         "eu-gigafactory.yaml",
         "eu-pilot.yaml",
+        "site-layer.schema.json",
     ]
 
 
