@@ -52,7 +52,7 @@ def make_plan(config: SiteConfig, path: str) -> Plan | None:
 
     progress = Progress(sys.stdout, f"planning {config.site.name}")
     try:
-        return plan_site(config, on_register=progress)
+        return plan_site(config, on_register=progress, source=Path(path))
     except PLANNING_ERRORS as error:
         problems: list[object] = list(planning_errors(Path(path), error))
         reason = "the site cannot be planned"

@@ -1,216 +1,159 @@
-"""What a plan change means for the site, and which parts of it are dangerous.
+"""What a plan change means for the site: the intent summary, read from the plans' typed facts.
 
-Intent comes from the plans' ``site`` sections (facts derived from the site configs): GPUs per
-pool, tenants and their quotas, partition keys, operator and driver versions, drain policy.
-Dangers combine those facts with the resource changes:
-
-- ``protected-storage``: a protected resource, or a PersistentVolume(Claim), deleted or replaced
-  (the data on it goes, and ``pulumi up`` stops at a protected resource anyway);
-- ``quota-capacity``: a pool loses GPUs that tenants hold nominal quota on (more GPUs removed than
-  the pool had unbooked);
-- ``driver-without-drain``: the GPU driver changes while a pool's driver upgrade policy does not
-  drain nodes (running jobs lose their GPUs mid-step);
-- ``partition-key``: a tenant's InfiniBand partition key changes (its running pods' GUIDs stay in
-  the old partition until they restart: jobs stall or talk across tenants' partitions).
+GPUs per pool, what the nodes of each pool must become (``node_intent.py``), tenants and their
+quotas, partition keys, operator and driver versions, drain policy, storage, fabric and power.
+Each line names the ``file:line:col`` of the value that changed (in the site or its base). Which
+of these changes are dangerous is ``dangers.py``'s registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
-
-from infra.engine.diff import DELETE, REPLACE, ResourceChange
-
-STATEFUL_KINDS = ("PersistentVolumeClaim", "PersistentVolume")
-DANGER_KINDS = ("protected-storage", "quota-capacity", "driver-without-drain", "partition-key")
+from infra.engine.facts import PoolFacts, QuotaFacts, SiteFacts, StorageFacts, TenantFacts
+from infra.engine.findings import DRAIN, Finding, n, paired, signed, where
+from infra.engine.node_intent import node_intents
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One line of the summary: a ``kind`` (see module doc), its subject and a sentence."""
-
-    kind: str
-    subject: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        """JSON form."""
-        return {"kind": self.kind, "subject": self.subject, "message": self.message}
-
-
-def _n(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def _signed(value: float) -> str:
-    return ("+" if value > 0 else "-") + _n(abs(value))
-
-
-def _paired(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[tuple[str, Any, Any]]:
-    """``(key, old value, new value)`` for every key of either side, sorted; None where a side lacks it."""
-    for key in sorted(set(old) | set(new)):
-        yield key, old.get(key), new.get(key)
-
-
-def intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     """The intent-level summary from ``old`` to ``new`` site facts, in a fixed order."""
     found: list[Finding] = []
-    found += _pool_intents(old.get("pools", {}), new.get("pools", {}))
-    found += _tenant_intents(old.get("tenants", {}), new.get("tenants", {}))
+    found += _pool_intents(old, new)
+    found += node_intents(old, new)
+    found += _tenant_intents(old, new)
     found += _operator_intents(old, new)
-    found += _storage_intents(old.get("storage", {}), new.get("storage", {}))
+    found += _storage_intents(old, new)
     found += _fabric_and_power(old, new)
     return found
 
 
-def _pool_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def _pool_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found = []
-    for name, before, after in _paired(old, new):
-        if before is None:
+    for name, before, after in paired(old.pools, new.pools):
+        subject, at = f"pool {name}", f"pools.{name}"
+        if after is not None and before is None:
+            message = f"new pool {name}: {signed(after.gpus)} GPUs ({n(after.nodes)} x {after.gpu_model} nodes)"
+            found.append(Finding("gpus", subject, message, where(at, new, old)))
+        elif before is not None and after is None:
             found.append(
-                Finding(
-                    "gpus",
-                    f"pool {name}",
-                    f"new pool {name}: {_signed(after['gpus'])} GPUs "
-                    f"({_n(after['nodes'])} x {after['gpu_model']} nodes)",
-                )
+                Finding("gpus", subject, f"pool {name} removed: {signed(-before.gpus)} GPUs", where(at, new, old))
             )
-        elif after is None:
-            found.append(Finding("gpus", f"pool {name}", f"pool {name} removed: {_signed(-before['gpus'])} GPUs"))
-        elif before["gpus"] != after["gpus"]:
-            found.append(
-                Finding(
-                    "gpus",
-                    f"pool {name}",
-                    f"pool {name}: {_signed(after['gpus'] - before['gpus'])} GPUs "
-                    f"({_n(before['nodes'])} -> {_n(after['nodes'])} nodes)",
-                )
+        if before is None or after is None:
+            continue
+        if before.gpus != after.gpus:
+            message = (
+                f"pool {name}: {signed(after.gpus - before.gpus)} GPUs ({n(before.nodes)} -> {n(after.nodes)} nodes)"
             )
-        if before and after and before.get("driver_upgrade") != after.get("driver_upgrade"):
-            found.append(
-                Finding(
-                    "drain-policy",
-                    f"pool {name}",
-                    f"pool {name}: driver upgrade policy {_policy(before)} -> {_policy(after)}",
-                )
+            found.append(Finding("gpus", subject, message, where(f"{at}.nodes", new, old)))
+        if before.driver_upgrade != after.driver_upgrade:
+            message = f"pool {name}: driver upgrade policy {policy(before)} -> {policy(after)}"
+            found.append(Finding("drain-policy", subject, message, where(f"{at}.driver_upgrade", new, old)))
+        if before.gpu_sharing != after.gpu_sharing:
+            message = (
+                f"pool {name}: GPU sharing {_sharing(before)} -> {_sharing(after)} "
+                "(the GPU Operator reconfigures and restarts GPU workloads on every node)"
             )
-        if before and after and before.get("gpu_sharing") != after.get("gpu_sharing"):
-            found.append(
-                Finding(
-                    "gpu-sharing",
-                    f"pool {name}",
-                    f"pool {name}: GPU sharing {_sharing(before)} -> {_sharing(after)} "
-                    "(the GPU Operator reconfigures and restarts GPU workloads on every node)",
-                )
-            )
+            found.append(Finding("gpu-sharing", subject, message, where(f"{at}.gpu_sharing", new, old), needs=DRAIN))
     return found
 
 
-def _policy(pool: dict[str, Any]) -> str:
-    upgrade = pool.get("driver_upgrade") or {}
+def policy(pool: PoolFacts) -> str:
+    """``12% at a time, 4 parallel, drain``: a pool's driver upgrade policy."""
+    upgrade = pool.driver_upgrade
     drain = "drain" if upgrade.get("drain") else "no drain"
     return f"{upgrade.get('max_unavailable')} at a time, {upgrade.get('max_parallel_upgrades')} parallel, {drain}"
 
 
-def _sharing(pool: dict[str, Any]) -> str:
-    sharing = pool.get("gpu_sharing") or {}
+def _sharing(pool: PoolFacts) -> str:
+    sharing = pool.gpu_sharing
     mode = sharing.get("mode", "none")
     detail = sharing.get("mig_profile") or sharing.get("replicas")
     return f"{mode} {detail}" if detail else str(mode)
 
 
-def _tenant_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def _tenant_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found = []
-    for name, before, after in _paired(old, new):
-        if before is None:
-            quotas = ", ".join(f"{pool} {_n(q['gpus'])}" for pool, q in after["gpu_quotas"].items()) or "none"
-            found.append(
-                Finding("tenants", f"tenant {name}", f"new tenant {name} ({after['kind']}), GPU quotas: {quotas}")
-            )
+    for name, before, after in paired(old.tenants, new.tenants):
+        subject, at = f"tenant {name}", f"tenants.{name}"
+        if before is None and after is not None:
+            quotas = ", ".join(f"{pool} {n(q.gpus)}" for pool, q in after.gpu_quotas.items()) or "none"
+            message = f"new tenant {name} ({after.kind}), GPU quotas: {quotas}"
+            found.append(Finding("tenants", subject, message, where(at, new, old)))
             continue
-        if after is None:
-            found.append(Finding("tenants", f"tenant {name}", f"tenant {name} removed"))
+        if after is None or before is None:
+            found.append(Finding("tenants", subject, f"tenant {name} removed", where(at, new, old)))
             continue
-        for pool, a, b in _paired(before["gpu_quotas"], after["gpu_quotas"]):
-            if a != b:
-                found.append(
-                    Finding("quotas", f"tenant {name}", f"tenant {name} quota on {pool}: {_quota(a)} -> {_quota(b)}")
-                )
-        for system, a_tb, b_tb in _paired(before.get("storage_quotas_tb", {}), after.get("storage_quotas_tb", {})):
-            if a_tb != b_tb:
-                message = f"tenant {name} storage quota on {system}: {_tb(a_tb)} -> {_tb(b_tb)}"
-                found.append(Finding("quotas", f"tenant {name}", message))
-        if before.get("cohort") != after.get("cohort"):
-            found.append(
-                Finding(
-                    "tenants",
-                    f"tenant {name}",
-                    f"tenant {name} cohort {before.get('cohort') or 'none'} -> {after.get('cohort') or 'none'}",
-                )
-            )
-        if before.get("isolation") != after.get("isolation"):
-            found.append(Finding("tenants", f"tenant {name}", f"tenant {name} isolation settings change"))
-        if before["pkey"] != after["pkey"]:
-            found.append(
-                Finding("pkeys", f"tenant {name}", f"tenant {name} partition key {before['pkey']} -> {after['pkey']}")
-            )
+        found += _tenant_changes(name, before, after, old, new)
     return found
 
 
-def _quota(quota: dict[str, Any] | None) -> str:
+def _tenant_changes(
+    name: str, before: TenantFacts, after: TenantFacts, old: SiteFacts, new: SiteFacts
+) -> list[Finding]:
+    found = []
+    subject, at = f"tenant {name}", f"tenants.{name}"
+    for pool, a, b in paired(before.gpu_quotas, after.gpu_quotas):
+        if a != b:
+            message = f"tenant {name} quota on {pool}: {_quota(a)} -> {_quota(b)}"
+            found.append(Finding("quotas", subject, message, where(f"{at}.gpu_quotas.{pool}", new, old)))
+    for system, a_tb, b_tb in paired(before.storage_quotas_tb, after.storage_quotas_tb):
+        if a_tb != b_tb:
+            message = f"tenant {name} storage quota on {system}: {_tb(a_tb)} -> {_tb(b_tb)}"
+            found.append(
+                Finding("quotas", subject, message, where(f"{at}.storage_quotas_tb.{system}.quota_tb", new, old))
+            )
+    if before.cohort != after.cohort:
+        message = f"tenant {name} cohort {before.cohort or 'none'} -> {after.cohort or 'none'}"
+        found.append(Finding("tenants", subject, message, where(f"{at}.cohort", new, old)))
+    for key, a, b in paired(before.isolation, after.isolation):
+        if a != b:
+            message = f"tenant {name} isolation {key}: {a} -> {b}"
+            found.append(Finding("isolation", subject, message, where(f"{at}.isolation.{key}", new, old)))
+    if before.pkey != after.pkey:
+        message = f"tenant {name} partition key {before.pkey} -> {after.pkey}"
+        found.append(Finding("pkeys", subject, message, where(f"{at}.pkey", new, old)))
+    return found
+
+
+def _quota(quota: QuotaFacts | None) -> str:
     if quota is None:
         return "none"
     extra = [
-        f"{label} {_n(quota[key])}"
-        for key, label in (("borrowing_limit", "borrow"), ("lending_limit", "lend"))
-        if quota.get(key) is not None
+        f"{label} {n(value)}"
+        for value, label in ((quota.borrowing_limit, "borrow"), (quota.lending_limit, "lend"))
+        if value is not None
     ]
-    return f"{_n(quota['gpus'])} GPUs" + (f" ({', '.join(extra)})" if extra else "")
+    return f"{n(quota.gpus)} GPUs" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def _tb(value: float | None) -> str:
-    return "none" if value is None else f"{_n(value)} TB"
+    return "none" if value is None else f"{n(value)} TB"
 
 
-def _operator_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def _operator_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found = []
-    before, after = old.get("operators", {}), new.get("operators", {})
-    for name, a, b in _paired(before, after):
+    for name, a, b in paired(old.operators, new.operators):
         a, b = a or {}, b or {}
         if a.get("version") != b.get("version"):
-            found.append(
-                Finding("upgrades", name, f"{name.replace('_', ' ')} {a.get('version')} -> {b.get('version')}")
-            )
-    driver_old, driver_new = _driver(old), _driver(new)
-    if driver_old != driver_new:
-        pools = new.get("pools", {})
-        rolls = "; ".join(f"{pool} {_policy(p)}" for pool, p in pools.items()) or "no GPU pools"
-        found.append(
-            Finding(
-                "upgrades",
-                "GPU driver",
-                f"GPU driver {driver_old} -> {driver_new}: the GPU Operator re-installs the driver on every "
-                f"GPU node, pool by pool ({rolls})",
-            )
+            message = f"{name.replace('_', ' ')} {a.get('version')} -> {b.get('version')}"
+            found.append(Finding("upgrades", name, message, where(f"operators.{name}.version", new, old)))
+    if old.gpu_driver() != new.gpu_driver():
+        rolls = "; ".join(f"{pool} {policy(p)}" for pool, p in new.pools.items()) or "no GPU pools"
+        drains = all(p.driver_upgrade.get("drain") for p in new.pools.values())
+        message = (
+            f"GPU driver {old.gpu_driver()} -> {new.gpu_driver()}: the GPU Operator re-installs the driver on every "
+            f"GPU node, pool by pool ({rolls})"
         )
-    ofed_old = (before.get("network_operator") or {}).get("doca_ofed_version")
-    ofed_new = (after.get("network_operator") or {}).get("doca_ofed_version")
+        at = where("operators.gpu_operator.driver_version", new, old)
+        found.append(Finding("upgrades", "GPU driver", message, at, needs=DRAIN if drains else ""))
+    ofed_old = (old.operators.get("network_operator") or {}).get("doca_ofed_version")
+    ofed_new = (new.operators.get("network_operator") or {}).get("doca_ofed_version")
     if ofed_old != ofed_new:
-        found.append(
-            Finding(
-                "upgrades",
-                "DOCA-OFED driver",
-                f"DOCA-OFED driver {ofed_old} -> {ofed_new}: the Network Operator reloads the InfiniBand driver "
-                "on every node",
-            )
+        message = (
+            f"DOCA-OFED driver {ofed_old} -> {ofed_new}: the Network Operator reloads the InfiniBand driver "
+            "on every node"
         )
+        at = where("operators.network_operator.doca_ofed_version", new, old)
+        found.append(Finding("upgrades", "DOCA-OFED driver", message, at, needs=DRAIN))
     return found
-
-
-def _driver(facts: dict[str, Any]) -> str:
-    gpu = (facts.get("operators") or {}).get("gpu_operator") or {}
-    return f"{gpu.get('driver_version')} ({gpu.get('kernel_module_type')})"
 
 
 _STORAGE_FIELDS = {
@@ -219,149 +162,69 @@ _STORAGE_FIELDS = {
     "read_gb_per_s": ("read", " GB/s"),
     "write_gb_per_s": ("write", " GB/s"),
     "read_gb_per_s_per_node": ("read per node", " GB/s"),
+    "nodes": ("nodes using it", ""),
 }
+# Derived figures are located at the value they come from.
+_STORAGE_SOURCES = {"booked_tb": "tenants", "read_gb_per_s_per_node": "read_gb_per_s", "nodes": "tenants"}
 
 
-def _storage_intents(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def _storage_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found = []
-    for name, before, after in _paired(old, new):
-        if before is None:
-            found.append(Finding("storage", name, f"new storage {name}: {after['kind']} {_tb(after['capacity_tb'])}"))
+    for name, before, after in paired(old.storage, new.storage):
+        at = f"storage.{name}"
+        if before is None and after is not None:
+            message = f"new storage {name}: {after.kind} {_tb(after.capacity_tb)}"
+            found.append(Finding("storage", name, message, where(at, new, old)))
+        elif after is None and before is not None:
+            message = f"storage {name} removed ({_tb(before.capacity_tb)})"
+            found.append(Finding("storage", name, message, where(at, new, old)))
+        elif before is not None and after is not None:
+            found += _storage_changes(name, before, after, old, new)
+    return found
+
+
+def _storage_changes(
+    name: str, before: StorageFacts, after: StorageFacts, old: SiteFacts, new: SiteFacts
+) -> list[Finding]:
+    changes, first = [], ""
+    a_json, b_json = before.to_json(), after.to_json()
+    for key, a, b in paired(a_json, b_json):
+        if a == b or a is None or b is None:
             continue
-        if after is None:
-            found.append(Finding("storage", name, f"storage {name} removed ({_tb(before['capacity_tb'])})"))
-            continue
-        changes = []
-        for key, a, b in _paired(before, after):
-            if a == b or a is None or b is None:
-                continue
-            label, unit = _STORAGE_FIELDS.get(key, (key.replace("_", " "), ""))
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-                changes.append(f"{label} {_n(a)} -> {_n(b)}{unit}")
-            else:
-                changes.append(f"{label} {a} -> {b}")
-        if changes:
-            found.append(Finding("storage", name, f"storage {name}: " + ", ".join(changes)))
-    return found
-
-
-def _fabric_and_power(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
-    found = []
-    for key, label in (("switches", "switches"), ("cables", "cables")):
-        a = (old.get("fabric") or {}).get(key) or {}
-        b = (new.get("fabric") or {}).get(key) or {}
-        if a.get("total") != b.get("total") and a and b:
-            found.append(
-                Finding(
-                    "fabric",
-                    label,
-                    f"fabric {label}: {_n(a['total'])} -> {_n(b['total'])} ({_signed(b['total'] - a['total'])})",
-                )
-            )
-    a_power, b_power = old.get("power") or {}, new.get("power") or {}
-    if a_power.get("facility_kw") != b_power.get("facility_kw") and a_power and b_power:
-        found.append(
-            Finding(
-                "power",
-                "power",
-                f"facility power at full load {a_power['facility_kw'] / 1000:,.2f} -> "
-                f"{b_power['facility_kw'] / 1000:,.2f} MW of {b_power['envelope_kw'] / 1000:,.2f} MW",
-            )
-        )
-    return found
-
-
-def dangers(old: dict[str, Any], new: dict[str, Any], changes: list[ResourceChange]) -> list[Finding]:
-    """Dangerous changes, most severe kinds first (the order of ``DANGER_KINDS``)."""
-    found = _storage_dangers(changes)
-    found += _capacity_dangers(old, new)
-    found += _driver_dangers(old, new)
-    found += _pkey_dangers(old, new)
-    return found
-
-
-def _storage_dangers(changes: list[ResourceChange]) -> list[Finding]:
-    found = []
-    for change in changes:
-        stateful = change.kind in STATEFUL_KINDS
-        if change.op not in (DELETE, REPLACE) or not (change.protected or stateful):
-            continue
-        what = f"{change.kind or change.type} {change.name}"
-        guard = "protected: `pulumi up` stops at it" if change.protected else "not protected"
-        consequence = "; the data it holds would be lost" if stateful else "; everything bound to it goes with it"
-        why = f" (replaced because {'; '.join(change.replace_reasons)})" if change.op == REPLACE else ""
-        found.append(
-            Finding(
-                "protected-storage",
-                change.urn,
-                f"{change.op} of {what} in {change.component} ({guard}){consequence}{why}",
-            )
-        )
-    return found
-
-
-def _booked(tenants: dict[str, Any], pool: str) -> dict[str, int]:
-    return {
-        name: int(t["gpu_quotas"][pool]["gpus"])
-        for name, t in sorted(tenants.items())
-        if pool in t.get("gpu_quotas", {}) and t["gpu_quotas"][pool]["gpus"] > 0
-    }
-
-
-def _capacity_dangers(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
-    found = []
-    old_pools, new_pools = old.get("pools", {}), new.get("pools", {})
-    for name, before in sorted(old_pools.items()):
-        after_gpus = (new_pools.get(name) or {}).get("gpus", 0)
-        removed = before["gpus"] - after_gpus
-        if removed <= 0:
-            continue
-        holders = _booked(old.get("tenants", {}), name)
-        unbooked = before["gpus"] - sum(holders.values())
-        if holders and removed > unbooked:
-            held = ", ".join(f"{tenant} {_n(gpus)}" for tenant, gpus in holders.items())
-            found.append(
-                Finding(
-                    "quota-capacity",
-                    f"pool {name}",
-                    f"pool {name} loses {_n(removed)} GPUs but only {_n(max(unbooked, 0))} were unbooked: "
-                    f"tenants hold quota on it ({held}); their running jobs lose nodes",
-                )
-            )
-    return found
-
-
-def _driver_dangers(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
-    if _driver(old) == _driver(new):
+        label, unit = _STORAGE_FIELDS.get(key, (key.replace("_", " "), ""))
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            changes.append(f"{label} {n(a)} -> {n(b)}{unit}")
+        else:
+            changes.append(f"{label} {a} -> {b}")
+        first = first or where(f"storage.{name}.{_STORAGE_SOURCES.get(key, key)}", new, old)
+    if not changes:
         return []
-    found = []
-    for name, pool in sorted(new.get("pools", {}).items()):
-        if name in old.get("pools", {}) and not (pool.get("driver_upgrade") or {}).get("drain"):
-            found.append(
-                Finding(
-                    "driver-without-drain",
-                    f"pool {name}",
-                    f"GPU driver {_driver(old)} -> {_driver(new)} on pool {name}, whose driver upgrade policy does "
-                    "not drain nodes: running jobs lose their GPUs mid-run (set driver_upgrade.drain: true)",
-                )
-            )
-    return found
+    return [Finding("storage", name, f"storage {name}: " + ", ".join(changes), first)]
 
 
-def _pkey_dangers(old: dict[str, Any], new: dict[str, Any]) -> list[Finding]:
+def _resized(old: SiteFacts, new: SiteFacts) -> str:
+    """Where the first pool that grew, shrank, came or went is written: the cause of derived changes."""
+    for name, before, after in paired(old.pools, new.pools):
+        if (before.nodes if before else 0) != (after.nodes if after else 0):
+            return where(f"pools.{name}.nodes" if before and after else f"pools.{name}", new, old)
+    return ""
+
+
+def _fabric_and_power(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found = []
-    for name, before in sorted(old.get("tenants", {}).items()):
-        after = new.get("tenants", {}).get(name)
-        if after is None or after["pkey"] == before["pkey"]:
-            continue
-        same = int(before["pkey"], 16) & 0x7FFF == int(after["pkey"], 16) & 0x7FFF
-        what = "membership bit" if same else "partition"
-        found.append(
-            Finding(
-                "partition-key",
-                f"tenant {name}",
-                f"tenant {name} partition key {before['pkey']} -> {after['pkey']} (changes its {what}): running "
-                "pods keep the old key until restarted, so its jobs lose InfiniBand connectivity mid-run",
-            )
+    cause = _resized(old, new)
+    for label, a, b in (
+        ("switches", old.fabric.switches, new.fabric.switches),
+        ("cables", old.fabric.cables, new.fabric.cables),
+    ):
+        if a and b and a.get("total") != b.get("total"):
+            message = f"fabric {label}: {n(a['total'])} -> {n(b['total'])} ({signed(b['total'] - a['total'])})"
+            found.append(Finding("fabric", label, message, cause or where("fabric", new, old)))
+    a_power, b_power = old.power, new.power
+    if a_power.facility_kw != b_power.facility_kw:
+        message = (
+            f"facility power at full load {a_power.facility_kw / 1000:,.2f} -> "
+            f"{b_power.facility_kw / 1000:,.2f} MW of {b_power.envelope_kw / 1000:,.2f} MW"
         )
+        found.append(Finding("power", "power", message, cause or where("power", new, old)))
     return found

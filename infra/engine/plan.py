@@ -15,9 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.engine.factjson import FactsError
+from infra.engine.facts import SiteFacts
 from infra.engine.runtime import RecordedResource, Registration
 
-PLAN_FORMAT = "gigafactory-plan/1"
+PLAN_FORMAT = "gigafactory-plan/2"
+PLAN_FORMAT_FAMILY = "gigafactory-plan/"
+# Formats this code reads: /1 lacks node facts and locations (read as absent); a newer one is read
+# for what this code knows, and the diff reports it as not judged (``Plan.newer_format``).
+PLAN_FORMAT_VERSION = 2
 # Resources that are not under the site component (the stack's own children, e.g. a provider
 # created at the top level) are grouped under this name.
 STACK_COMPONENT = "(stack)"
@@ -82,10 +88,25 @@ class Plan:
     stack: str
     site: dict[str, Any]
     resources: tuple[PlannedResource, ...]
+    format: str = PLAN_FORMAT
+    """The format the plan was written in (a newer one when read from newer code's plan)."""
     _by_urn: dict[str, PlannedResource] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_urn.update((r.urn, r) for r in self.resources)
+
+    @property
+    def facts(self) -> SiteFacts:
+        """The ``site`` section as typed facts (``PlanFileError`` when its known fields are malformed)."""
+        try:
+            return SiteFacts.from_json(self.site, "site")
+        except FactsError as error:
+            raise PlanFileError(f"{self.stack}: malformed plan facts: {error}") from None
+
+    @property
+    def newer_format(self) -> bool:
+        """True when the plan was written by newer code, in a format this code does not fully know."""
+        return _format_version(self.format) > PLAN_FORMAT_VERSION
 
     def resource(self, urn: str) -> PlannedResource | None:
         """The resource with ``urn``, if the plan has it."""
@@ -105,7 +126,7 @@ class Plan:
     def to_json(self) -> str:
         """The plan as deterministic JSON text (sorted keys, resources by URN, trailing newline)."""
         document = {
-            "format": PLAN_FORMAT,
+            "format": self.format,
             "project": self.project,
             "stack": self.stack,
             "site": self.site,
@@ -120,7 +141,7 @@ class Plan:
             document = json.loads(text)
         except json.JSONDecodeError as error:
             raise PlanFileError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
-        if not isinstance(document, dict) or document.get("format") != PLAN_FORMAT:
+        if not isinstance(document, dict) or _format_version(document.get("format")) < 1:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise PlanFileError(
                 f"{source}: not a gigafactory plan (format {found!r}, expected {PLAN_FORMAT!r})\n"
@@ -133,6 +154,7 @@ class Plan:
                 stack=str(document["stack"]),
                 site=dict(document["site"]),
                 resources=tuple(sorted(resources, key=lambda r: r.urn)),
+                format=str(document["format"]),
             )
         except (KeyError, TypeError, AttributeError, ValueError) as error:
             raise PlanFileError(f"{source}: malformed plan: {type(error).__name__}: {error}") from None
@@ -147,6 +169,14 @@ class Plan:
         except UnicodeDecodeError:
             raise PlanFileError(f"{path}: not a text file") from None
         return cls.from_json(text, source=str(path))
+
+
+def _format_version(value: object) -> int:
+    """N of ``gigafactory-plan/N``; 0 for anything else."""
+    if not isinstance(value, str) or not value.startswith(PLAN_FORMAT_FAMILY):
+        return 0
+    number = value.removeprefix(PLAN_FORMAT_FAMILY)
+    return int(number) if number.isdigit() else 0
 
 
 def component_of(urn: str, parents: Mapping[str, str], stack_urn: str) -> str:
@@ -175,8 +205,11 @@ def _is_component_urn(urn: str) -> bool:
     return urn.split("::")[2].rsplit("$", 1)[-1].startswith("gigafactory:")
 
 
-def build_plan(records: Iterable[RecordedResource], *, project: str, stack: str, site: Mapping[str, Any]) -> Plan:
+def build_plan(
+    records: Iterable[RecordedResource], *, project: str, stack: str, site: SiteFacts | Mapping[str, Any]
+) -> Plan:
     """Turn recorded registrations into a Plan: components assigned, resources sorted by URN."""
+    site = site.to_json() if isinstance(site, SiteFacts) else site
     records = list(records)
     stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     parents = {r.urn: r.parent for r in records}

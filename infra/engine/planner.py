@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from infra.config.model import SiteConfig
 from infra.engine.facts import site_facts
@@ -17,12 +18,14 @@ def plan_site(
     *,
     on_register: Callable[[int], None] | None = None,
     secret_values: Mapping[str, str] | None = None,
+    source: Path | None = None,
 ) -> Plan:
     """Compose ``config``'s GigafactorySite on the mock runtime (stack = site name) and return its Plan.
 
     Every Pulumi config secret the components read gets a stand-in shaped as its consumer expects
     (``infra.site.planning_secret_values``), or the value given in ``secret_values``; secret inputs
-    are recorded as ``[secret]`` either way, so no value reaches the plan.
+    are recorded as ``[secret]`` either way, so no value reaches the plan. ``source`` is the site
+    file ``config`` was read from: the plan's facts then record where each value was written.
     """
     # Imported here: the composition pulls in every component and pulumi_kubernetes, which the
     # plan-file commands (diff, render from a plan) never need.
@@ -38,4 +41,4 @@ def plan_site(
     records = record_program(
         program, project=PROJECT, stack=config.site.name, secret_config=secrets, on_register=on_register
     )
-    return build_plan(records, project=PROJECT, stack=config.site.name, site=site_facts(composed[0]))
+    return build_plan(records, project=PROJECT, stack=config.site.name, site=site_facts(composed[0], source))

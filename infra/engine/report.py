@@ -14,8 +14,10 @@ from typing import Any
 
 import jinja2
 
+from infra.engine.dangers import DiffInput, dangers
 from infra.engine.diff import OPS, ResourceChange, resource_changes
-from infra.engine.intent import Finding, dangers, intents
+from infra.engine.findings import Finding
+from infra.engine.intent import intents
 from infra.engine.plan import Plan
 
 DIFF_FORMAT = "gigafactory-plan-diff/1"
@@ -63,6 +65,7 @@ class PlanDiff:
 def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     """Compare two plans of a site."""
     changes = resource_changes(old, new)
+    old_facts, new_facts = old.facts, new.facts
     groups: dict[str, list[ResourceChange]] = {}
     for change in changes:
         groups.setdefault(change.component, []).append(change)
@@ -72,8 +75,8 @@ def diff_plans(old: Plan, new: Plan) -> PlanDiff:
     return PlanDiff(
         old_stack=old.stack,
         new_stack=new.stack,
-        dangers=tuple(dangers(old.site, new.site, changes)),
-        intents=tuple(intents(old.site, new.site)),
+        dangers=tuple(dangers(DiffInput(old, new, old_facts, new_facts, tuple(changes)))),
+        intents=tuple(intents(old_facts, new_facts)),
         components=components,
     )
 
@@ -131,10 +134,12 @@ def to_text(diff: PlanDiff, *, max_fields: int = 20) -> str:
     lines = [f"plan diff {diff.old_stack} -> {diff.new_stack}: {_summary_line(diff)}"]
     if diff.dangers:
         lines += ["", f"DANGER ({len(diff.dangers)})"]
-        lines += [f"  ! [{d.kind}] {d.message}" for d in diff.dangers]
+        for danger in diff.dangers:
+            lines.append(f"  ! [{danger.kind}] {_located(danger)}")
+            lines.append(f"      to accept: {danger.accept}")
     if diff.intents:
         lines += ["", "What changes"]
-        lines += [f"  - {i.message}" for i in diff.intents]
+        lines += [f"  - {_needs(i)}{_located(i)}" for i in diff.intents]
     for group in diff.components:
         counts = ", ".join(f"{_SYMBOL[op]}{n}" for op, n in group.counts().items())
         lines += ["", f"{group.label} ({counts})"]
@@ -152,6 +157,14 @@ def to_text(diff: PlanDiff, *, max_fields: int = 20) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _located(finding: Finding) -> str:
+    return f"{finding.where}: {finding.message}" if finding.where else finding.message
+
+
+def _needs(finding: Finding) -> str:
+    return f"[{finding.needs}] " if finding.needs else ""
+
+
 def _md_code(value: Any, limit: int = 60) -> str:
     text = value_text(value, limit).replace("`", "'").replace("|", "\\|")
     return f"`{text}`"
@@ -167,6 +180,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     environment.filters["code"] = _md_code
+    environment.filters["needs"] = _needs
     return environment
 
 

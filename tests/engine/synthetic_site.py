@@ -169,6 +169,20 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                     "drain": True,
                     "drain_timeout_seconds": 300,
                 },
+                "node": {
+                    "gpu_count": 8,
+                    "gpu_product": "NVIDIA H100 80GB HBM3",
+                    "driver_version": shape.driver_version,
+                    "doca_ofed_version": "doca3.4.1-26.04-1.1.0.0-1",
+                    "nvlink_service": "nvidia-fabricmanager",
+                    "gpudirect_rdma": True,
+                    "hcas": [f"mlx5_{rail} rail {rail} at 400 Gb/sec (4X NDR)" for rail in range(8)],
+                    "partitions": ["0x8101 (team-a)"],
+                    "ipoib_mtu": 4096,
+                    "mounts": ["/lustre (lustre)"],
+                    "sysctls": {"vm.max_map_count": "1048576"},
+                    "hugepages_1gi": 0,
+                },
             }
         },
         "fabric": {
@@ -190,6 +204,7 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                 "booked_tb": 50.0,
                 "read_gb_per_s": 10.0,
                 "write_gb_per_s": 5.0,
+                "nodes": shape.nodes,
                 "read_gb_per_s_per_node": round(10.0 / max(shape.nodes, 1), 3),
                 "reclaim_policy": "Retain",
                 "encrypted": False,
@@ -220,6 +235,16 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                     "egress": "allow",
                 },
             }
+        },
+        # Where the synthetic site file would have written these values.
+        "locations": {
+            "pools.train": "synth.yaml:4:5",
+            "pools.train.nodes": "synth.yaml:6:12",
+            "pools.train.sysctls.vm.max_map_count": "synth.yaml:9:25",
+            "operators.gpu_operator.driver_version": "base/synth.yaml:3:21",
+            "storage.lustre": "synth.yaml:14:5",
+            "tenants.team-a": "synth.yaml:20:5",
+            "tenants.team-a.pkey": "synth.yaml:23:11",
         },
     }
     base.update(overrides)

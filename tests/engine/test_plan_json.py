@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from synthetic_site import Shape, synthetic_plan
 
+from infra.engine.dangers import unknown_facts
 from infra.engine.plan import PLAN_FORMAT, STACK_COMPONENT, Plan, PlanFileError, component_of
 
 
@@ -87,7 +88,9 @@ def test_facts_shape_matches_the_real_one() -> None:
     from infra.plan.site_plan import build_site_plan
 
     real = site_facts(build_site_plan(load_site(Path(__file__).resolve().parents[2] / "site-configs/eu-pilot.yaml")))
-    synthetic = synthetic_plan().site
+    assert type(real).from_json(real.to_json()) == real, "typed facts survive a JSON round trip"
+    assert not unknown_facts(synthetic_plan().facts), "every synthetic fact is one the code knows"
+    synthetic, real = synthetic_plan().site, real.to_json()
     assert set(synthetic) == set(real)
     for section in ("power", "fabric"):
         assert set(synthetic[section]) == set(real[section]), section
@@ -95,3 +98,5 @@ def test_facts_shape_matches_the_real_one() -> None:
         real_keys = set(next(iter(real[section].values())))
         synthetic_keys = set(next(iter(synthetic[section].values())))
         assert synthetic_keys == real_keys, f"{section}: {synthetic_keys ^ real_keys}"
+    real_node, synthetic_node = next(iter(real["pools"].values()))["node"], synthetic["pools"]["train"]["node"]
+    assert set(real_node) == set(synthetic_node)
