@@ -17,6 +17,7 @@ COMMANDS: tuple[str, ...] = (
     "validate",
     "new_site",
     "fabric",
+    "fabric_verify",
     "inventory",
     "verify",
     "plan",
@@ -25,6 +26,9 @@ COMMANDS: tuple[str, ...] = (
     "schema",
     "completion",
 )
+# Two-word commands: `gigafactory fabric verify ...` runs the `fabric-verify` sub-command (`fabric SITE`
+# keeps its one positional argument).
+TWO_WORD_COMMANDS = {("fabric", "verify"): "fabric-verify"}
 
 
 # The Pulumi SDKs whose versions decide what a deployment does (pinned in pyproject.toml).
@@ -58,7 +62,10 @@ def _version(distribution: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if tuple(words[:2]) in TWO_WORD_COMMANDS:
+        words = [TWO_WORD_COMMANDS[(words[0], words[1])], *words[2:]]
+    args = build_parser().parse_args(words)
     try:
         code: int = args.func(args)
     except KeyboardInterrupt:
