@@ -81,8 +81,6 @@ class GigafactorySite(pulumi.ComponentResource):
         topology_name = f"{config.site.name}-fabric"
         self.pools: dict[str, GpuNodePool] = {}
         for pool in config.node_pools:
-            # A plain loop, not a comprehension: every frame on the stack is paid again by each of
-            # the pool's NodePatches (Pulumi records a stack trace per resource).
             self.pools[pool.name] = GpuNodePool(
                 f"{name}-pool-{pool.name}",
                 GpuNodePoolArgs(
@@ -92,7 +90,7 @@ class GigafactorySite(pulumi.ComponentResource):
                     rdma=gpu.rdma,
                     topology_name=topology_name,
                     node_topology=plan.node_topology,
-                    requires=(ops.gpu_operator, ops.kueue),
+                    requires=(ops.gpu_operator, ops.kueue, ops.node_feature_discovery),
                 ),
                 child,
             )
@@ -119,8 +117,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 pools=config.node_pools,
                 topology_levels=plan.topology_levels,
                 topology_name=topology_name,
-                # Not the pools: depending on a component waits on each of its children, and a pool
-                # has a NodePatch per node. ClusterQueues name flavors; Kueue tolerates them arriving later.
+                # Not the pools: ClusterQueues name flavors; Kueue tolerates them arriving later.
                 requires=(ops.kueue,),
             ),
             child,
@@ -287,8 +284,8 @@ def _secret_fields(config: SiteConfig) -> dict[str, tuple[str, ...]]:
 def build_site(config: SiteConfig, *, kube_context: str | None = None) -> GigafactorySite:
     """Plan ``config`` and compose its ``GigafactorySite`` behind one Kubernetes provider.
 
-    ``kube_context`` overrides the site file's ``site.kube_context``. Server-side apply is on:
-    the node pools patch existing Nodes with ``NodePatch``, which needs it.
+    ``kube_context`` overrides the site file's ``site.kube_context``. Server-side apply is on
+    (pulumi-kubernetes' default since v4).
     """
     plan = build_site_plan(config)
     provider = k8s.Provider(

@@ -1,7 +1,7 @@
 """The composed site, for both bundled sites: structure, secrets, schemas, and a regulated tenant's isolation.
 
-The 13,896-node site takes about half a minute to compose on the mock runtime: it is composed
-once per session (``gigafactory_site``) and its tests are marked slow; the rest use the pilot.
+The 13,896-node site (about 500 resources: one NodeFeatureRule per scalable unit, none per node)
+is composed once per session (``gigafactory_site``) and its tests are marked slow; the rest use the pilot.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from components.labels import POOL_LABEL, TENANT_LABEL
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
 from infra.config.schema import DriverUpgrade
@@ -212,11 +213,12 @@ def assert_isolated(site: ComposedSite, tenant_name: str) -> None:
     queues = {q.inputs["metadata"]["name"]: q for q in site.objects("ClusterQueue")}
     for pool in pools:
         taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
-        patches = [
-            r for r in site.objects("Node") if r.inputs["metadata"]["labels"]["gigafactory.eu/pool"] == pool.name
-        ]
-        assert len(patches) == pool.nodes
-        assert all(p.inputs["spec"]["taints"] == taints for p in patches), f"pool {pool.name} nodes are tainted"
+        rules = [r for r in site.objects("NodeFeatureRule") if r.inputs["metadata"]["labels"][POOL_LABEL] == pool.name]
+        written = [rule for r in rules for rule in r.inputs["spec"]["rules"]]
+        named = [n for rule in written for n in rule["matchFeatures"][0]["matchExpressions"]["nodename"]["value"]]
+        assert sorted(named) == sorted(pool.node_names()), f"pool {pool.name}: every node named once"
+        assert all(rule["taints"] == taints for rule in written), f"pool {pool.name} nodes are tainted"
+        assert all(rule["labels"][TENANT_LABEL] == tenant_name for rule in written), pool.name
         flavor = site.one("ResourceFlavor", pool.name).inputs["spec"]
         assert flavor["nodeTaints"] == taints
         assert flavor["tolerations"] == [{**t, "operator": "Equal"} for t in taints]
@@ -302,7 +304,14 @@ def _with_spec(resource: RecordedResource, spec: dict[str, Any]) -> RecordedReso
 @pytest.mark.slow
 def test_gigafactory_composes_every_node(gigafactory_site: ComposedSite) -> None:
     config = gigafactory_site.config
-    assert len(gigafactory_site.objects("Node")) == config.total_nodes == 13_896
+    named = [
+        name
+        for r in gigafactory_site.objects("NodeFeatureRule")
+        for rule in r.inputs["spec"]["rules"]
+        for name in rule["matchFeatures"][0]["matchExpressions"]["nodename"]["value"]
+    ]
+    assert len(named) == len(set(named)) == config.total_nodes == 13_896
+    assert not gigafactory_site.objects("Node"), "no resource per node"
     assert len(gigafactory_site.objects("ClusterQueue")) == len(config.tenants)
     assert len(gigafactory_site.objects("NVIDIADriver")) == len(config.node_pools)
 

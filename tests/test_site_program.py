@@ -35,7 +35,7 @@ def run(stack: str, *, config: dict[str, str] | None = None, secrets: dict[str, 
 def test_stack_name_selects_the_site_file() -> None:
     types = run("eu-pilot", secrets=planning_secret_values(load_site(PILOT)))
     assert types.count("gigafactory:site:GigafactorySite") == 1
-    assert types.count("kubernetes:core/v1:NodePatch") == 128
+    assert types.count("kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule") == 4
 
 
 def test_stack_config_can_name_another_site_file_and_context() -> None:

@@ -7,22 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.compute.gpu_sharing import sharing_labels
+from components.compute.node_identity import NFD_API, NODE_FEATURE_RULE, unit_rules
 from components.kube import custom_resource, meta
-from components.labels import (
-    GPU_MODEL_LABEL,
-    POOL_LABEL,
-    PURPOSE_LABEL,
-    TENANT_LABEL,
-    taint_dict,
-    tolerations_for,
-)
+from components.labels import POOL_LABEL, taint_dict, tolerations_for
 from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
-from infra.plan.topology import BLOCK_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology, node_topology
+from infra.plan.topology import NodeTopology, node_topology
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NVIDIA_DRIVER_API = "nvidia.com/v1alpha1"
@@ -54,17 +46,17 @@ class GpuNodePoolArgs:
     """Where node ``position`` of the pool sits in the fabric (the site plan's, normally)."""
 
     requires: tuple[pulumi.Resource, ...] = ()
-    """Releases that install the CRDs the pool's custom resources use (GPU Operator, Kueue)."""
+    """Releases that install the CRDs the pool's custom resources use (GPU Operator, Kueue, NFD)."""
 
 
 class GpuNodePool(pulumi.ComponentResource):
     """One GPU node pool.
 
     Creates:
-    - a ``NodePatch`` per node (server-side apply of labels and taints on the existing Node):
-      pool, GPU model, purpose, tenant (dedicated pools), fabric pod/block/rack/leaf group, the
-      extra labels from the config and, where GPUs are shared, the MIG or device-plugin
-      selection; the pool's taints;
+    - a ``NodeFeatureRule`` per scalable unit, matching its nodes by name, for nfd-master to write
+      their labels (pool, GPU model, purpose, tenant on dedicated pools, fabric pod/block/rack/leaf
+      group, the config's extra labels and, where GPUs are shared, the MIG or device-plugin
+      selection) and the pool's taints (``node_identity``); no resource per node;
     - an ``NVIDIADriver`` selecting the pool's nodes, carrying the driver version and the pool's
       upgrade policy (max unavailable, parallel upgrades, drain);
     - a Kueue ``ResourceFlavor`` named after the pool: the pool label as node selector, the pool's
@@ -85,9 +77,8 @@ class GpuNodePool(pulumi.ComponentResource):
         selector = {POOL_LABEL: pool.name}
         tolerations = tolerations_for(pool.taints)
 
-        self._patch_nodes(name, args)
-
         crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
+        self._label_nodes(name, args, crd_opts)
         custom_resource(
             f"{name}-driver",
             NVIDIA_DRIVER_API,
@@ -122,39 +113,17 @@ class GpuNodePool(pulumi.ComponentResource):
             }
         )
 
-    def _patch_nodes(self, name: str, args: GpuNodePoolArgs) -> None:
-        # Thousands of nodes: everything that is the same for every node is built once, and the
-        # loop only adds the node's own topology values.
-        pool = args.pool
-        base = {
-            POOL_LABEL: pool.name,
-            GPU_MODEL_LABEL: pool.gpu_model.value,
-            PURPOSE_LABEL: pool.purpose,
-            **({TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
-            **sharing_labels(pool),
-            **pool.labels,
-        }
-        # Taints are applied with the labels; nodes should also register with them
-        # (kubelet --register-with-taints) so nothing lands before the first `pulumi up`.
-        spec: Any = {"taints": [taint_dict(t) for t in pool.taints]} if pool.taints else None
-        opts = pulumi.ResourceOptions(parent=self)
-        where = args.node_topology
-        for position in range(pool.nodes):
-            topology = where(pool, position)
-            labels: Any = {
-                **base,
-                BLOCK_LABEL: topology.block,
-                RACK_LABEL: topology.rack,
-                LEAF_GROUP_LABEL: topology.leaf_group,
-            }
-            if topology.pod is not None:
-                labels[POD_LABEL] = topology.pod
-            # kubernetes.io/hostname stays the kubelet's: it is already on the Node.
-            k8s.core.v1.NodePatch(
-                f"{name}-{topology.hostname}",
-                metadata={"name": topology.hostname, "labels": labels},
-                spec=spec,
-                opts=opts,
+    def _label_nodes(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions) -> None:
+        # One NodeFeatureRule per scalable unit: nfd-master writes the labels and taints of every
+        # node it matches by name (components/compute/node_identity.py says why not NodePatches).
+        for unit in unit_rules(args.pool, args.node_topology):
+            custom_resource(
+                f"{name}-{unit.name}",
+                NFD_API,
+                NODE_FEATURE_RULE,
+                meta(unit.name, labels={POOL_LABEL: args.pool.name}),
+                unit.spec,
+                opts,
             )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
+from components.compute.node_identity import RESTRICTED_LABEL_NS, nodefeature_binding_policy
 from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import PART_OF
 from components.upgrades import gpu_driver_upgrade_policy
@@ -25,7 +26,28 @@ DEVICE_PLUGIN_CONFIG_MAP = "gigafactory-device-plugin-config"
 DCGM_SERVICE_LABELS = {"app": "nvidia-dcgm-exporter"}
 DCGM_PORT = "gpu-metrics"
 PRIVILEGED = "privileged"
+NODEFEATURE_BINDING = "gigafactory-nodefeature-node-binding"
 RESTRICTED = "restricted"
+
+
+def nfd_master_config(namespace: str) -> dict[str, Any]:
+    """nfd-master's configuration: the label namespaces it may write, taints on, NodeFeatures it reads.
+
+    One NFD serves both NVIDIA operators, which then run theirs disabled; they need the
+    nvidia.com label namespace (Network Operator docs, "Prerequisites"). Isolation labels live
+    under node-restriction.kubernetes.io/, which nfd-master refuses unless listed here, and the
+    pools' taints come from NodeFeatureRules, which nfd-master applies only with ``enableTaints``
+    (NFD v0.19.0 pkg/nfd-master/nfd-master.go, ``filterFeatureLabel`` and ``refreshNodeFeatures``).
+    Only NodeFeatures in NFD's own namespace count (``nodeFeatureNamespaceSelector``): there an
+    admission policy binds each to its node (``nodefeature_binding_policy``).
+    """
+    return {
+        "extraLabelNs": ["nvidia.com", RESTRICTED_LABEL_NS],
+        "enableTaints": True,
+        "restrictions": {
+            "nodeFeatureNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+        },
+    }
 
 
 def oci_chart_version(version: str) -> str:
@@ -133,15 +155,15 @@ class ClusterOperators(pulumi.ComponentResource):
                 "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
             },
         )
+        # The policy first: no nfd-worker writes a NodeFeature before it is bound to its node.
+        bound = self._bind_node_features(name, ns.node_feature_discovery)
         self.node_feature_discovery = self._release(
             "node-feature-discovery",
             namespace["node-feature-discovery"],
             chart=NFD_CHART,
             version=oci_chart_version(ops.node_feature_discovery.version),
             values={
-                # One NFD serves both NVIDIA operators, which then run theirs disabled; they need
-                # the nvidia.com label namespace (Network Operator docs, "Prerequisites").
-                "master": {"config": {"extraLabelNs": ["nvidia.com"]}},
+                "master": {"config": nfd_master_config(ns.node_feature_discovery)},
                 "worker": {
                     "tolerations": tolerations,
                     # Label network controllers (class 02: InfiniBand HCAs) as well as the default
@@ -154,6 +176,7 @@ class ClusterOperators(pulumi.ComponentResource):
                     },
                 },
             },
+            depends_on=[bound],
         )
         config_maps = self._sharing_config_maps(args.sharing, namespace["gpu-operator"])
         self.gpu_operator = self._release(
@@ -215,6 +238,21 @@ class ClusterOperators(pulumi.ComponentResource):
             }
         )
         self.register_outputs({"namespaces": self.namespaces, "versions": self.versions})
+
+    def _bind_node_features(self, name: str, namespace: str) -> pulumi.Resource:
+        # NodeFeatureRules match node names that nfd-worker publishes: bind them to the kubelet's
+        # identity before any rule writes isolation labels (components/compute/node_identity.py).
+        policy, binding = nodefeature_binding_policy(namespace)
+        opts = pulumi.ResourceOptions(parent=self)
+        created = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-nodefeature-binding", metadata=meta(NODEFEATURE_BINDING), spec=cast(Any, policy), opts=opts
+        )
+        return k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-nodefeature-binding-binding",
+            metadata=meta(NODEFEATURE_BINDING),
+            spec=cast(Any, {"policyName": NODEFEATURE_BINDING, **binding}),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[created]),
+        )
 
     def _namespace(self, key: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
         return k8s.core.v1.Namespace(

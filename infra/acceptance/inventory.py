@@ -3,7 +3,8 @@
 Groups: ``all`` > one group per pool (``pool_<pool>``) > one per scalable unit
 (``su_<pool>_<NNN>``) holding the hosts. Ansible group names may hold only letters, digits and
 underscores, so the pool's dashes become underscores. Every host carries its pool, scalable unit
-and rack as host variables. The YAML is written directly (no emitter) so the 13,896-node site
+and rack as host variables; a tainted pool's group carries the kubelet's ``--register-with-taints``
+value (``gigafactory_kubelet_register_with_taints``). The YAML is written directly (no emitter) so the 13,896-node site
 renders in well under a second, and the same config always gives the same bytes.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from components.compute.node_identity import register_with_taints
 from infra.config.model import SiteConfig
 from infra.plan.topology import node_topology
 
@@ -61,6 +63,10 @@ def _lines(site: SiteConfig) -> Iterator[str]:
         yield f"        gigafactory_gpu_model: {_scalar(pool.gpu_model.value)}"
         yield f"        gigafactory_gpus_per_node: {pool.gpus_per_node}"
         yield f"        gigafactory_compute_hcas: {pool.hcas.compute}"
+        if pool.taints:
+            # Provisioning passes this to the kubelet (--register-with-taints): a tainted pool's
+            # nodes join tainted, before nfd-master's rules reach them (node_identity.py).
+            yield f"        gigafactory_kubelet_register_with_taints: {_scalar(register_with_taints(pool.taints))}"
         yield "      children:"
         for su in range(pool.scalable_units):
             yield f"        {su_group(pool.name, su)}:"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from components.compute.node_identity import TOPOLOGY_LABELS, WRITER_KUBELET, WRITER_NFD, pool_labels
 from infra.acceptance.expectations import PoolExpectations, pool_expectations
 from infra.config.loader import LayeredConfig, load_layers
 from infra.config.model import SiteConfig
@@ -28,6 +29,7 @@ from infra.config.types import format_pkey
 from infra.engine.factjson import Facts
 from infra.plan.capacity import PoolCapacity, StorageCapacity
 from infra.plan.site_plan import SitePlan
+from infra.plan.topology import POD_LABEL
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,22 @@ class NodeFacts(Facts):
 
 
 @dataclass(frozen=True)
+class IdentityFacts(Facts):
+    """Which labels and taints a pool's nodes carry and what writes them (``node_identity.py``)."""
+
+    labels: Mapping[str, str]
+    """Labels every node of the pool carries."""
+    topology_labels: tuple[str, ...]
+    """Label keys whose value is each node's own place in the fabric (the Kueue topology levels)."""
+    taints: tuple[str, ...]
+    """``key=value:Effect``."""
+    first_node: str
+    last_node: str
+    labels_written_by: str
+    taints_written_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PoolFacts(Facts):
     """A GPU node pool: size, bookings, sharing, driver upgrade policy and its nodes' facts."""
 
@@ -80,6 +98,8 @@ class PoolFacts(Facts):
     driver_upgrade: Mapping[str, Any]
     node: NodeFacts | None = None
     """None in plans written before node facts were recorded (``gigafactory-plan/1``)."""
+    identity: IdentityFacts | None = None
+    """None in plans written before node identity was recorded."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +210,7 @@ def site_facts(plan: SitePlan, source: Path | None = None) -> SiteFacts:
             facility_kw=round(capacity.facility_kw, 3),
         ),
         pools={
-            pool.name: _pool(pool, capacity.pool(pool.name), pool_expectations(config, pool), config)
+            pool.name: _pool(plan, pool, capacity.pool(pool.name), pool_expectations(config, pool))
             for pool in config.node_pools
         },
         fabric=_fabric(plan),
@@ -220,7 +240,22 @@ def _node(expected: PoolExpectations, config: SiteConfig) -> NodeFacts:
     )
 
 
-def _pool(pool: NodePool, capacity: PoolCapacity, expected: PoolExpectations, config: SiteConfig) -> PoolFacts:
+def _identity(plan: SitePlan, pool: NodePool) -> IdentityFacts:
+    topology = plan.node_topology(pool, 0)
+    taints = tuple(f"{t.key}={t.value}:{t.effect}" for t in pool.taints)
+    return IdentityFacts(
+        labels=pool_labels(pool),
+        topology_labels=tuple(key for key in TOPOLOGY_LABELS if key != POD_LABEL or topology.pod is not None),
+        taints=taints,
+        first_node=pool.node_name(0),
+        last_node=pool.node_name(pool.nodes - 1),
+        labels_written_by=WRITER_NFD,
+        taints_written_by=(WRITER_KUBELET, WRITER_NFD) if taints else (),
+    )
+
+
+def _pool(plan: SitePlan, pool: NodePool, capacity: PoolCapacity, expected: PoolExpectations) -> PoolFacts:
+    config = plan.config
     return PoolFacts(
         gpu_model=pool.gpu_model.value,
         product=pool.system.product_name,
@@ -236,6 +271,7 @@ def _pool(pool: NodePool, capacity: PoolCapacity, expected: PoolExpectations, co
         gpu_sharing=pool.gpu_sharing.model_dump(mode="json"),
         driver_upgrade=pool.driver_upgrade.model_dump(mode="json"),
         node=_node(expected, config),
+        identity=_identity(plan, pool),
     )
 
 

@@ -46,12 +46,39 @@ def _pool_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
         if before.driver_upgrade != after.driver_upgrade:
             message = f"pool {name}: driver upgrade policy {policy(before)} -> {policy(after)}"
             found.append(Finding("drain-policy", subject, message, where(f"{at}.driver_upgrade", new, old)))
+        if before.identity is not None and after.identity is not None:
+            found += _identity_intents(name, before, after, old, new)
         if before.gpu_sharing != after.gpu_sharing:
             message = (
                 f"pool {name}: GPU sharing {_sharing(before)} -> {_sharing(after)} "
                 "(the GPU Operator reconfigures and restarts GPU workloads on every node)"
             )
             found.append(Finding("gpu-sharing", subject, message, where(f"{at}.gpu_sharing", new, old), needs=DRAIN))
+    return found
+
+
+def _identity_intents(name: str, before: PoolFacts, after: PoolFacts, old: SiteFacts, new: SiteFacts) -> list[Finding]:
+    """Label and taint changes on every node of pool ``name`` (nfd-master rewrites them in place)."""
+    assert before.identity is not None and after.identity is not None
+    found = []
+    subject, at = f"pool {name}", f"pools.{name}"
+    old_labels, new_labels = before.identity.labels, after.identity.labels
+    changed = [
+        f"{key} {old_labels.get(key, '(none)')} -> {new_labels.get(key, '(none)')}"
+        for key in sorted(set(old_labels) | set(new_labels))
+        if old_labels.get(key) != new_labels.get(key)
+    ]
+    if changed:
+        message = f"pool {name}: node labels {'; '.join(changed)}"
+        found.append(Finding("node-labels", subject, message, where(f"{at}.labels", new, old)))
+    old_taints, new_taints = before.identity.taints, after.identity.taints
+    if old_taints != new_taints:
+        message = (
+            f"pool {name}: node taints {', '.join(old_taints) or 'none'} -> {', '.join(new_taints) or 'none'} "
+            "(nfd-master changes them on every joined node; a new NoExecute taint evicts pods that do not "
+            "tolerate it)"
+        )
+        found.append(Finding("node-taints", subject, message, where(f"{at}.taints", new, old)))
     return found
 
 

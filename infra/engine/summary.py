@@ -45,6 +45,7 @@ def summary_lines(plan: Plan) -> list[str]:
             for name, pool in site["pools"].items()
         ]
     )
+    lines += ["", "Node labels and taints, per pool", *_identity_lines(site["pools"])]
     lines += ["", "Compute fabric", *_fabric_lines(site["fabric"])]
     lines += ["", "Storage", *_storage_lines(site["storage"])]
     lines += ["", "Power", "  " + _power_line(site["power"])]
@@ -70,6 +71,23 @@ def _pool_note(pool: dict[str, Any]) -> str:
         drain = "drain" if upgrade.get("drain") else "NO drain"
         notes.append(f"driver roll {upgrade.get('max_unavailable')} at a time, {drain}")
     return ", ".join(notes)
+
+
+def _identity_lines(pools: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, pool in pools.items():
+        identity = pool.get("identity")
+        if not identity:
+            continue
+        labels = ", ".join(f"{k}={v}" for k, v in identity["labels"].items())
+        topology = ", ".join(identity["topology_labels"])
+        lines.append(f"  {name} ({identity['first_node']} .. {identity['last_node']})")
+        lines.append(f"    labels: {labels}; per node: {topology}")
+        lines.append(f"      written by {identity['labels_written_by']}")
+        taints = ", ".join(identity["taints"]) or "none"
+        writers = " and ".join(identity["taints_written_by"])
+        lines.append(f"    taints: {taints}" + (f"; written by {writers}" if writers else ""))
+    return lines
 
 
 def _fabric_lines(fabric: dict[str, Any]) -> list[str]:

@@ -134,7 +134,21 @@ class CrdIndex:
             crd = _load_crd(path)
             if crd.get("spec", {}).get("group") == group:
                 return crd
+        # Charts vendored beside the CRD folder ship their own (``charts/<chart>/crds/``), several
+        # to a file: Node Feature Discovery's NodeFeatureRule is only there.
+        for path in sorted(self.root.parent.glob("charts/*/crds/*.yaml")):
+            for crd in _load_crds(path):
+                spec = crd.get("spec", {})
+                if spec.get("group") == group and spec.get("names", {}).get("kind") == kind:
+                    return crd
         return None
+
+
+@cache
+def _load_crds(path: Path) -> tuple[dict[str, Any], ...]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents = yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader)
+    return tuple(d for d in documents if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition")
 
 
 @cache

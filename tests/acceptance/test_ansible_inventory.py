@@ -42,6 +42,10 @@ def test_pilot_inventory_groups_and_host_vars() -> None:
     hosts = _hosts(top)
     assert len(hosts) == 128 and list(hosts)[-1] == "pilot-clin-032"
     assert hosts["pilot-clin-001"]["gigafactory_pool"] == "h100-clinical"
+    # A tainted pool's nodes register with its taint (kubelet --register-with-taints).
+    clinical = top["children"]["pool_h100_clinical"]["vars"]
+    assert clinical["gigafactory_kubelet_register_with_taints"] == "gigafactory.eu/tenant=oslo-hospital:NoSchedule"
+    assert "gigafactory_kubelet_register_with_taints" not in train["vars"]
 
 
 def test_gigafactory_inventory_is_complete() -> None:

@@ -1,4 +1,4 @@
-"""GpuNodePool: node labels and taints per node, the Kueue flavor, the pool's NVIDIADriver, GPU sharing."""
+"""GpuNodePool: node labels and taints through NodeFeatureRules, Kueue flavor, NVIDIADriver, GPU sharing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
-from component_harness import assert_parented, labels, pilot, record, schema_errors, spec
+from component_harness import assert_parented, pilot, record, schema_errors, spec
+from nfd_master import node_rules, outcome
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
@@ -46,26 +47,30 @@ def build(pool: NodePool, **args: Any) -> Any:
     return record(program)
 
 
-def test_every_node_is_patched_with_pool_and_topology_labels() -> None:
+def test_every_node_gets_pool_and_topology_labels_from_one_rule_per_scalable_unit() -> None:
     pool = pilot().pool("h100-train")
     assert pool is not None
     recording = build(pool)
-    patches = {p.inputs["metadata"]["name"]: p for p in recording.of_type("kubernetes:core/v1:NodePatch")}
-    assert sorted(patches) == pool.node_names()
-    first, last = patches["pilot-gpu-001"], patches["pilot-gpu-096"]
-    assert labels(first) == {
+    rules = node_rules(recording.resources)
+    assert [r.inputs["metadata"]["name"] for r in rules] == [f"h100-train-su{su:03d}" for su in range(3)]
+    assert not recording.of_type("kubernetes:core/v1:NodePatch"), "no resource per node"
+    nodes = {name: outcome(rules, name) for name in pool.node_names()}
+    assert all(len(found.rules) == 1 for found in nodes.values()), "each node matches exactly one rack rule"
+    first, last = nodes["pilot-gpu-001"], nodes["pilot-gpu-096"]
+    assert first.labels == {
         POOL_LABEL: "h100-train",
         "gigafactory.eu/gpu-model": "H100-SXM-80GB",
         "gigafactory.eu/purpose": "training",
         BLOCK_LABEL: "h100-train-su000",
         RACK_LABEL: "h100-train-r0000",
         LEAF_GROUP_LABEL: "h100-train-su000-leaves",
-    }, first.urn
-    assert labels(last)[BLOCK_LABEL] == "h100-train-su002", last.urn
-    assert labels(last)[RACK_LABEL] == "h100-train-r0023", last.urn
-    # The kubelet owns the hostname label; a patch must not fight it.
-    assert all(HOSTNAME_LABEL not in labels(p) for p in patches.values())
-    assert all("spec" not in p.inputs for p in patches.values()), "an untainted pool patches no taints"
+    }
+    assert last.labels[BLOCK_LABEL] == "h100-train-su002"
+    assert last.labels[RACK_LABEL] == "h100-train-r0023"
+    # The kubelet owns the hostname label; a rule must not fight it.
+    assert all(HOSTNAME_LABEL not in found.labels for found in nodes.values())
+    assert all(found.taints == [] for found in nodes.values()), "an untainted pool writes no taints"
+    assert outcome(rules, "pilot-gpu-097").rules == [], "a name outside the pool matches nothing"
 
 
 def test_children_are_parented_and_use_the_given_provider() -> None:
@@ -74,7 +79,7 @@ def test_children_are_parented_and_use_the_given_provider() -> None:
     recording = build(pool)
     component = recording.component(TYPE)
     assert_parented(recording, component)
-    assert len(recording.children(component)) == pool.nodes + 2
+    assert len(recording.children(component)) == pool.scalable_units + 2
 
 
 def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
@@ -82,10 +87,12 @@ def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
     assert pool is not None
     recording = build(pool)
     taint = {"key": "gigafactory.eu/tenant", "value": "oslo-hospital", "effect": "NoSchedule"}
-    for patch in recording.of_type("kubernetes:core/v1:NodePatch"):
-        assert spec(patch)["taints"] == [taint], patch.urn
-        assert labels(patch)[TENANT_LABEL] == "oslo-hospital", patch.urn
-        assert labels(patch)["gigafactory.eu/data-class"] == "health", patch.urn
+    rules = node_rules(recording.resources)
+    for name in pool.node_names():
+        found = outcome(rules, name)
+        assert found.taints == [taint], name
+        assert found.labels[TENANT_LABEL] == "oslo-hospital", name
+        assert found.labels["gigafactory.eu/data-class"] == "health", name
     flavor = recording.one("ResourceFlavor", "h100-clinical")
     assert spec(flavor) == {
         "nodeLabels": {POOL_LABEL: "h100-clinical"},
@@ -119,16 +126,15 @@ def test_custom_resources_wait_for_the_releases_that_install_their_crds() -> Non
 
     recording = record(program)
     release = recording.named("kueue")
-    for name in ("pool-flavor", "pool-driver"):
+    for name in ("pool-flavor", "pool-driver", "pool-b200-test-su000"):
         assert release.urn in recording.named(name).depends_on, name
-    assert all(release.urn not in p.depends_on for p in recording.of_type("kubernetes:core/v1:NodePatch"))
 
 
 def test_mig_pool_labels_select_its_layout() -> None:
     pool = small_pool(gpu_sharing={"mode": "mig", "mig_profile": "3g.90gb"})
-    recording = build(pool)
-    for patch in recording.of_type("kubernetes:core/v1:NodePatch"):
-        assert labels(patch)[MIG_CONFIG_LABEL] == "b200-test", patch.urn
+    rules = node_rules(build(pool).resources)
+    for name in pool.node_names():
+        assert outcome(rules, name).labels[MIG_CONFIG_LABEL] == "b200-test", name
     sharing = pool_sharing(pool)
     assert sharing.mig_configs == {
         "b200-test": [{"devices": "all", "mig-enabled": True, "mig-devices": {"3g.90gb": 2}}]

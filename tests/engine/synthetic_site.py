@@ -38,6 +38,7 @@ class Shape:
     kube_context: str = "synth-admin"
     cluster_identifier: str | None = None
     extra_labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[str, ...] = ()
 
 
 def program(shape: Shape) -> None:
@@ -182,6 +183,15 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                     "mounts": ["/lustre (lustre)"],
                     "sysctls": {"vm.max_map_count": "1048576"},
                     "hugepages_1gi": 0,
+                },
+                "identity": {
+                    "labels": {"gigafactory.eu/pool": "train", **shape.extra_labels},
+                    "topology_labels": ["gigafactory.eu/fabric-block", "gigafactory.eu/rack"],
+                    "taints": list(shape.taints),
+                    "first_node": "node-000",
+                    "last_node": f"node-{shape.nodes - 1:03d}",
+                    "labels_written_by": "nfd-master",
+                    "taints_written_by": ["nfd-master"] if shape.taints else [],
                 },
             }
         },

@@ -41,9 +41,9 @@ def test_plan_records_the_whole_pilot(pilot_plans: tuple[Path, Path]) -> None:
     plan = Plan.read(pilot_plans[0])
     assert plan.stack == "eu-pilot" and plan.site["gpus"] == 1024
     types = {r.type for r in plan.resources}
-    assert "kubernetes:helm.sh/v3:Release" in types and "kubernetes:core/v1:NodePatch" in types
-    patches = [r for r in plan.resources if r.type == "kubernetes:core/v1:NodePatch"]
-    assert len(patches) == 128, "one NodePatch per pilot node"
+    assert "kubernetes:helm.sh/v3:Release" in types and "kubernetes:core/v1:NodePatch" not in types
+    rules = [r for r in plan.resources if r.type == "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule"]
+    assert len(rules) == 4, "one NodeFeatureRule per scalable unit, none per node"
     assert all(r.component != "(stack)" for r in plan.resources if r.type != "pulumi:providers:kubernetes")
     assert plan.site["fabric"]["switches"]["total"] == 48, "4-SU SuperPOD: 32 leaves + 16 spines"
     protected = [r for r in plan.resources if r.protect]
@@ -162,7 +162,8 @@ def test_render_from_a_plan_file(pilot_plans: tuple[Path, Path], tmp_path: Path)
     assert files == sorted(p.relative_to(again).as_posix() for p in again.rglob("*") if p.is_file())
     assert all((out / f).read_bytes() == (again / f).read_bytes() for f in files), "render is deterministic"
     assert "index.yaml" in files and "helm/releases.yaml" in files
-    assert sum(f.startswith("patches/_cluster/node--") for f in files) == 128
+    assert not any(f.startswith("patches/") for f in files), "nothing patches a Node"
+    assert sum(f.startswith("manifests/_cluster/nodefeaturerule.nfd.k8s-sigs.io--") for f in files) == 4
 
 
 def test_render_refuses_a_broken_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

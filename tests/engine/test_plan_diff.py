@@ -162,6 +162,14 @@ def test_node_label_change_and_added_nodes_are_harmless() -> None:
     assert any("pool train: +16 GPUs" in i.message for i in diff.intents), [i.message for i in diff.intents]
 
 
+def test_pool_label_and_taint_changes_are_intents_from_the_facts() -> None:
+    """Nodes carry no resource of their own: the diff reads label and taint changes from the pool's facts."""
+    after = synthetic_plan(Shape(extra_labels={"gigafactory.eu/data-class": "health"}, taints=("t=x:NoSchedule",)))
+    found = {i.kind: i.message for i in diff_plans(BASE, after).intents}
+    assert found["node-labels"] == "pool train: node labels gigafactory.eu/data-class (none) -> health"
+    assert found["node-taints"].startswith("pool train: node taints none -> t=x:NoSchedule"), found
+
+
 def test_quota_change_is_reported_but_harmless() -> None:
     diff = diff_plans(BASE, synthetic_plan(Shape(quota_gpus=20)))
     assert ops(diff) == {"synth-team-a-quota": UPDATE}
