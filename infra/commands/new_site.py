@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from ipaddress import IPv4Network
 from pathlib import Path
 
-from infra.config.fork import ForkError, fork_site
+from infra.config.fork import ForkError, fork_site, resolve_source
 from infra.config.loader import display_path
 from infra.outputs import write_file_atomic
 
@@ -18,7 +19,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="fork a site config: same pools, storage, operators and tenants; environment values to fill in",
     )
     parser.add_argument("name", help="the new site's name (a DNS-1123 label): its file name and Pulumi stack name")
-    parser.add_argument("--from", dest="source", required=True, metavar="SITE.yaml", help="the site to fork")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SITE",
+        help="the site to fork: a file, or a site's name (looked up in --dir, then site-configs/)",
+    )
     parser.add_argument(
         "--dir",
         dest="directory",
@@ -26,13 +33,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help="where to write NAME.yaml (default: site-configs)",
     )
+    parser.add_argument(
+        "--ipoib-supernet",
+        type=_supernet,
+        metavar="CIDR",
+        help="carve every compute rail's IPoIB subnet from CIDR (each as small as its nodes allow)",
+    )
     parser.set_defaults(func=run)
+
+
+def _supernet(text: str) -> IPv4Network:
+    try:
+        return IPv4Network(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an IPv4 network in CIDR form, e.g. 10.100.0.0/16 ({exc})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Write ``DIR/NAME.yaml``; 0 on success, 1 (writing nothing) on any problem."""
     try:
-        forked = fork_site(Path(args.source), args.name, Path(args.directory))
+        source = resolve_source(args.source, Path(args.directory))
+        forked = fork_site(source, args.name, Path(args.directory), ipoib_supernet=args.ipoib_supernet)
     except ForkError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)

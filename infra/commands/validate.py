@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from infra.commands import print_errors
 from infra.config.loader import check_site
+from infra.config.siblings import node_name_collisions
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +23,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.sites:
         config, errors = check_site(path)
         if config is not None:
+            errors = node_name_collisions(Path(path), config)
+        if config is not None and not errors:
             print(
                 f"ok  {path}: site {config.site.name}, {config.total_gpus:,} GPUs on {config.total_nodes:,} nodes, "
                 f"{len(config.node_pools)} pools, {len(config.tenants)} tenants"

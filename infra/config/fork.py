@@ -10,29 +10,32 @@ site's name is the one exception: it is the name the user gave the new site.
 from __future__ import annotations
 
 import copy
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
+from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
 from infra.config.errors import ConfigError, dotted_path, error_summary
+from infra.config.layer_schema import BUNDLED_SCHEMA
 from infra.config.loader import EXTENDS, PLACEHOLDER, check_site, display_path, find_model, load_layers, value_at
-from infra.config.model import SiteConfig
+from infra.config.model import SiteConfig, prefix_for
 from infra.config.rules import ConfigPath
 from infra.config.types import dns_label
-from infra.config.yamldoc import read_yaml, resolve_plain_scalar
 from infra.config.yamlvalues import HexInt, YamlFloat
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "new-site.yaml.j2"
 SITE_NAME: ConfigPath = ("site", "name")
-FLOW_WIDTH = 80
+SCHEMA_FILE = Path(BUNDLED_SCHEMA).name
 
 
 class ForkError(Exception):
@@ -99,67 +102,77 @@ def placeholder(field: FieldInfo) -> str:
     return f"{PLACEHOLDER} {what}>"
 
 
-def _put(target: dict[str, Any], merged: dict[str, Any], path: ConfigPath, value: Any) -> None:
+def _put(target: Any, merged: dict[str, Any], path: ConfigPath, value: Any) -> None:
     """Set ``value`` at ``path`` in ``target``, copying what is missing on the way from ``merged``."""
     here: Any = target
     for depth, part in enumerate(path[:-1]):
         if isinstance(here, dict) and part not in here:
             # Written only in a base: the fork must hold it to put a placeholder inside it.
-            here[part] = copy.deepcopy(value_at(merged, path[: depth + 1]))
+            here[part] = _plain(copy.deepcopy(value_at(merged, path[: depth + 1])))
         here = here[part]
     here[path[-1]] = value
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes values so that the loader reads them back as the same values (YAML 1.2)."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # PyYAML quotes what YAML 1.1 would misread (NO, 1.30); also quote what YAML 1.2 would (1e3).
-    # Line breaks and control characters (NEL, U+2028) only survive as escapes in double quotes.
-    plain = resolve_plain_scalar(value)
-    style = '"' if not value.isprintable() else None if type(plain) is str and plain == value else "'"
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+def _plain(value: Any) -> Any:
+    """``value`` with the loader's scalar types turned into what the round-trip writer writes back."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (HexInt, YamlFloat)):
+        # Read back from the text the user wrote, so 0x8001 and 1.30 keep their spelling.
+        return _round_trip().load(repr(value) if isinstance(value, HexInt) else value.source)
+    return value
 
 
-def _represent_hex(dumper: yaml.SafeDumper, value: HexInt) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:int", f"0x{int(value):04x}")
+def _round_trip() -> YAML:
+    """A YAML 1.2 round-trip reader/writer laid out as the bundled site files are."""
+    handler = YAML(typ="rt")
+    handler.preserve_quotes = True
+    # Wide enough that no placeholder is folded over two lines.
+    handler.width = 4096
+    handler.indent(mapping=2, sequence=4, offset=2)
+    return handler
 
 
-def _represent_float(dumper: yaml.SafeDumper, value: YamlFloat) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:float", value.source)
+def _subnet_placeholder(config: SiteConfig, path: ConfigPath) -> str | None:
+    """The placeholder of a subnet, saying the size it must have; None for other fields."""
+    if path == ("fabrics", "storage", "subnet"):
+        need, what = config.storage_address_need(), "storage ports (nodes x hcas.storage)"
+    elif path[:3] == ("fabrics", "compute", "ipoib_subnets") and path[-1] == "subnet":
+        rail = config.fabrics.compute.ipoib_subnets[int(path[3])].rail
+        need = config.rail_address_need(rail)
+        what = f"pod addresses on rail {rail} ({config.rail_addresses_per_node(rail)} per node)"
+    else:
+        return None
+    prefix = prefix_for(need)
+    size = f"/{prefix} or larger" if prefix is not None else "a larger subnet"
+    return f"{PLACEHOLDER} {size}: {need:,} {what}>"
 
 
-def _is_scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
+def carve_rail_subnets(config: SiteConfig, supernet: IPv4Network) -> dict[int, IPv4Network]:
+    """One subnet per compute rail (by index in ``ipoib_subnets``), each as small as it may be.
 
-
-def _represent_dict(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.MappingNode:
-    # A short mapping of scalars reads best on one line ({compute: 8, storage: 2}); the rest in blocks.
-    short = sum(len(str(k)) + len(str(v)) + 4 for k, v in value.items()) <= FLOW_WIDTH
-    flow = bool(value) and short and all(_is_scalar(v) for v in value.values())
-    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
-
-
-def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
-    flow = all(_is_scalar(v) for v in value)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
-
-
-_Dumper.add_representer(dict, _represent_dict)
-_Dumper.add_representer(list, _represent_list)
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(HexInt, _represent_hex)
-_Dumper.add_representer(YamlFloat, _represent_float)
-
-
-def to_yaml(value: Any) -> str:
-    """Block YAML for ``value``; collections of scalars stay on one line, as people write them."""
-    text: str = yaml.dump(value, Dumper=_Dumper, sort_keys=False, width=100, allow_unicode=True)
-    return text.removesuffix("...\n").rstrip("\n")
+    Largest first, so every block stays aligned; raises ``ForkError`` when ``supernet`` is too small.
+    """
+    rails = config.fabrics.compute.ipoib_subnets
+    sizes = {index: prefix_for(config.rail_address_need(rail.rail)) or 0 for index, rail in enumerate(rails)}
+    carved: dict[int, IPv4Network] = {}
+    cursor, end = int(supernet.network_address), int(supernet.broadcast_address) + 1
+    for index in sorted(sizes, key=lambda i: (sizes[i], i)):
+        if sizes[index] < supernet.prefixlen or cursor + (1 << (32 - sizes[index])) > end:
+            break
+        carved[index] = IPv4Network((cursor, sizes[index]))
+        cursor += carved[index].num_addresses
+    if len(carved) != len(rails):
+        total = sum(1 << (32 - prefix) for prefix in sizes.values())
+        raise ForkError(
+            [
+                f"--ipoib-supernet {supernet}: too small for the {len(rails)} compute rails, which need "
+                f"{total:,} addresses in all; give a /{32 - (total - 1).bit_length()} or larger"
+            ]
+        )
+    return carved
 
 
 def _template() -> jinja2.Template:
@@ -169,7 +182,6 @@ def _template() -> jinja2.Template:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    environment.filters["to_yaml"] = to_yaml
     return environment.get_template(TEMPLATE)
 
 
@@ -182,8 +194,34 @@ def _source_errors(source: Path, errors: list[ConfigError]) -> ForkError:
     return ForkError([*(str(e) for e in errors), summary])
 
 
-def fork_site(source: Path, name: str, directory: Path) -> ForkedSite:
-    """The text of ``<directory>/<name>.yaml`` forked from ``source``; raises ``ForkError``."""
+def find_schema(start: Path) -> Path | None:
+    """The bundled layer schema (``site-layer.schema.json``) in ``start`` or a folder above it."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        for candidate in (folder / SCHEMA_FILE, folder / "site-configs" / SCHEMA_FILE):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def resolve_source(text: str, directory: Path) -> Path:
+    """The site file ``--from`` names: a path, or a site name looked up in ``directory`` and site-configs/."""
+    given = Path(text)
+    if given.suffix in (".yaml", ".yml") or given.exists() or "/" in text:
+        return given
+    for folder in (directory, Path("site-configs")):
+        candidate = folder / f"{text}.yaml"
+        if candidate.is_file():
+            return candidate
+    return given
+
+
+def fork_site(source: Path, name: str, directory: Path, *, ipoib_supernet: IPv4Network | None = None) -> ForkedSite:
+    """The text of ``<directory>/<name>.yaml`` forked from ``source``; raises ``ForkError``.
+
+    The source's own text is kept as written (comments, order, quoting: a YAML round trip), its
+    environment values replaced by placeholders; with ``ipoib_supernet`` the compute rails' subnets
+    are carved from it instead.
+    """
     try:
         dns_label(name)
     except ValueError as exc:
@@ -192,27 +230,35 @@ def fork_site(source: Path, name: str, directory: Path) -> ForkedSite:
     if target.exists():
         raise ForkError([f"{display_path(target)}: already exists; new-site never overwrites a site file"])
     config, errors = check_site(source)
-    document, read_errors = read_yaml(source, display_path(source))
     layers, layer_errors = load_layers(source)
-    if config is None or document is None or layers is None:
-        raise _source_errors(source, errors or read_errors or layer_errors)
+    if config is None or layers is None:
+        raise _source_errors(source, errors or layer_errors)
+    carved = carve_rail_subnets(config, ipoib_supernet) if ipoib_supernet is not None else {}
 
-    own = copy.deepcopy(document.data)
-    extends = own.pop(EXTENDS, None)
+    handler = _round_trip()
+    own = handler.load(source.read_text(encoding="utf-8"))
+    if not isinstance(own, dict):
+        raise _source_errors(source, errors)
     blanks: list[str] = []
     for path, field in environment_paths(layers.data):
         if path == SITE_NAME:
             _put(own, layers.data, path, name)
+        elif path[:3] == ("fabrics", "compute", "ipoib_subnets") and int(path[3]) in carved:
+            _put(own, layers.data, path, str(carved[int(path[3])]))
         else:
-            _put(own, layers.data, path, placeholder(field))
+            text = _subnet_placeholder(config, path) or placeholder(field)
+            _put(own, layers.data, path, SingleQuotedScalarString(text))
             blanks.append(dotted_path(path))
-    order = list(SiteConfig.model_fields)
-    sections = [{key: own[key]} for key in sorted(own, key=lambda k: order.index(k) if k in order else len(order))]
-    text = _template().render(
+    extends = own.get(EXTENDS)
+    if isinstance(extends, str):
+        own[EXTENDS] = _relative(source.parent / extends, directory)
+    body = io.StringIO()
+    handler.dump(own, body)
+    schema = find_schema(source.parent)
+    header = _template().render(
         name=name,
         source=_relative(source, directory),
-        extends=_relative(source.parent / extends, directory) if isinstance(extends, str) else None,
-        sections=sections,
+        schema=_relative(schema, directory) if schema is not None else SCHEMA_FILE,
         placeholders=blanks,
     )
-    return ForkedSite(target, text, tuple(blanks))
+    return ForkedSite(target, header + body.getvalue(), tuple(blanks))

@@ -75,6 +75,14 @@ class SiteConfig(Model):
         """The pools whose nodes have an HCA on ``rail`` (a pool uses rails 0..hcas.compute-1)."""
         return tuple(p for p in self.node_pools if p.hcas.compute > rail)
 
+    def rail_address_need(self, rail: int) -> int:
+        """Pod addresses ``rail``'s subnet must hold: every node on the rail times its block."""
+        return sum(p.nodes for p in self.rail_pools(rail)) * self.rail_addresses_per_node(rail)
+
+    def storage_address_need(self) -> int:
+        """Host addresses the storage subnet must hold: one per storage port of every node."""
+        return sum(p.nodes * p.hcas.storage for p in self.node_pools)
+
     def rail_addresses_per_node(self, rail: int) -> int:
         """Pod addresses each node needs on ``rail``: one per SR-IOV VF, and a node gets one VF per GPU.
 
@@ -185,14 +193,14 @@ class SiteConfig(Model):
             # A pool's nodes sit on rails 0..hcas.compute-1 only (a GB200 tray has 4 of 8 rails).
             nodes = sum(p.nodes for p in self.rail_pools(rail))
             block = self.rail_addresses_per_node(rail)
-            if subnet.num_addresses - 2 < nodes * block:
+            if subnet.num_addresses - 2 < self.rail_address_need(rail):
                 yield Violation(
                     path,
                     f"{subnet} holds {subnet.num_addresses - 2} hosts but the {nodes} nodes with an HCA on rail "
                     f"{rail} need {nodes * block:,} pod addresses ({block} per node, one per GPU's virtual function)",
                     _prefix_hint(nodes * block),
                 )
-        ports = sum(p.nodes * p.hcas.storage for p in self.node_pools)
+        ports = self.storage_address_need()
         storage_subnet = self.fabrics.storage.subnet
         if storage_subnet.num_addresses - 2 < ports:
             yield Violation(
@@ -433,12 +441,20 @@ class SiteConfig(Model):
                     )
 
 
-def _prefix_hint(hosts: int) -> str:
-    """The fix for a subnet too small for ``hosts``: the longest IPv4 prefix that holds them."""
+def prefix_for(hosts: int) -> int | None:
+    """The longest IPv4 prefix whose subnet holds ``hosts`` host addresses; None when none does."""
     for prefix in range(30, 0, -1):
         if (1 << (32 - prefix)) - 2 >= hosts:
-            return f"use a prefix of /{prefix} or shorter"
-    return f"no IPv4 subnet holds {hosts} hosts: check the node and HCA counts"
+            return prefix
+    return None
+
+
+def _prefix_hint(hosts: int) -> str:
+    """The fix for a subnet too small for ``hosts``: the longest IPv4 prefix that holds them."""
+    prefix = prefix_for(hosts)
+    if prefix is None:
+        return f"no IPv4 subnet holds {hosts} hosts: check the node and HCA counts"
+    return f"use a prefix of /{prefix} or shorter"
 
 
 def _choices(what: str, names: Sequence[str]) -> str:

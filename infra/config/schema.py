@@ -63,7 +63,7 @@ class Site(Model):
     name: DnsLabel = environment("Site name; also the Pulumi stack name.")
     region: DnsLabel = environment("Region the site belongs to, e.g. eu-north.")
     country: CountryCode = environment("ISO 3166-1 alpha-2 country code, e.g. NO.")
-    description: str = Field("", description="One line a person reads in plans and reports.")
+    description: str = environment("One line a person reads in plans and reports.", default="")
     kubernetes_version: KubernetesVersion = Field("1.35", description="Kubernetes minor version.")
     kube_context: str = environment("kubeconfig context that reaches the site's cluster.", min_length=1)
     power_envelope_mw: Number = Field(gt=0, description="Facility power available to IT load, MW.")
@@ -138,7 +138,9 @@ class NodePool(Model):
     gpu_model: GpuModel = Field(description="GPU system of every node in the pool.")
     gpus_per_node: PositiveInt = Field(description="GPUs per node; defaults to the system's count.")
     nodes: PositiveInt = Field(le=MAX_CLUSTER_NODES, description="Number of nodes.")
-    node_name_pattern: str = Field(description="Node hostname with an {index} field, e.g. gpu-{index:04d}.")
+    node_name_pattern: str = environment(
+        "Node hostname with an {index} field, e.g. gpu-{index:04d}; unique to this site."
+    )
     first_index: Integer = Field(1, ge=0, description="Index of the first node.")
     scalable_unit_nodes: PositiveInt = Field(32, description="Nodes per scalable unit (SU).")
     allow_partial_scalable_unit: Flag = Field(False, description="Allow a last, partly filled SU.")

@@ -23,10 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 PILOT_PLACEHOLDERS = [
     "site.region",
     "site.country",
+    "site.description",
     "site.kube_context",
     "fabrics.compute.ufm_credentials_secret",
     *(f"fabrics.compute.ipoib_subnets[{rail}].subnet" for rail in range(8)),
     "fabrics.storage.subnet",
+    "node_pools[0].node_name_pattern",
+    "node_pools[1].node_name_pattern",
     "storage[0].endpoint",
     "storage[1].endpoint",
     "storage[1].credentials_secret",
@@ -66,7 +69,8 @@ def fill_in(path: Path, source: Path) -> int:
     assert layers is not None
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     filled = 0
-    for error in errors:
+    # Last first: filling a value changes the columns of those after it on the same line.
+    for error in sorted(errors, key=lambda e: e.location, reverse=True):
         assert error.message.startswith("still a placeholder: <fill: "), f"{error.field}: {error}"
         row, column = error.location.line - 1, error.location.column - 1
         parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", error.field)]
@@ -92,12 +96,12 @@ def test_fork_lists_exactly_its_placeholders(sites: Path) -> None:
     assert [e.field for e in errors] == PILOT_PLACEHOLDERS, "validation must list the placeholders and nothing else"
     assert all(e.message.startswith("still a placeholder: <fill: ") for e in errors)
     assert str(errors[0]) == (
-        "site-configs/eu-south.yaml:13:11: site.region: still a placeholder: <fill: Region the site belongs to, "
+        "site-configs/eu-south.yaml:17:11: site.region: still a placeholder: <fill: Region the site belongs to, "
         "e.g. eu-north>\n  hint: write this site's own value here"
     )
 
 
-@pytest.mark.parametrize(("source", "count"), [("eu-pilot.yaml", 23), ("eu-gigafactory.yaml", 47)])
+@pytest.mark.parametrize(("source", "count"), [("eu-pilot.yaml", 26), ("eu-gigafactory.yaml", 53)])
 def test_filled_fork_validates_as_the_source(sites: Path, source: str, count: int) -> None:
     forked = fork_site(sites / source, "eu-new", sites)
     write(forked.path, forked.text)
@@ -115,7 +119,9 @@ def test_fork_is_deterministic_and_keeps_yaml_traps(sites: Path) -> None:
     first = fork_site(sites / "eu-pilot.yaml", "eu-south", sites).text
     assert fork_site(sites / "eu-pilot.yaml", "eu-south", sites).text == first
     assert first.count("extends: base/eu.yaml\n") == 1
-    assert "max_unavailable: 12%" in first and "vm.max_map_count: '1048576'" in first
+    # The source's own spelling survives the round trip: quotes, hex keys, comments.
+    assert 'max_unavailable: "12%"' in first and 'vm.max_map_count: "1048576"' in first
+    assert "# EU pilot site: 4 scalable units" in first
 
 
 def test_fork_into_another_folder_extends_the_same_base(sites: Path) -> None:
@@ -171,7 +177,7 @@ def test_environment_value_written_in_a_base_is_blanked_too(site_files: SiteFile
     assert check_site(Path("site.yaml"))[1] == []
     forked = fork_site(Path("site.yaml"), "copy", Path("."))
     assert "fabrics.storage.subnet" in forked.placeholders
-    assert "  storage: {subnet: '<fill: Subnet of the storage ports>'}\n" in forked.text
+    assert "  storage:\n    subnet: '<fill: /24 or larger: 128 storage ports (nodes x hcas.storage)>'\n" in forked.text
 
 
 def test_source_without_extends_forks_without_it(site_files: SiteFiles) -> None:
@@ -200,6 +206,8 @@ def test_environment_markers_are_the_issues_list() -> None:
         "Site.region",
         "Site.country",
         "Site.kube_context",
+        "Site.description",
+        "NodePool.node_name_pattern",
         "ComputeFabric.ufm_credentials_secret",
         "ComputeFabric.ipoib_subnets",
         "RailSubnet.subnet",

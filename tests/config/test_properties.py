@@ -17,9 +17,9 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from yaml_writer import to_yaml
 
 from infra.config.errors import ConfigError
-from infra.config.fork import to_yaml
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.config.yamldoc import read_yaml
