@@ -2,7 +2,8 @@
 
 DIR receives, all at once or not at all: ``fabric.net`` (cabling plan, ibnetdiscover format),
 ``partitions.conf``, ``opensm.conf`` and ``root-guids.conf`` (OpenSM), ``bom.csv`` and
-``summary.txt``. DIR must be new, empty, or a previous output of this command.
+``summary.txt``, with the manifest ``.gigafactory-fabric.sha256``. DIR must be new, empty, or a
+previous output of this command that nobody edited since (``infra.outputs``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra.commands import print_errors
+from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
-from infra.outputs import write_tree_atomic
+from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import plan_fabric
 from infra.plan.site_plan import planning_errors
+
+OWNER = "fabric"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,26 +40,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def _output_problem(directory: Path) -> str | None:
-    """Why ``directory`` must not be replaced, if it must not: it holds something this command did not write."""
-    if not directory.exists():
-        return None
-    shown = display_path(directory)
-    if not directory.is_dir():
-        return f"{shown}: exists and is not a folder\n  hint: name a new folder with -o"
-    foreign = sorted(entry.name for entry in directory.iterdir() if entry.name not in FABRIC_FILES)
-    if foreign:
-        listed = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-        return (
-            f"{shown}: holds files this command did not write ({listed}); it replaces the whole folder\n"
-            "  hint: name a new or empty folder with -o"
-        )
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
-    """Plan and write; 0 on success, 1 (writing nothing) on any problem."""
+    """Plan and write; 0 on success, 1 on an invalid or unplannable site, 2 on unreadable input or a refused
+    or unwritable output (writing nothing)."""
     path = Path(args.site)
+    output = Path(args.output)
+    problem = ownership_problem(output, OWNER)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return exit_codes.BAD_INPUT
     config, errors = check_site(path)
     if config is None:
         return print_errors(args.site, errors, "nothing written")
@@ -64,18 +56,17 @@ def run(args: argparse.Namespace) -> int:
         plan = plan_fabric(config)
     except FabricPlanError as exc:
         return print_errors(args.site, planning_errors(path, exc), "nothing written")
-    output = Path(args.output)
-    problem = _output_problem(output)
-    if problem is not None:
-        return print_errors(args.site, [problem], "nothing written")
     try:
-        write_tree_atomic(output, fabric_artifacts(config, plan))
+        write_tree_atomic(output, fabric_artifacts(config, plan), owner=OWNER)
+    except OutputRefused as refused:
+        print(refused, file=sys.stderr)
+        return exit_codes.BAD_INPUT
     except OSError as exc:
         reason = exc.strerror or str(exc)
         where = display_path(Path(exc.filename)) if exc.filename else display_path(output)
         print(f"{where}: cannot write: {reason}; nothing written", file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
     for line in plan.summary_lines():
         print(line)
     print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")
-    return 0
+    return exit_codes.OK

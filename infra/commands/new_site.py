@@ -7,6 +7,7 @@ import sys
 from ipaddress import IPv4Network
 from pathlib import Path
 
+from infra.commands import errors_status, exit_codes
 from infra.config.fork import ForkError, fork_site, resolve_source
 from infra.config.loader import display_path
 from infra.outputs import write_file_atomic
@@ -50,18 +51,21 @@ def _supernet(text: str) -> IPv4Network:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write ``DIR/NAME.yaml``; 0 on success, 1 (writing nothing) on any problem."""
+    """Write ``DIR/NAME.yaml``; 0 on success; 1 when the source is invalid, 2 for a bad name or place."""
     try:
         source = resolve_source(args.source, Path(args.directory))
         forked = fork_site(source, args.name, Path(args.directory), ipoib_supernet=args.ipoib_supernet)
     except ForkError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
-        return 1
+        return errors_status(exc.source_errors) if exc.source_errors else exit_codes.BAD_INPUT
+    except OSError as exc:  # --dir or the source behind a symlink loop, a folder that cannot be listed
+        print(f"{exc.filename or args.directory}: {exc.strerror or exc}; nothing written", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     shown = display_path(forked.path)
     if any(folder.exists() and not folder.is_dir() for folder in (forked.path.parent, *forked.path.parent.parents)):
         print(f"{shown}: cannot be written: --dir {args.directory} is not a folder", file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
     try:
         write_file_atomic(forked.path, forked.text, overwrite=False)
     except OSError as exc:
@@ -70,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{shown}: already exists; new-site never overwrites a site file", file=sys.stderr)
         else:
             print(f"{shown}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
     count = len(forked.placeholders)
     print(
         f"wrote {shown}: {count} value{'s' if count != 1 else ''} to fill in; "
         f"`gigafactory validate {shown}` lists what is left"
     )
-    return 0
+    return exit_codes.OK

@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from infra.commands import print_errors
+from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.plan import Plan
 from infra.engine.progress import Progress
 from infra.engine.runtime import DuplicateResourceError
 from infra.engine.summary import summary_lines
-from infra.outputs import write_file_atomic
+from infra.outputs import is_stdout, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,16 +29,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("site", metavar="SITE.yaml", help="site config file")
-    parser.add_argument("-o", "--output", type=Path, metavar="PLAN.json", help="write the plan here (atomically)")
+    parser.add_argument(
+        "-o", "--output", metavar="PLAN.json", help="write the plan here (atomically); - writes it to stdout"
+    )
     parser.set_defaults(func=run)
 
 
-def load_config(path: str) -> SiteConfig | None:
-    """The site config at ``path``, or None after printing every error to stderr."""
+def load_config(path: str) -> tuple[SiteConfig | None, int]:
+    """The site config at ``path``, or None and the exit status after printing every error to stderr."""
     config, errors = check_site(path)
     if config is None:
-        print_errors(path, errors, "nothing planned")
-    return config
+        return None, print_errors(path, errors, "nothing planned")
+    return config, exit_codes.OK
 
 
 def make_plan(config: SiteConfig, path: str) -> Plan | None:
@@ -68,23 +70,26 @@ def make_plan(config: SiteConfig, path: str) -> Plan | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Plan one site: 0 on success, 1 when the config is invalid or the plan cannot be written."""
-    config = load_config(args.site)
+    """Plan one site: 0 on success, 1 when the config is invalid or cannot be planned, 2 on unreadable input
+    or an output that cannot be written."""
+    config, code = load_config(args.site)
     if config is None:
-        return 1
+        return code
     started = time.monotonic()
     plan = make_plan(config, args.site)
     if plan is None:
-        return 1
+        return exit_codes.REJECTED
     elapsed = time.monotonic() - started
+    # With -o - the plan is standard output; the summary goes to stderr so the JSON stays whole.
+    summary = sys.stderr if is_stdout(args.output) else sys.stdout
     if args.output is not None:
         try:
-            write_file_atomic(args.output, plan.to_json())
+            write_output(args.output, plan.to_json())
         except OSError as error:
             print(f"{args.output}: cannot write the plan: {error.strerror or error}", file=sys.stderr)
-            return 1
+            return exit_codes.BAD_INPUT
     for line in summary_lines(plan):
-        print(line)
+        print(line, file=summary)
     written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
-    print(f"\nplanned {len(plan.resources):,} resources in {elapsed:.1f} s{written}")
-    return 0
+    print(f"\nplanned {len(plan.resources):,} resources in {elapsed:.1f} s{written}", file=summary)
+    return exit_codes.OK

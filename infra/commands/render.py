@@ -6,10 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
-from infra.engine.render import RENDER_FORMAT, render_files
-from infra.outputs import write_tree_atomic
+from infra.engine.render import render_files
+from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
+
+OWNER = "render"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument("source", metavar="SITE.yaml|PLAN.json", help="site config, or a plan file (.json)")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
 
 
@@ -39,54 +42,37 @@ def _is_plan_file(path: Path) -> bool:
         return False
 
 
-def _output_problem(directory: Path) -> str | None:
-    """Why ``directory`` must not be replaced: it exists and is not a folder an earlier render wrote."""
-    if not directory.exists():
-        return None
-    if not directory.is_dir():
-        return f"{directory}: exists and is not a folder\n  hint: name a new folder with -o"
-    if not any(directory.iterdir()):
-        return None
-    index = directory / "index.yaml"
-    try:
-        ours = index.is_file() and f"format: {RENDER_FORMAT}" in index.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        ours = False
-    if ours:
-        return None
-    return (
-        f"{directory}: holds files `gigafactory render` did not write; rendering replaces the whole folder\n"
-        "  hint: name a new or empty folder with -o"
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     """Render into the output folder: 0 on success, 1 on bad input or when it cannot be written."""
     source = Path(args.source)
-    problem = _output_problem(args.output)
+    output = Path(args.output)
+    problem = ownership_problem(output, OWNER)
     if problem is not None:
         print(problem, file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
     plan: Plan | None
     if _is_plan_file(source):
         try:
             plan = Plan.read(source)
         except PlanFileError as error:
             print(error, file=sys.stderr)
-            return 1
+            return exit_codes.BAD_INPUT
     else:
-        config = load_config(args.source)
+        config, code = load_config(args.source)
         if config is None:
-            return 1
+            return code
         plan = make_plan(config, args.source)
         if plan is None:
-            return 1
-    files = render_files(plan)
+            return exit_codes.REJECTED
     try:
-        write_tree_atomic(args.output, files)
+        files = render_files(plan)
+        write_tree_atomic(output, files, owner=OWNER)
+    except OutputRefused as refused:
+        print(refused, file=sys.stderr)
+        return exit_codes.BAD_INPUT
     except OSError as error:
         print(f"{args.output}: cannot write the rendered folder: {error.strerror or error}", file=sys.stderr)
-        return 1
+        return exit_codes.BAD_INPUT
     manifests = sum(1 for name in files if name.startswith("manifests/"))
     patches = sum(1 for name in files if name.startswith("patches/"))
     values = sum(1 for name in files if name.endswith(".values.yaml"))
@@ -94,4 +80,4 @@ def run(args: argparse.Namespace) -> int:
         f"rendered {plan.stack}: {manifests:,} manifests, {patches:,} patches, {values} Helm values files "
         f"-> {args.output}/ (index.yaml lists each with its URN)"
     )
-    return 0
+    return exit_codes.OK

@@ -4,13 +4,15 @@ Runs the site's acceptance checks on each node in parallel, writes the result (J
 atomically), prints a summary per pool and, for nodes that fail, what is wrong and how to fix it.
 With ``--label-failed`` it also prints the kubectl commands that keep the scheduler away from them.
 
-Exit status: 0 every node passed; 1 a node failed or could not be checked, or the input was bad
-(site config, hosts, inventory, options); 2 the command line itself was malformed.
+Exit status (``infra.commands.exit_codes``): 0 every node passed; 1 a node failed or could not be
+checked, or the site config is invalid; 2 a malformed command line or an input that is not what it
+reads (options, hosts not in the site, an inventory that is not one), or a result it cannot write.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import time
@@ -27,10 +29,10 @@ from infra.acceptance.labels import label_commands
 from infra.acceptance.nodes import NodeIndex
 from infra.acceptance.results import VerifyReport, render_json, render_junit
 from infra.acceptance.runner import DEFAULT_CONNECT, Target, backend_name, host_spec, verify_nodes
-from infra.commands import print_errors
+from infra.commands import exit_codes, fail, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
-from infra.outputs import write_file_atomic
+from infra.outputs import is_stdout, write_output
 
 MAX_WORKERS = 1024
 _MAX_HOST_ERRORS = 20
@@ -46,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Check GPU nodes against what the site config says they are (GPUs, driver, NVLink "
         "service, GPUDirect RDMA, InfiniBand ports, partitions, IPoIB MTU, parallel filesystems, kubelet, "
         "containerd, sysctls, hugepages). Exit 0 when every node passes; 1 when a node fails or cannot be "
-        "checked, or on bad input; 2 on a malformed command line.",
+        "checked, or the site config is invalid; 2 on a malformed command line or input it cannot use.",
     )
     parser.add_argument("site", metavar="SITE.yaml", help="site config file")
     which = parser.add_mutually_exclusive_group(required=True)
@@ -77,12 +79,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="RDMA device names of a pool's compute HCAs in rail order, where the site renames them",
     )
     parser.set_defaults(func=run)
-
-
-def _fail(lines: Sequence[str]) -> int:
-    for line in lines:
-        print(line, file=sys.stderr)
-    return 1
 
 
 def _ssh_config_problems(path: Path) -> list[str]:
@@ -167,6 +163,29 @@ def _progress(done: int, total: int) -> None:
         print(f"checked {done:,}/{total:,} nodes", file=sys.stderr)
 
 
+def _print_summary(
+    args: argparse.Namespace, site: SiteConfig, report: VerifyReport, elapsed: float, output: Path
+) -> None:
+    nodes = report.nodes
+    passed = sum(n.status == "pass" for n in nodes)
+    print(
+        f"verified {len(nodes):,} node{'s' if len(nodes) != 1 else ''} of site {site.site.name} in {elapsed:.1f} s "
+        f"({args.workers} workers): {passed:,} passed, {len(nodes) - passed:,} did not"
+    )
+    for summary in report.summaries(tuple(p.name for p in site.node_pools)):
+        print(summary.line())
+    for node in nodes:
+        if node.status != "pass":
+            print(f"{node.status.upper()} {node.node} ({node.pool}, {node.scalable_unit}, {node.rack})")
+            for line in node.problem_lines():
+                print(f"  {line}")
+    if args.label_failed and not report.passed:
+        print("# keep the scheduler away from the nodes above (review, then run these or pipe them to sh):")
+        for line in label_commands(nodes, site.site.kube_context):
+            print(line)
+    print(f"result: {output} ({args.format})")
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify the nodes; see the module docstring for the exit status."""
     site, config_errors = check_site(args.site)
@@ -176,14 +195,14 @@ def run(args: argparse.Namespace) -> int:
     overrides, override_errors = _hca_overrides(site, args.hca_devices)
     errors += override_errors
     if errors:
-        return _fail(errors)
+        return fail(errors, exit_codes.BAD_INPUT)
     try:
         hosts = _requested(args)
     except InventoryError as exc:
-        return _fail([str(exc)])
+        return fail([str(exc)], exit_codes.BAD_INPUT)
     targets, host_errors = _targets(site, hosts, args.connect)
     if host_errors:
-        return _fail(host_errors)
+        return fail(host_errors, exit_codes.BAD_INPUT)
 
     checks: dict[str, tuple[Check, ...]] = {
         pool: checks_for(expect) for pool, expect in site_expectations(site, overrides).items()
@@ -204,25 +223,11 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output or f"acceptance-{site.site.name}.{_EXTENSIONS[args.format]}")
     text = render_json(report) if args.format == "json" else render_junit(report)
     try:
-        write_file_atomic(output, text)
+        write_output(output, text)
     except OSError as exc:
-        return _fail([f"{output}: cannot write the result: {exc.strerror}"])
+        return fail([f"{output}: cannot write the result: {exc.strerror or exc}"], exit_codes.BAD_INPUT)
 
-    passed = sum(n.status == "pass" for n in nodes)
-    print(
-        f"verified {len(nodes):,} node{'s' if len(nodes) != 1 else ''} of site {site.site.name} in {elapsed:.1f} s "
-        f"({args.workers} workers): {passed:,} passed, {len(nodes) - passed:,} did not"
-    )
-    for summary in report.summaries(tuple(p.name for p in site.node_pools)):
-        print(summary.line())
-    for node in nodes:
-        if node.status != "pass":
-            print(f"{node.status.upper()} {node.node} ({node.pool}, {node.scalable_unit}, {node.rack})")
-            for line in node.problem_lines():
-                print(f"  {line}")
-    if args.label_failed and not report.passed:
-        print("# keep the scheduler away from the nodes above (review, then run these or pipe them to sh):")
-        for line in label_commands(nodes, site.site.kube_context):
-            print(line)
-    print(f"result: {output} ({args.format})")
-    return 0 if report.passed else 1
+    # With -o - the result is standard output; the summary goes to stderr so the result stays whole.
+    with contextlib.redirect_stdout(sys.stderr) if is_stdout(args.output) else contextlib.nullcontext():
+        _print_summary(args, site, report, elapsed, output)
+    return exit_codes.OK if report.passed else exit_codes.REJECTED

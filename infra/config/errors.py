@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
+# C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal
+# shows ("trojan source"): written to a terminal raw they recolour, move the cursor, or hide text.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` with every control character escaped (``\\x1b``), safe to print on a terminal.
+
+    With ``keep_lines`` newlines and tabs stay, for a message whose lines the program composed.
+    """
+    return (_CONTROL_KEEP_LINES if keep_lines else _CONTROL).sub(_escaped, text)
 
 
 @dataclass(frozen=True, order=True)
@@ -28,10 +48,14 @@ class ConfigError:
     field: str
     message: str
     hint: str | None = None
+    # The file is not what the command reads (missing, not UTF-8, not YAML, beyond the reading
+    # bounds), rather than a site config with mistakes: exit status 2, not 1.
+    unreadable: bool = dataclass_field(default=False, compare=False)
 
     def __str__(self) -> str:
-        head = f"{self.location}: {self.field}: {self.message}" if self.field else f"{self.location}: {self.message}"
-        return f"{head}\n  hint: {self.hint}" if self.hint else head
+        where, name, message = printable(str(self.location)), printable(self.field), printable(self.message)
+        head = f"{where}: {name}: {message}" if self.field else f"{where}: {message}"
+        return f"{head}\n  hint: {printable(self.hint)}" if self.hint else head
 
 
 def sorted_errors(errors: Iterable[ConfigError]) -> list[ConfigError]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -41,8 +41,10 @@ SCHEMA_FILE = Path(BUNDLED_SCHEMA).name
 class ForkError(Exception):
     """The fork cannot be written; ``lines`` says why, one problem per line."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], source_errors: Sequence[ConfigError] = ()) -> None:
         self.lines = lines
+        # The source site's own errors, when it is the source that stops the fork.
+        self.source_errors = tuple(source_errors)
         super().__init__("\n".join(lines))
 
 
@@ -191,7 +193,7 @@ def _relative(target: Path, start: Path) -> str:
 
 def _source_errors(source: Path, errors: list[ConfigError]) -> ForkError:
     summary = error_summary(display_path(source), len(errors), "fix the source site first")
-    return ForkError([*(str(e) for e in errors), summary])
+    return ForkError([*(str(e) for e in errors), summary], errors)
 
 
 def find_schema(start: Path) -> Path | None:

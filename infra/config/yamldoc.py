@@ -181,6 +181,7 @@ def _not_utf8(display: str, exc: UnicodeDecodeError) -> ConfigError:
         "",
         f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
         "save the file as UTF-8; YAML site configs are text",
+        unreadable=True,
     )
 
 
@@ -189,33 +190,45 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [ConfigError(Location(display), "", "file not found")]
+        return None, [ConfigError(Location(display), "", "file not found", unreadable=True)]
     except IsADirectoryError:
-        return None, [ConfigError(Location(display), "", "is a directory, not a site config file")]
+        return None, [ConfigError(Location(display), "", "is a directory, not a site config file", unreadable=True)]
     except UnicodeDecodeError as exc:
         return None, [_not_utf8(display, exc)]
     except OSError as exc:
-        return None, [ConfigError(Location(display), "", f"cannot be read: {exc}")]
+        return None, [ConfigError(Location(display), "", f"cannot be read: {exc}", unreadable=True)]
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except RecursionError:
-        return None, [ConfigError(Location(display), "", f"nests deeper than {MAX_DEPTH} levels")]
+        return None, [ConfigError(Location(display), "", f"nests deeper than {MAX_DEPTH} levels", unreadable=True)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)
         problem = getattr(exc, "problem", None) or str(exc)
-        return None, [ConfigError(where, "", f"not valid YAML: {problem}", "fix the YAML syntax at that position")]
+        return None, [
+            ConfigError(
+                where, "", f"not valid YAML: {problem}", "fix the YAML syntax at that position", unreadable=True
+            )
+        ]
     # A document with nothing in it (a lone `---`) composes to an empty plain scalar.
     nodes = [n for n in nodes if not (isinstance(n, yaml.ScalarNode) and n.value == "" and n.style is None)]
     if not nodes:
-        return None, [ConfigError(Location(display, 1, 1), "", "file is empty", "a site config is a YAML mapping")]
+        return None, [
+            ConfigError(
+                Location(display, 1, 1), "", "file is empty", "a site config is a YAML mapping", unreadable=True
+            )
+        ]
     if len(nodes) > 1:
         where = Location(display, nodes[1].start_mark.line + 1, 1)
-        return None, [ConfigError(where, "", "holds more than one YAML document", "keep one site per file")]
+        return None, [
+            ConfigError(where, "", "holds more than one YAML document", "keep one site per file", unreadable=True)
+        ]
     root = nodes[0]
     builder = _Builder(path, display)
     if not isinstance(root, yaml.MappingNode):
-        return None, [ConfigError(builder.location(root), "", "must be a YAML mapping of site settings")]
+        return None, [
+            ConfigError(builder.location(root), "", "must be a YAML mapping of site settings", unreadable=True)
+        ]
     data = builder.build(root, ())
     if builder.errors:
         return None, builder.errors

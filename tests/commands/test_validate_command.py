@@ -51,7 +51,7 @@ def test_missing_file_is_one_line(
     monkeypatch.chdir(tmp_path)
     code = main(["validate", "nowhere.yaml"])
     out, err = capsys.readouterr()
-    assert (code, out, err) == (1, "", "nowhere.yaml: file not found\nnowhere.yaml: 1 error\n")
+    assert (code, out, err) == (2, "", "nowhere.yaml: file not found\nnowhere.yaml: 1 error\n")
 
 
 def test_one_bad_site_fails_the_run_but_all_are_reported(
@@ -62,7 +62,7 @@ def test_one_bad_site_fails_the_run_but_all_are_reported(
     broken.write_text("site: [\n")
     code = main(["validate", str(broken), "site-configs/eu-pilot.yaml"])
     out, err = capsys.readouterr()
-    assert code == 1 and out.splitlines() == [PILOT_OK]
+    assert code == 2 and out.splitlines() == [PILOT_OK], "a file that is not YAML: exit 2"
     assert err.splitlines() == [
         f"{broken}:2:1: not valid YAML: expected the node content, but found '<stream end>'",
         "  hint: fix the YAML syntax at that position",

@@ -31,8 +31,8 @@ def test_exit_codes(plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.Cap
     assert main(["diff", str(old), str(old), "--fail-on-danger"]) == 0
     not_a_plan = tmp_path / "site.json"
     not_a_plan.write_text('{"site": {}}')
-    assert main(["diff", str(old), str(not_a_plan)]) == 1
-    assert main(["diff", str(old), str(tmp_path / "missing.json")]) == 1
+    assert main(["diff", str(old), str(not_a_plan)]) == 2
+    assert main(["diff", str(old), str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
     assert "not a gigafactory plan" in err and "missing.json: cannot read" in err
     assert "Traceback" not in err

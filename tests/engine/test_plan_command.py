@@ -169,7 +169,7 @@ def test_render_from_a_plan_file(pilot_plans: tuple[Path, Path], tmp_path: Path)
 def test_render_refuses_a_broken_plan_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "plan.json"
     broken.write_text(json.dumps({"format": "gigafactory-plan/1"}))
-    assert main(["render", str(broken), "-o", str(tmp_path / "out")]) == 1
+    assert main(["render", str(broken), "-o", str(tmp_path / "out")]) == 2
     assert "malformed plan" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -180,8 +180,8 @@ def test_render_refuses_to_replace_a_folder_it_did_not_write(
     mine = tmp_path / "notes"
     mine.mkdir()
     (mine / "todo.txt").write_text("keep me")
-    assert main(["render", str(pilot_plans[0]), "-o", str(mine)]) == 1
-    assert "did not write" in capsys.readouterr().err
+    assert main(["render", str(pilot_plans[0]), "-o", str(mine)]) == 2
+    assert "todo.txt: not written by `gigafactory render`" in capsys.readouterr().err
     assert (mine / "todo.txt").read_text() == "keep me"
     rendered = tmp_path / "rendered"
     assert main(["render", str(pilot_plans[0]), "-o", str(rendered)]) == 0

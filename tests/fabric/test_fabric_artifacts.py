@@ -12,6 +12,7 @@ from infra.acceptance.expectations import site_expectations
 from infra.cli import main
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
+from infra.outputs import manifest_name
 from infra.plan.fabric import FabricPlan, plan_fabric
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 
@@ -51,7 +52,7 @@ def test_outputs_are_deterministic(tmp_path: Path, capsys) -> None:  # type: ign
 
     first = write(PILOT, tmp_path / "a")
     second = write(PILOT, tmp_path / "b")
-    assert sorted(first) == sorted(FABRIC_FILES)
+    assert sorted(first) == sorted([*FABRIC_FILES, manifest_name("fabric")])
     assert first == second, "two runs, different bytes"
     capsys.readouterr()
 

@@ -13,6 +13,7 @@ from fabric_sites import PILOT, REPO, pool, write_site
 
 from infra.cli import main
 from infra.config.model import SiteConfig
+from infra.outputs import manifest_name
 from infra.plan.fabric import FabricPlan
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 
@@ -27,7 +28,7 @@ def test_writes_the_folder_and_prints_the_summary(tmp_path: Path, capsys: pytest
     out = tmp_path / "fabric"
     code, stdout, stderr = run(capsys, str(PILOT), "-o", str(out))
     assert code == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == sorted(FABRIC_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FABRIC_FILES, manifest_name("fabric")])
     assert "leaf: 32 switches" in stdout and "spine: 16 switches" in stdout
     assert stdout.splitlines()[-1] == f"wrote {out}: {', '.join(FABRIC_FILES)}"
     assert (out / "summary.txt").read_text().splitlines() == stdout.splitlines()[:-1]
@@ -63,8 +64,8 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path, capsys: py
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     code, _, stderr = run(capsys, str(PILOT), "-o", str(out))
-    assert code == 1
-    assert "holds files this command did not write (notes.txt)" in stderr
+    assert code == 2
+    assert "notes.txt: not written by `gigafactory fabric` (the folder has no .gigafactory-fabric.sha256)" in stderr
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
@@ -72,15 +73,15 @@ def test_unwritable_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     blocker = tmp_path / "file"
     blocker.write_text("x")
     code, _, stderr = run(capsys, str(PILOT), "-o", str(blocker))
-    assert code == 1 and "exists and is not a folder" in stderr
+    assert code == 2 and "exists and is not a folder" in stderr
     code, _, stderr = run(capsys, str(PILOT), "-o", str(blocker / "sub"))
-    assert code == 1 and "cannot write" in stderr, stderr
+    assert code == 2 and "cannot write" in stderr, stderr
     assert blocker.read_text() == "x"
 
 
 def test_missing_site_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, stderr = run(capsys, str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "out"))
-    assert code == 1 and "nope.yaml" in stderr
+    assert code == 2 and "nope.yaml" in stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -117,7 +118,7 @@ def test_failure_while_streaming_leaves_the_previous_output(
 
     monkeypatch.setattr("infra.commands.fabric.fabric_artifacts", broken)
     code, _, stderr = run(capsys, str(PILOT), "-o", str(out))
-    assert code == 1 and "No space left on device" in stderr
+    assert code == 2 and "No space left on device" in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before, "the previous output is untouched"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fabric"], "no staging folder left behind"
 
@@ -126,7 +127,7 @@ def test_unwritable_output_is_named_as_given(capsys: pytest.CaptureFixture[str])
     # /proc takes no new folders (even from root): the staging folder beside the output cannot be
     # made, and the error names the folder the user asked for, not the staging folder's random name.
     code, _, stderr = run(capsys, str(PILOT), "-o", "/proc/gigafactory-fabric")
-    assert code == 1
+    assert code == 2
     assert (
         stderr.splitlines()[0] == "/proc/gigafactory-fabric: cannot write: No such file or directory; nothing written"
     ), stderr
