@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -134,3 +135,36 @@ def test_changed_site_detection(
     assert _run(_changed_sites_script("preview.yml"), repo, base) == f"sites={preview}"
     assert json.loads(preview) == sorted(json.loads(preview))
     assert _run(_changed_sites_script("plan-diff.yml"), repo, base) == f"sites={plan_diff}"
+
+
+_FAKE_GIGAFACTORY = """#!/bin/sh
+case "$1" in
+  plan) echo '{}' > "$4" ;;
+  diff) echo "diff report"; exit "$FAKE_DIFF_STATUS" ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"), [(0, "danger=0 broken=0"), (3, "danger=1 broken=0"), (2, "danger=0 broken=1")]
+)
+def test_plan_diff_reads_the_exit_contract_under_bash_e(tmp_path: Path, status: int, verdict: str) -> None:
+    # GitHub runs `run:` scripts with `bash -e`: a diff exiting 3 (danger) or 2 (not a plan) must be
+    # read by the script, not end the step before the comment and the verdict are written.
+    script = next(s["run"] for s in steps(load("plan-diff.yml")) if s.get("id") == "diff")
+    script = re.sub(r"\$\{\{[^}]*\}\}", "7", script)
+    for side in ("head", "base"):
+        (tmp_path / side / "site-configs").mkdir(parents=True)
+        (tmp_path / side / "site-configs" / "a.yaml").write_text("x: 1\n")
+        tool = tmp_path / side / ".venv" / "bin" / "gigafactory"
+        tool.parent.mkdir(parents=True)
+        tool.write_text(_FAKE_GIGAFACTORY)
+        tool.chmod(0o755)
+    output = tmp_path / "github_output"
+    env = {**os.environ, "SITES": "a", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    env["FAKE_DIFF_STATUS"] = str(status)
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert " ".join(output.read_text().split()) == verdict
