@@ -7,6 +7,8 @@ import sys
 
 import shtab
 
+from infra.commands import exit_codes
+
 SHELLS = ("bash", "zsh")
 
 
@@ -27,4 +29,4 @@ def run(args: argparse.Namespace) -> int:
     from infra.cli import build_parser
 
     sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
-    return 0
+    return exit_codes.OK

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from infra.commands import exit_codes
 from infra.config.layer_schema import layer_schema_text
-from infra.outputs import write_file_atomic
+from infra.outputs import is_stdout, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,13 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Write the schema; 0 on success, 2 when the output cannot be written."""
     text = layer_schema_text()
-    if args.output == "-":
-        sys.stdout.write(text)
-        return 0
     try:
-        write_file_atomic(Path(args.output), text)
+        write_output(args.output, text)
     except OSError as exc:
         print(f"{args.output}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+        return exit_codes.BAD_INPUT
+    if not is_stdout(args.output):
+        print(f"wrote {args.output}", file=sys.stderr)
+    return exit_codes.OK

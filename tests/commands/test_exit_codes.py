@@ -129,6 +129,15 @@ CASES: dict[str, list[Case]] = {
         ("not a plan", lambda i, o: ["diff", i.plan, i.not_yaml], exit_codes.BAD_INPUT),
         ("unknown format", lambda i, o: ["diff", i.plan, i.plan, "--format", "pdf"], exit_codes.BAD_INPUT),
     ],
+    "schema": [
+        ("to stdout", lambda i, o: ["schema"], exit_codes.OK),
+        ("written", lambda i, o: ["schema", "-o", str(o / "layer.schema.json")], exit_codes.OK),
+        ("unwritable", lambda i, o: ["schema", "-o", "/proc/layer.schema.json"], exit_codes.BAD_INPUT),
+    ],
+    "completion": [
+        ("bash", lambda i, o: ["completion", "bash"], exit_codes.OK),
+        ("unknown shell", lambda i, o: ["completion", "fish"], exit_codes.BAD_INPUT),
+    ],
 }
 
 
