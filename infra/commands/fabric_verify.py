@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-from infra.commands import print_errors
+from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
 from infra.outputs import write_file_atomic
 from infra.plan.fabric.asbuilt import AsBuilt, compare, identify
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         discovery = read_discovery(Path(args.discovered))
     except InputProblem as exc:
         print(exc, file=sys.stderr)
-        return 2
+        return exit_codes.BAD_INPUT
     check_speed = not args.no_speed_check
     result = compare(plan, discovery, identify(plan, discovery, names), check_speed=check_speed)
     if args.write_guids:
@@ -150,11 +150,11 @@ def run(args: argparse.Namespace) -> int:
             write_file_atomic(target, json.dumps(result.guid_map(plan), indent=2, sort_keys=True) + "\n")
         except OSError as exc:
             print(f"{display_path(target)}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-            return 1
+            return exit_codes.BAD_INPUT
     if args.format == "json":
         print(report_json(result, check_speed))
     else:
         for finding in result.findings:
             print(finding.line())
         print(summary_line(result))
-    return 0 if result.matches else 1
+    return exit_codes.OK if result.matches else exit_codes.REJECTED

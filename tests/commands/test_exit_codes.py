@@ -33,6 +33,7 @@ class Inputs:
     not_yaml: str  # not what any command reads: exit 2
     plan: str
     ssh_config: str  # maps pilot-gpu-001 to a closed port on 127.0.0.1
+    discovered: str  # the pilot's planned cabling, as ibnetdiscover would find it
 
 
 def _closed_port() -> int:
@@ -50,12 +51,14 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         f"Host pilot-gpu-001\n  HostName 127.0.0.1\n  Port {_closed_port()}\n  User root\n", encoding="utf-8"
     )
     assert main(["plan", PILOT, "-o", str(folder / "plan.json")]) == 0
+    assert main(["fabric", PILOT, "-o", str(folder / "fabric")]) == 0
     return Inputs(
         folder,
         str(folder / "invalid.yaml"),
         str(folder / "not.yaml"),
         str(folder / "plan.json"),
         str(folder / "ssh_config"),
+        str(folder / "fabric" / "fabric.net"),
     )
 
 
@@ -133,6 +136,20 @@ CASES: dict[str, list[Case]] = {
         ("to stdout", lambda i, o: ["schema"], exit_codes.OK),
         ("written", lambda i, o: ["schema", "-o", str(o / "layer.schema.json")], exit_codes.OK),
         ("unwritable", lambda i, o: ["schema", "-o", "/proc/layer.schema.json"], exit_codes.BAD_INPUT),
+    ],
+    "fabric-verify": [
+        ("cabled as planned", lambda i, o: ["fabric", "verify", PILOT, "--discovered", i.discovered], exit_codes.OK),
+        (
+            "invalid site",
+            lambda i, o: ["fabric", "verify", i.invalid, "--discovered", i.discovered],
+            exit_codes.REJECTED,
+        ),
+        ("not a discovery", lambda i, o: ["fabric", "verify", PILOT, "--discovered", i.plan], exit_codes.BAD_INPUT),
+        (
+            "unwritable GUID map",
+            lambda i, o: ["fabric", "verify", PILOT, "--discovered", i.discovered, "--write-guids", "/proc/g.json"],
+            exit_codes.BAD_INPUT,
+        ),
     ],
     "completion": [
         ("bash", lambda i, o: ["completion", "bash"], exit_codes.OK),

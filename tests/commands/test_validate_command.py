@@ -88,5 +88,5 @@ def test_console_entry_point_exit_codes(tmp_path: Path) -> None:
         text=True,
         check=False,
     )
-    assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr
     assert bad.stderr.startswith(f"{tmp_path / 'bad.yaml'}:1:1: is not UTF-8 text (byte 0xff)\n  hint: save the file")

@@ -49,9 +49,10 @@ def test_fabric_command_streams_the_cabling_plan(tmp_path: Path, monkeypatch: py
             largest[name] = max(largest.get(name, 0), len(chunk))
             yield chunk
 
-    def spy(directory: Path, files: Mapping[str, str | bytes | Iterator[str]]) -> None:
+    def spy(directory: Path, files: Mapping[str, str | bytes | Iterator[str]], *, owner: str) -> None:
         assert not isinstance(files[NET_FILE], (str, bytes)), "fabric.net must reach the writer as chunks"
-        real_write(directory, {n: c if isinstance(c, (str, bytes)) else measured(c, n) for n, c in files.items()})
+        chunked = {n: c if isinstance(c, (str, bytes)) else measured(c, n) for n, c in files.items()}
+        real_write(directory, chunked, owner=owner)
 
     monkeypatch.setattr(fabric_command, "write_tree_atomic", spy)
     out = tmp_path / "gigafactory"
