@@ -156,7 +156,7 @@ def test_from_takes_a_site_name_and_supernet_carves_the_rails(
     assert [f"{{rail: {r}, subnet: 10.200.{8 * r}.0/21}}" in text for r in range(8)] == [True] * 8
     assert "<fill: /23 or larger: 256 storage ports (nodes x hcas.storage)>" in text
     assert run(capsys, "new-site", "eu-west", "--from", "eu-pilot", "--ipoib-supernet", "10.200.0.0/22") == (
-        1,
+        2,
         "",
         "--ipoib-supernet 10.200.0.0/22: too small for the 8 compute rails, which need 16,384 addresses in all; "
         "give a /18 or larger\n",
