@@ -17,7 +17,13 @@ import pulumi_kubernetes as k8s
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.gpu_sharing import merge_sharing, pool_sharing
 from components.labels import tolerations_for
-from components.network.infiniband_fabric import UFM_FIELDS, InfiniBandFabric, InfiniBandFabricArgs, rdma_resource
+from components.network.infiniband_fabric import (
+    UFM_FIELDS,
+    InfiniBandFabric,
+    InfiniBandFabricArgs,
+    rdma_resource,
+    uses_rdma_cni,
+)
 from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs, OperatorNamespaces
 from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name
 from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
@@ -219,6 +225,7 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
         cluster_queue=cluster_queue_name(tenant) if tenant.gpu_quotas else None,
         rails=tuple(range(rails)),
         pkey_management=config.fabrics.compute.subnet_manager == "ufm",
+        rdma_cni=uses_rdma_cni(config.fabrics.compute.rdma_mode),
         # Without GPU quota a tenant holds no GPUs: 0, not unlimited, or its plain pods (no Kueue
         # queue) could take GPUs on any untainted pool from the tenants that hold quota there.
         gpu_limit=gpu_limit(config, tenant),
@@ -230,7 +237,7 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
         denied_storage_classes=tuple(storage_class_name(s.name) for s in claimable if s.name not in shares),
         object_storage=any(systems[n].interface == "object" for n in shares if n in systems),
         denied_resources=tuple(rdma_resource(r.rail) for r in config.fabrics.compute.ipoib_subnets)
-        if tenant.isolation.own_partition
+        if tenant.isolation.own_partition and config.fabrics.compute.rdma_mode == "shared"
         else (),
         requires=requires,
     )

@@ -248,7 +248,7 @@ def assert_isolated(site: ComposedSite, tenant_name: str) -> None:
         json.loads(n.inputs["spec"]["config"])["plugins"][0]["pkey"]
         for n in site.objects("NetworkAttachmentDefinition", tenant_name)
     }
-    assert own == {f"0x{tenant.pkey:04x}"}
+    assert own == {f"0x{tenant.pkey & 0x7FFF:04x}"}
     others = {
         json.loads(n.inputs["spec"]["config"])["plugins"][0]["pkey"]
         for n in site.objects("NetworkAttachmentDefinition")
@@ -256,7 +256,10 @@ def assert_isolated(site: ComposedSite, tenant_name: str) -> None:
     }
     assert own.isdisjoint(others), f"{tenant_name}'s partition key is its own"
     hard = site.one("ResourceQuota", "tenant-quota", tenant_name).inputs["spec"]["hard"]
-    assert all(hard[f"requests.rdma/rail{r.rail}"] == "0" for r in config.fabrics.compute.ipoib_subnets)
+    if config.fabrics.compute.rdma_mode == "shared":
+        assert all(hard[f"requests.rdma/rail{r.rail}"] == "0" for r in config.fabrics.compute.ipoib_subnets)
+    else:
+        assert "rdmaSharedDevicePlugin" not in site.one("NicClusterPolicy", "nic-cluster-policy").inputs["spec"]
 
     classes = {c.inputs["metadata"]["name"]: c for c in site.objects("StorageClass")}
     claims = site.objects("PersistentVolumeClaim", tenant_name)

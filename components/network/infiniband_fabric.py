@@ -24,6 +24,13 @@ SRIOV_API = "sriovnetwork.openshift.io/v1"
 IMAGE_REPOSITORY = "nvcr.io/nvidia/mellanox"
 MELLANOX_VENDOR = "15b3"
 NFD_MELLANOX_LABEL = f"feature.node.kubernetes.io/pci-{MELLANOX_VENDOR}.present"
+# ib-kubernetes accepts a network's pkey only when it fits 15 bits: IsPKeyValid is
+# `pkey == (pkey & 0x7fff)` (Mellanox/ib-kubernetes pkg/ib-utils/utils.go); membership (the 0x8000
+# bit) is not part of the key a network names, only of partitions.conf's notation.
+NETWORK_PKEY_MASK = 0x7FFF
+# The SR-IOV operator switches the RDMA subsystem of the nodes a pool config selects to this mode
+# (sriov-network-operator SriovNetworkPoolConfig `spec.rdmaMode`: shared | exclusive).
+RDMA_POOL_CONFIG = "gigafactory-rdma"
 # Pods one HCA is shared with through the RDMA shared device plugin (its documented example value).
 RDMA_HCA_MAX = 63
 # ib-kubernetes hands pods GUIDs from this range (Network Operator docs, "SR-IOV InfiniBand
@@ -43,6 +50,20 @@ def rail_interface(rail: int) -> str:
     and one IPoIB network, one RDMA resource and one SR-IOV policy per rail serve all pools.
     """
     return f"ib-rail{rail}"
+
+
+def network_pkey(pkey: int) -> str:
+    """A partition key as a network definition names it: the 15-bit key, ``0x8101`` -> ``0x0101``."""
+    return f"0x{pkey & NETWORK_PKEY_MASK:04x}"
+
+
+def uses_rdma_cni(rdma_mode: str) -> bool:
+    """Whether tenant networks chain the rdma CNI, which refuses unless the RDMA subsystem is exclusive.
+
+    rdma-cni's ``ensureRdmaSystemMode`` fails ADD when the mode is not ``exclusive``
+    (k8snetworkplumbingwg/rdma-cni cmd/rdma/main.go).
+    """
+    return rdma_mode == "exclusive"
 
 
 def rdma_resource(rail: int) -> str:
@@ -98,12 +119,14 @@ class InfiniBandFabric(pulumi.ComponentResource):
     Creates:
     - the UFM credentials ``Secret`` ib-kubernetes reads (when UFM is the subnet manager), from a
       Pulumi config secret, never in clear;
-    - the ``NicClusterPolicy``: DOCA-OFED driver, RDMA shared device plugin with one resource per
-      rail, secondary network (Multus, CNI plugins, IPoIB CNI), NV-IPAM and, with UFM,
+    - the ``NicClusterPolicy``: DOCA-OFED driver, in ``rdma_mode: shared`` the RDMA shared device
+      plugin with one resource per rail, secondary network (Multus, CNI plugins, IPoIB CNI), NV-IPAM and, with UFM,
       ib-kubernetes, which adds pod GUIDs to tenants' partition keys;
     - per rail: an NV-IPAM ``IPPool`` (the rail's subnet), an ``IPoIBNetwork`` on the default
       partition for platform workloads, and a ``SriovNetworkNodePolicy`` creating InfiniBand VFs
-      that tenant partition networks attach pods to.
+      that tenant partition networks attach pods to;
+    - in ``rdma_mode: exclusive``, a ``SriovNetworkPoolConfig`` that puts the GPU nodes' RDMA
+      subsystem in exclusive mode, which the rdma CNI of tenants' networks requires.
 
     Tenants' partition-keyed networks live in their namespaces (``Tenant``), built from the rails
     this component describes. Outputs: ``rails``, ``rdma_resources``, ``vf_resources``,
@@ -140,9 +163,13 @@ class InfiniBandFabric(pulumi.ComponentResource):
         for rail in args.addressing.rails:
             self._rail(name, args, rail, crd_opts, ipam_opts)
 
+        if uses_rdma_cni(fabric.rdma_mode):
+            self._rdma_pool_config(name, args, crd_opts)
+
         rails = [r.rail for r in args.addressing.rails]
         self.rails = pulumi.Output.from_input(len(rails))
-        self.rdma_resources = pulumi.Output.from_input([rdma_resource(r) for r in rails])
+        shared = fabric.rdma_mode == "shared"
+        self.rdma_resources = pulumi.Output.from_input([rdma_resource(r) for r in rails] if shared else [])
         self.vf_resources = pulumi.Output.from_input([vf_resource(r) for r in rails])
         self.ippools = pulumi.Output.from_input([r.ippool for r in args.addressing.rails])
         self.pkey_management = pulumi.Output.from_input(uses_ufm)
@@ -176,6 +203,24 @@ class InfiniBandFabric(pulumi.ComponentResource):
             type="Opaque",
             string_data=data,
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _rdma_pool_config(self, name: str, args: InfiniBandFabricArgs, opts: pulumi.ResourceOptions) -> None:
+        upgrade = args.ofed_upgrade or DriverUpgrade()
+        pools = tuple(sorted({p for r in args.addressing.rails for p in r.pools}))
+        custom_resource(
+            f"{name}-rdma-pool-config",
+            SRIOV_API,
+            "SriovNetworkPoolConfig",
+            meta(RDMA_POOL_CONFIG, args.namespace),
+            {
+                "nodeSelector": {"matchExpressions": [_pool_selector(pools)]},
+                # Changing the mode reloads the RDMA stack (a node drain and reboot): as many nodes
+                # at once as a driver upgrade may take.
+                "maxUnavailable": upgrade.max_unavailable,
+                "rdmaMode": "exclusive",
+            },
+            opts,
         )
 
     def _rail(
@@ -278,10 +323,6 @@ def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str,
             "livenessProbe": {"initialDelaySeconds": 30, "periodSeconds": 30},
             "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 30},
         },
-        "rdmaSharedDevicePlugin": {
-            "image": "k8s-rdma-shared-dev-plugin",
-            "config": json.dumps(device_plugin_config, sort_keys=True),
-        },
         "secondaryNetwork": {
             "multus": {"image": "multus-cni"},
             "cniPlugins": {"image": "plugins"},
@@ -289,6 +330,13 @@ def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str,
         },
         "nvIpam": {"image": "nvidia-k8s-ipam", "enableWebhook": False},
     }
+    if args.fabric.rdma_mode == "shared":
+        # The RDMA shared device plugin hands every pod the host's RDMA device, which it can only
+        # see while the subsystem is shared (k8s-rdma-shared-dev-plugin README, "RDMA shared mode").
+        spec["rdmaSharedDevicePlugin"] = {
+            "image": "k8s-rdma-shared-dev-plugin",
+            "config": json.dumps(device_plugin_config, sort_keys=True),
+        }
     if uses_ufm:
         spec["ibKubernetes"] = {
             "image": "ib-kubernetes",

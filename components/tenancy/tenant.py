@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 
 from components.kube import custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_LABEL
-from components.network.infiniband_fabric import vf_resource
+from components.network.infiniband_fabric import network_pkey, vf_resource
 from infra.config.schema import Tenant as TenantConfig
 from infra.config.types import format_pkey
 from infra.plan.addressing import ippool_name
@@ -86,6 +86,9 @@ class TenantArgs:
 
     pkey_management: bool = False
     """ib-kubernetes adds pod GUIDs to the partition through UFM (subnet manager is UFM)."""
+
+    rdma_cni: bool = True
+    """Chain the rdma CNI (the site's RDMA subsystem is exclusive): each pod gets its VF's RDMA device only."""
 
     gpu_limit: int | None = None
     """Most ``nvidia.com/gpu`` its pods may request at once (nominal plus what it may borrow)."""
@@ -236,22 +239,25 @@ class Tenant(pulumi.ComponentResource):
         self, args: TenantArgs, rail: int, space: str, labels: dict[str, str], opts: pulumi.ResourceOptions
     ) -> str:
         network = f"ib-rail{rail}"
-        # ib-sriov VF on the tenant's partition key; ib-kubernetes puts the pod's GUID in the
-        # partition through UFM; the rdma meta-plugin moves the VF's RDMA device into the pod's
-        # namespace only (Network Operator docs, "SR-IOV InfiniBand Network with PKey Management").
+        # ib-sriov VF on the tenant's partition key (15 bits, as ib-kubernetes accepts it); ib-kubernetes
+        # puts the pod's GUID in the partition through UFM; in exclusive RDMA mode the rdma
+        # meta-plugin moves the VF's RDMA device into the pod's namespace only (Network Operator docs,
+        # "SR-IOV InfiniBand Network with PKey Management").
+        plugins: list[dict[str, Any]] = [
+            {
+                "type": "ib-sriov",
+                "pkey": network_pkey(args.tenant.pkey),
+                "link_state": "enable",
+                "ibKubernetesEnabled": args.pkey_management,
+                "ipam": {"type": "nv-ipam", "poolName": ippool_name(rail)},
+            }
+        ]
+        if args.rdma_cni:
+            plugins.append({"type": "rdma"})
         config = {
             "cniVersion": "0.3.1",
             "name": network,
-            "plugins": [
-                {
-                    "type": "ib-sriov",
-                    "pkey": format_pkey(args.tenant.pkey),
-                    "link_state": "enable",
-                    "ibKubernetesEnabled": args.pkey_management,
-                    "ipam": {"type": "nv-ipam", "poolName": ippool_name(rail)},
-                },
-                {"type": "rdma"},
-            ],
+            "plugins": plugins,
         }
         custom_resource(
             f"{self._name}-{network}",

@@ -326,6 +326,14 @@ class ComputeFabric(Model):
         "Pulumi config secret holding UFM credentials.", default=None
     )
     ipoib_mtu: Literal[2048, 4096] = Field(4096, description="IPoIB partition MTU.")
+    rdma_mode: Literal["exclusive", "shared"] = Field(
+        "exclusive",
+        description=(
+            "RDMA subsystem namespace mode of GPU nodes. exclusive: each pod's VF RDMA device moves into "
+            "the pod (rdma CNI; the SR-IOV operator sets it), no shared RDMA devices; shared: every pod "
+            "sees the host's RDMA devices (RDMA shared device plugin), tenant networks without rdma CNI."
+        ),
+    )
     ipoib_subnets: tuple[RailSubnet, ...] = environment("IPoIB subnet per rail.", min_length=1)
 
     RENAMED: ClassVar[dict[str, str]] = {"radix": "switch_model (the radix follows from the model)"}

@@ -134,9 +134,14 @@ class CrdIndex:
             crd = _load_crd(path)
             if crd.get("spec", {}).get("group") == group:
                 return crd
-        # Charts vendored beside the CRD folder ship their own (``charts/<chart>/crds/``), several
-        # to a file: Node Feature Discovery's NodeFeatureRule is only there.
-        for path in sorted(self.root.parent.glob("charts/*/crds/*.yaml")):
+        # Charts vendored beside the CRD folder ship their own (``charts/<chart>/crds/``, and their
+        # subcharts' ``charts/<chart>/charts/<sub>/crds/``), several to a file: Node Feature
+        # Discovery's NodeFeatureRule and the SR-IOV operator's SriovNetworkPoolConfig are only there.
+        paths = [
+            *self.root.parent.glob("charts/*/crds/*.yaml"),
+            *self.root.parent.glob("charts/*/charts/*/crds/*.yaml"),
+        ]
+        for path in sorted(paths):
             for crd in _load_crds(path):
                 spec = crd.get("spec", {})
                 if spec.get("group") == group and spec.get("names", {}).get("kind") == kind:

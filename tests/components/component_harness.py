@@ -44,6 +44,12 @@ def gigafactory() -> SiteConfig:
     return load_site(GIGAFACTORY)
 
 
+def with_compute(config: SiteConfig, **update: Any) -> SiteConfig:
+    """``config`` with fields of ``fabrics.compute`` replaced."""
+    compute = config.fabrics.compute.model_copy(update=update)
+    return config.model_copy(update={"fabrics": config.fabrics.model_copy(update={"compute": compute})})
+
+
 def secret_json(fields: Sequence[str]) -> str:
     """A credential secret whose every field holds the canary value."""
     return json.dumps({field: f"{SECRET_VALUE}-{field}" for field in fields})

@@ -17,6 +17,7 @@ from component_harness import (
     schema_errors,
     secret_json,
     spec,
+    with_compute,
 )
 
 from components.credentials import CredentialsError, parse_credential
@@ -59,7 +60,7 @@ def opensm_site() -> SiteConfig:
 
 
 def test_nic_cluster_policy_configures_driver_rdma_per_rail_networks_and_ib_kubernetes() -> None:
-    recording = build(pilot())
+    recording = build(with_compute(pilot(), rdma_mode="shared"))
     policy = spec(recording.one("NicClusterPolicy", "nic-cluster-policy"))
     assert policy["ofedDriver"]["image"] == "doca-driver"
     assert policy["ofedDriver"]["version"] == "doca3.4.1-26.04-1.1.0.0-1"
@@ -141,3 +142,22 @@ def test_malformed_credentials_only_warn_in_a_preview(monkeypatch: pytest.Monkey
     assert fields == {"username": "", "password": "", "address": "", "port": ""}
     assert len(warnings) == 1 and "is not a JSON object" in warnings[0]
     assert SECRET_VALUE not in warnings[0]
+
+
+def test_exclusive_rdma_is_set_on_the_gpu_nodes_and_the_shared_device_plugin_is_not_deployed() -> None:
+    """rdma-cni refuses ADD unless the RDMA subsystem is exclusive (k8snetworkplumbingwg/rdma-cni
+    cmd/rdma/main.go, ``ensureRdmaSystemMode``); only the SR-IOV operator's SriovNetworkPoolConfig
+    ``rdmaMode`` sets it, and the RDMA shared device plugin needs shared mode (REFERENCE.md)."""
+    recording = build(pilot())
+    assert pilot().fabrics.compute.rdma_mode == "exclusive", "the opinionated default"
+    pool_config = recording.one("SriovNetworkPoolConfig", "gigafactory-rdma", NAMESPACE)
+    assert spec(pool_config)["rdmaMode"] == "exclusive"
+    selector = spec(pool_config)["nodeSelector"]["matchExpressions"]
+    assert selector == [{"key": "gigafactory.eu/pool", "operator": "In", "values": ["h100-clinical", "h100-train"]}]
+    assert "rdmaSharedDevicePlugin" not in spec(recording.one("NicClusterPolicy", "nic-cluster-policy"))
+    assert schema_errors(recording, "1.35") == []
+
+
+def test_shared_rdma_sets_no_pool_config() -> None:
+    recording = build(with_compute(pilot(), rdma_mode="shared"))
+    assert recording.kind("SriovNetworkPoolConfig") == []

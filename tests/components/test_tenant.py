@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pulumi
-from component_harness import assert_parented, labels, pilot, record, schema_errors, spec
+from component_harness import assert_parented, labels, pilot, record, schema_errors, spec, with_compute
 
 from components.tenancy.tenant import MEMBER_RULES, Tenant
 from infra.config.model import SiteConfig
@@ -92,8 +92,29 @@ def test_partition_network_per_rail_carries_the_tenant_partition_key() -> None:
     rail3 = recording.one("NetworkAttachmentDefinition", "ib-rail3", "nordic-llm-lab")
     assert rail3.inputs["metadata"]["annotations"] == {"k8s.v1.cni.cncf.io/resourceName": "nvidia.com/ib_rail3_vf"}
     plugin = json.loads(spec(rail3)["config"])["plugins"][0]
-    assert (plugin["type"], plugin["pkey"], plugin["ibKubernetesEnabled"]) == ("ib-sriov", "0x8101", True)
+    assert (plugin["type"], plugin["ibKubernetesEnabled"]) == ("ib-sriov", True)
     assert plugin["ipam"] == {"type": "nv-ipam", "poolName": "rail3"}
+
+
+def test_network_pkey_is_the_15_bit_key_ib_kubernetes_accepts() -> None:
+    """ib-kubernetes takes a network's pkey only if ``pkey == pkey & 0x7fff`` (Mellanox/ib-kubernetes
+    pkg/ib-utils/utils.go, ``IsPKeyValid``; its UFM plugin refuses others): nordic-llm-lab's 0x8101
+    (full member of partition 0x0101) is 0x0101 in a network definition, while partitions.conf keeps 0x8101."""
+    recording = build(pilot(), "nordic-llm-lab")
+    for network in recording.kind("NetworkAttachmentDefinition", namespace="nordic-llm-lab"):
+        pkey = int(json.loads(spec(network)["config"])["plugins"][0]["pkey"], 16)
+        assert pkey == pkey & 0x7FFF == 0x0101, network.urn
+
+
+def test_rdma_cni_is_chained_only_where_the_rdma_subsystem_is_exclusive() -> None:
+    """rdma-cni refuses unless the RDMA subsystem is exclusive (k8snetworkplumbingwg/rdma-cni cmd/rdma/main.go)."""
+
+    def chain(config: SiteConfig) -> list[str]:
+        network = build(config, "nordic-llm-lab").one("NetworkAttachmentDefinition", "ib-rail0", "nordic-llm-lab")
+        return [p["type"] for p in json.loads(spec(network)["config"])["plugins"]]
+
+    assert chain(pilot()) == ["ib-sriov", "rdma"]
+    assert chain(with_compute(pilot(), rdma_mode="shared")) == ["ib-sriov"]
 
 
 def test_children_are_parented_and_objects_validate() -> None:
