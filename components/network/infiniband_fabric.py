@@ -76,6 +76,10 @@ def vf_resource_name(rail: int) -> str:
     return f"ib_rail{rail}_vf"
 
 
+VF_RESOURCE_PREFIX = "nvidia.com/ib_rail"
+RDMA_RESOURCE_PREFIX = "rdma/"
+
+
 def vf_resource(rail: int) -> str:
     """Extended resource of a rail's InfiniBand virtual functions (``nvidia.com/`` prefix)."""
     return f"nvidia.com/{vf_resource_name(rail)}"

@@ -7,11 +7,13 @@ from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+import yaml
 
 from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
 from components.compute.node_identity import RESTRICTED_LABEL_NS, nodefeature_binding_policy
 from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import PART_OF
+from components.scheduling.quotas import EXCLUDED_RESOURCE_PREFIXES
 from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import DriverUpgrade, Operators
 
@@ -48,6 +50,52 @@ def nfd_master_config(namespace: str) -> dict[str, Any]:
             "nodeFeatureNamespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
         },
     }
+
+
+# Kueue's chart takes its whole Configuration as one YAML string: this is the chart's default
+# (kueue v0.19.2 charts/kueue/values.yaml, managerConfig.controllerManagerConfigYaml), to which the
+# site adds `resources.excludeResourcePrefixes` (components.scheduling.quotas).
+KUEUE_DEFAULT_CONFIGURATION: dict[str, Any] = {
+    "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+    "kind": "Configuration",
+    "health": {"healthProbeBindAddress": ":8081"},
+    "metrics": {"bindAddress": ":8443"},
+    "webhook": {"port": 9443},
+    "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+    "controller": {
+        "groupKindConcurrency": {
+            "Job.batch": 5,
+            "Pod": 5,
+            "Workload.kueue.x-k8s.io": 10,
+            "LocalQueue.kueue.x-k8s.io": 5,
+            "ClusterQueue.kueue.x-k8s.io": 5,
+            "ResourceFlavor.kueue.x-k8s.io": 1,
+        }
+    },
+    "clientConnection": {"qps": 300, "burst": 500},
+    "integrations": {
+        "frameworks": [
+            "batch/job",
+            "kubeflow.org/mpijob",
+            "ray.io/rayjob",
+            "ray.io/rayservice",
+            "ray.io/raycluster",
+            "jobset.x-k8s.io/jobset",
+            "workload.codeflare.dev/appwrapper",
+            "trainer.kubeflow.org/trainjob",
+            "pod",
+            "deployment",
+            "statefulset",
+            "leaderworkerset.x-k8s.io/leaderworkerset",
+        ]
+    },
+}
+
+
+def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_PREFIXES) -> str:
+    """Kueue's Configuration (the chart's default) excluding ``excluded_prefixes`` from quota."""
+    config = {**KUEUE_DEFAULT_CONFIGURATION, "resources": {"excludeResourcePrefixes": list(excluded_prefixes)}}
+    return yaml.safe_dump(config, sort_keys=False)
 
 
 def oci_chart_version(version: str) -> str:
@@ -208,7 +256,11 @@ class ClusterOperators(pulumi.ComponentResource):
             namespace["kueue"],
             chart=KUEUE_CHART,
             version=oci_chart_version(ops.kueue.version),
-            values={"enableCertManager": True, "enablePrometheus": True},
+            values={
+                "enableCertManager": True,
+                "enablePrometheus": True,
+                "managerConfig": {"controllerManagerConfigYaml": kueue_configuration()},
+            },
             depends_on=[self.cert_manager, self.monitoring],
         )
         custom_resource(

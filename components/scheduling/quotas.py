@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.labels import GPU_RESOURCE
+from components.network.infiniband_fabric import RDMA_RESOURCE_PREFIX, VF_RESOURCE_PREFIX
 from infra.config.catalog import GpuModel
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
@@ -35,6 +36,23 @@ NODE_RESOURCES: dict[GpuModel, NodeResources] = {
 }
 
 COVERED_RESOURCES: tuple[str, ...] = ("cpu", "memory", GPU_RESOURCE)
+
+# Kueue refuses a workload that requests a resource its ClusterQueue does not cover ("resource
+# unavailable in ClusterQueue", kubernetes-sigs/kueue v0.19.2 pkg/scheduler/flavorassigner/
+# flavorassigner.go) unless the resource is excluded: Kueue drops every request whose name starts
+# with one of the configuration's `resources.excludeResourcePrefixes` before admission (plain
+# string prefixes: pkg/workload/workload.go, dropExcludedResources; apis/config/v1beta2/
+# configuration_types.go). The site excludes, rather than covers, what comes with the GPUs it
+# quotas: InfiniBand VFs (one per GPU), shared RDMA devices and 1 GiB hugepages are bounded by each
+# node's allocatable, so a quota of them would only repeat the GPU quota, and a tenant that forgot
+# one would wait forever. Not IgnoreUndeclared: it is feature-gated and would also let through
+# resources nobody meant to leave unquoted.
+EXCLUDED_RESOURCE_PREFIXES: tuple[str, ...] = (VF_RESOURCE_PREFIX, RDMA_RESOURCE_PREFIX, "hugepages-")
+
+
+def admitted_by_kueue(resource: str) -> bool:
+    """Whether a ClusterQueue that covers ``COVERED_RESOURCES`` admits a pod requesting ``resource``."""
+    return resource in COVERED_RESOURCES or resource.startswith(EXCLUDED_RESOURCE_PREFIXES)
 
 
 def quota_resources(pool: NodePool, gpus: int) -> dict[str, int | str]:
