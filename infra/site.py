@@ -189,6 +189,8 @@ def storage_spec(system: StorageConfig) -> StorageSpec:
         reclaim_policy=system.reclaim_policy,
         encrypted=system.encrypted,
         credentials_secret=system.credentials_secret,
+        view_policy=system.view_policy,
+        vip_pool=system.vip_pool,
     )
 
 

@@ -141,6 +141,9 @@ class StorageDriver(ABC):
     credential_defaults: ClassVar[Mapping[str, str]] = {}
     """Optional credential fields and their defaults."""
 
+    classes_from_chart: ClassVar[bool] = False
+    """The driver's chart creates each system's StorageClass (from ``chart_values``), not the component."""
+
     @property
     def namespace(self) -> str:
         """Namespace of the driver (its first chart)."""

@@ -7,6 +7,9 @@ from typing import Any
 
 from components.storage.driver import ClassSpec, CredentialSecret, DriverChart, StorageDriver, StorageSpec
 
+# Entries of exascaler_map in the chart's own values.yaml (examples, not filesystems of any site).
+EXAMPLE_FILESYSTEMS = ("exa1",)
+
 
 class ExascalerDriver(StorageDriver):
     """EXAScaler: one ``exa-csi`` release; each system is an entry of the driver's filesystem map."""
@@ -23,7 +26,12 @@ class ExascalerDriver(StorageDriver):
     def chart_values(
         self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
     ) -> dict[str, Any]:
-        exa_map = {s.name: {"mountPoint": s.mount_path, "exaFS": s.endpoint} for s in systems}
+        # Helm merges these values into the chart's, map by map: the chart's example filesystem
+        # `exa1` (exa-csi-driver deploy/helm-chart/values.yaml, config.exascaler_map.exa1, a
+        # 10.204.86.217@tcp:/testfs that no site has) would survive beside the site's systems
+        # unless nulled, which is how Helm deletes a default key.
+        exa_map: dict[str, Any] = {name: None for name in EXAMPLE_FILESYSTEMS}
+        exa_map |= {s.name: {"mountPoint": s.mount_path, "exaFS": s.endpoint} for s in systems}
         return {"config": {"exascaler_map": exa_map}}
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
@@ -34,4 +42,7 @@ class ExascalerDriver(StorageDriver):
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
         # Per-class filesystem and mount point let one driver serve several EXAScaler file systems
         # (exa-csi-driver README, "Dynamically provisioned volumes").
-        return ClassSpec(self.provisioner, {"exaFS": system.endpoint, "mountPoint": system.mount_path or ""})
+        # `configName` picks the system's entry of the driver's exascaler_map (exa-csi-driver README,
+        # "CSI Parameters"); without it the driver falls back to its first entry.
+        params = {"configName": system.name, "exaFS": system.endpoint, "mountPoint": system.mount_path or ""}
+        return ClassSpec(self.provisioner, params)

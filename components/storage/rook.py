@@ -3,6 +3,7 @@ a CephFilesystem, CephObjectStore or CephBlockPool per system."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -31,6 +32,32 @@ ROOK_CSI_SECRETS = {
     "filesystem": ("rook-csi-cephfs-provisioner", "rook-csi-cephfs-node"),
     "block": ("rook-csi-rbd-provisioner", "rook-csi-rbd-node"),
 }
+CEPH_CSI_REPO = "https://ceph.github.io/ceph-csi-operator"
+# Rook v1.20 no longer deploys the CSI drivers: install `ceph-csi-drivers` after rook-ceph ("new
+# requirement in v1.20", rook/rook v1.20.6 Documentation/Upgrade/rook-upgrade.md), at 1.0.4 like
+# the ceph-csi-operator rook-ceph v1.20.6 pins, with Rook's values (rook v1.20.6
+# deploy/charts/ceph-csi-drivers/values.yaml): driver names prefixed with the operator namespace,
+# the image set Rook's operator writes. Its `csi.*` settings, pluginTolerations among them, left
+# the rook-ceph chart.
+CEPH_CSI_DRIVERS_CHART = DriverChart(
+    "ceph-csi-drivers", "ceph-csi-drivers", "1.0.4", CEPH_CSI_REPO, ROOK_OPERATOR_NAMESPACE
+)
+CEPH_CSI_DRIVERS_VALUES: dict[str, Any] = {
+    "operatorConfig": {
+        "namespace": ROOK_OPERATOR_NAMESPACE,
+        "driverSpecDefaults": {
+            "imageSet": {"name": "rook-csi-operator-image-set-configmap"},
+            "nodePlugin": {"priorityClassName": "system-node-critical"},
+            "controllerPlugin": {"priorityClassName": "system-cluster-critical"},
+        },
+    },
+    "drivers": {
+        "rbd": {"enabled": True, "name": f"{ROOK_OPERATOR_NAMESPACE}.rbd.csi.ceph.com"},
+        "cephfs": {"enabled": True, "name": f"{ROOK_OPERATOR_NAMESPACE}.cephfs.csi.ceph.com"},
+        "nfs": {"enabled": False, "name": f"{ROOK_OPERATOR_NAMESPACE}.nfs.csi.ceph.com"},
+        "nvmeof": {"enabled": False, "name": f"{ROOK_OPERATOR_NAMESPACE}.nvmeof.csi.ceph.com"},
+    },
+}
 CEPHFS_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.cephfs.csi.ceph.com"
 RBD_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.rbd.csi.ceph.com"
 BUCKET_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.ceph.rook.io/bucket"
@@ -46,7 +73,10 @@ class RookCephDriver(StorageDriver):
     """Ceph on the cluster's own nodes, run by Rook."""
 
     kind = "rook-ceph"
-    charts = (DriverChart("rook-ceph", "rook-ceph", ROOK_VERSION, ROOK_REPO, ROOK_OPERATOR_NAMESPACE),)
+    charts = (
+        DriverChart("rook-ceph", "rook-ceph", ROOK_VERSION, ROOK_REPO, ROOK_OPERATOR_NAMESPACE),
+        CEPH_CSI_DRIVERS_CHART,
+    )
     provisioner = CEPHFS_PROVISIONER
     interfaces = ("filesystem", "object", "block")
     # CephFS mounts as ceph with the kernel client, fuse.ceph-fuse with ceph-fuse.
@@ -56,7 +86,15 @@ class RookCephDriver(StorageDriver):
     def chart_values(
         self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
     ) -> dict[str, Any]:
-        return {"csi": {"pluginTolerations": list(tolerations)}}
+        if chart != CEPH_CSI_DRIVERS_CHART:
+            return {}
+        # The node plugins mount CephFS and RBD volumes on every node that runs tenants' pods,
+        # tainted pools included (ceph-csi-drivers values.yaml, drivers.<name>.nodePlugin.tolerations).
+        values = copy.deepcopy(CEPH_CSI_DRIVERS_VALUES)
+        for driver in values["drivers"].values():
+            if driver["enabled"]:
+                driver["nodePlugin"] = {"tolerations": list(tolerations)}
+        return values
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         # The object store's admin S3 keys, for the tooling that manages buckets and users.

@@ -78,7 +78,8 @@ class StorageSystem(pulumi.ComponentResource):
       clear), the custom resource backing it where the kind has one (Rook ``CephFilesystem`` /
       ``CephObjectStore`` / ``CephBlockPool``, protected), and its ``StorageClass`` (protected;
       reclaim policy from the config, Retain by default, so datasets and checkpoints outlive their
-      claims; labelled encrypted or not);
+      claims; labelled encrypted or not); where the driver's chart makes the class (VAST), a
+      server-side-apply patch that adds those labels to it;
     - per tenant share of a filesystem: a ``ReadWriteMany`` PVC of the tenant's quota in the
       tenant's namespace (protected).
 
@@ -207,6 +208,16 @@ class StorageSystem(pulumi.ComponentResource):
     ) -> str:
         spec = driver.storage_class(system, has_secret)
         labels = {STORAGE_SYSTEM_LABEL: system.name, ENCRYPTED_LABEL: "true" if system.encrypted else "false"}
+        if driver.classes_from_chart:
+            # The chart owns the class; a server-side-apply patch adds the site's labels (a map:
+            # each key has its own owner, so no conflict with Helm's fields).
+            k8s.storage.v1.StorageClassPatch(
+                f"{self._name}-{system.name}-class-labels",
+                metadata=meta(storage_class_name(system.name), labels=labels),
+                provisioner=spec.provisioner,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            )
+            return storage_class_name(system.name)
         k8s.storage.v1.StorageClass(
             f"{self._name}-{system.name}-class",
             metadata=meta(storage_class_name(system.name), labels=labels),

@@ -23,11 +23,30 @@ class VastDriver(StorageDriver):
     provisioner = "csi.vastdata.com"
     # VAST is served over NFS (v3 or v4).
     filesystem_types = ("nfs", "nfs4")
+    # The chart renders one StorageClass per `storageClasses` entry and `fail`s on none
+    # (vast-csi v2.5.0 charts/vastcsi/templates/storage-class.yaml): the classes are the chart's.
+    classes_from_chart = True
 
     def chart_values(
         self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]
     ) -> dict[str, Any]:
-        return {"node": {"tolerations": list(tolerations)}}
+        # Per class: storagePath and viewPolicy (the template `fail`s without them), vipPool (or
+        # vipPoolFQDN, exclusive) and secretName, which a working install needs (vast-csi v2.5.0
+        # charts/vastcsi/templates/storage-class.yaml, values.yaml `storageClassDefaults`).
+        classes: dict[str, Any] = {}
+        for system in systems:
+            entry: dict[str, Any] = {
+                "storagePath": _storage_path(system),
+                "viewPolicy": _view_policy(system),
+                "vipPool": _vip_pool(system),
+                "reclaimPolicy": system.reclaim_policy,
+                "allowVolumeExpansion": True,
+            }
+            if system.credentials_secret is not None:
+                secret = self.credential_secret(system)
+                entry |= {"secretName": secret.name, "secretNamespace": secret.namespace}
+            classes[system.name] = entry
+        return {"node": {"tolerations": list(tolerations)}, "storageClasses": classes}
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         # username, password and endpoint (vastcsi values, `storageClassDefaults.secretName`).
@@ -39,8 +58,26 @@ class VastDriver(StorageDriver):
         )
 
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
-        # VIP pool and view policy named after the system on the VAST cluster; volumes under its export.
-        params = {"vip_pool_name": system.name, "view_policy": system.name, "root_export": system.mount_path or "/"}
+        # What the chart's template makes of `chart_values`' entry (vast-csi v2.5.0
+        # charts/vastcsi/templates/storage-class.yaml), for checks and the plan.
+        params = {
+            "vip_pool_name": _vip_pool(system),
+            "view_policy": _view_policy(system),
+            "root_export": _storage_path(system),
+        }
         if with_secret:
             params |= csi_secret_parameters(self.credential_secret(system))
         return ClassSpec(self.provisioner, params)
+
+
+def _storage_path(system: StorageSpec) -> str:
+    # Volumes live under the system's export on the VAST cluster.
+    return system.mount_path or "/"
+
+
+def _view_policy(system: StorageSpec) -> str:
+    return system.view_policy or system.name
+
+
+def _vip_pool(system: StorageSpec) -> str:
+    return system.vip_pool or system.name

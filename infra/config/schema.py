@@ -411,6 +411,12 @@ class StorageSystem(Model):
     tenants: tuple[DnsLabel, ...] = Field((), description="Tenants allowed to use it.")
     endpoint: str = environment("Storage endpoint: Lustre NID and fs, WEKA/VAST API, Ceph cluster.", min_length=1)
     credentials_secret: SecretRef | None = environment("Pulumi config secret with API credentials.", default=None)
+    view_policy: str | None = Field(
+        None, min_length=1, description="VAST only: view policy of the volumes it creates (default: the name)."
+    )
+    vip_pool: str | None = Field(
+        None, min_length=1, description="VAST only: virtual-IP pool clients mount through (default: the name)."
+    )
 
     @rule
     def tenants_listed_once(self) -> Iterator[Violation]:

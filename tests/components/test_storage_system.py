@@ -59,7 +59,7 @@ def build(config: SiteConfig, kind: str) -> Any:
 def test_rook_ceph_installs_operator_and_a_protected_cluster_release() -> None:
     recording = build(pilot(), "rook-ceph")
     releases = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}
-    assert set(releases) == {"rook-ceph", "rook-ceph-cluster"}
+    assert set(releases) == {"rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster"}
     operator, cluster = releases["rook-ceph"], releases["rook-ceph-cluster"]
     assert (operator.inputs["version"], operator.inputs["repositoryOpts"]) == (
         "v1.20.6",
@@ -81,7 +81,7 @@ def test_a_ceph_cluster_in_its_own_namespace_gets_its_own_protected_release() ->
     )
     recording = build(config.model_copy(update={"storage": storage}), "rook-ceph")
     releases = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}
-    assert set(releases) == {"rook-ceph", "rook-ceph-cluster", "rook-ceph-cluster-ceph-clinical"}
+    assert set(releases) == {"rook-ceph", "ceph-csi-drivers", "rook-ceph-cluster", "rook-ceph-cluster-ceph-clinical"}
     own = releases["rook-ceph-cluster-ceph-clinical"]
     assert (own.inputs["namespace"], own.protect) == ("ceph-clinical", True), own.urn
     assert own.inputs["values"]["cephClusterSpec"]["storage"]["config"] == {"encryptedDevice": "true"}
@@ -128,7 +128,11 @@ def test_each_tenant_share_of_a_filesystem_is_a_protected_claim_in_its_namespace
     }
     assert recording.named("ns-nordic-llm-lab").urn in lab.depends_on
     exa = recording.one("StorageClass", "lustre-shared")
-    assert exa.inputs["parameters"] == {"exaFS": "10.101.1.10@o2ib:/exafs", "mountPoint": "/lustre/shared"}
+    assert exa.inputs["parameters"] == {
+        "configName": "lustre-shared",
+        "exaFS": "10.101.1.10@o2ib:/exafs",
+        "mountPoint": "/lustre/shared",
+    }
 
 
 def test_object_shares_get_no_claim() -> None:
@@ -152,9 +156,14 @@ def test_vast_driver_is_pinned_and_its_classes_point_at_their_cluster() -> None:
     recording = build(gigafactory(), "vast")
     release = recording.of_type(RELEASE)
     assert [(r.inputs["chart"], r.inputs["version"]) for r in release] == [("vastcsi", "2.5.0")]
-    params = recording.one("StorageClass", "vast-clinical").inputs["parameters"]
-    assert params["root_export"] == "/clinical"
-    assert params["csi.storage.k8s.io/provisioner-secret-name"] == "vast-clinical-vms"
+    # The chart makes the classes (its template fails without any); the site only labels them.
+    patch = recording.one("StorageClass", "vast-clinical")
+    assert patch.type == "kubernetes:storage.k8s.io/v1:StorageClassPatch", patch.urn
+    assert labels(patch)["gigafactory.eu/encrypted"] == "true"
+    entry = release[0].inputs["values"]["storageClasses"]["vast-clinical"]
+    assert entry["storagePath"] == "/clinical"
+    assert (entry["secretName"], entry["secretNamespace"]) == ("vast-clinical-vms", "vast-csi")
+    assert recording.one("Secret", "vast-clinical-vms", "vast-csi").inputs["stringData"] == SECRET
     assert_no_secret(recording)
 
 
