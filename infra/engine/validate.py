@@ -137,10 +137,10 @@ class CrdIndex:
         # Charts vendored beside the CRD folder ship their own (``charts/<chart>/crds/``, and their
         # subcharts' ``charts/<chart>/charts/<sub>/crds/``), several to a file: Node Feature
         # Discovery's NodeFeatureRule and the SR-IOV operator's SriovNetworkPoolConfig are only there.
-        paths = [
-            *self.root.parent.glob("charts/*/crds/*.yaml"),
-            *self.root.parent.glob("charts/*/charts/*/crds/*.yaml"),
-        ]
+        # Subcharts' files are read only when named after the group (controller-gen's
+        # `<group>_<plural>.yaml`): other CRD files there hold YAML tags PyYAML cannot read.
+        subcharts = self.root.parent.glob(f"charts/*/charts/*/crds/{group}_*.yaml")
+        paths = [*self.root.parent.glob("charts/*/crds/*.yaml"), *subcharts]
         for path in sorted(paths):
             for crd in _load_crds(path):
                 spec = crd.get("spec", {})
