@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
+from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
 from infra.engine.render import render_files
 from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
@@ -29,6 +30,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("source", metavar="SITE.yaml|PLAN.json", help="site config, or a plan file (.json)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--gitops",
+        choices=GITOPS_TARGETS,
+        help="also write each Helm release as Flux (HelmRelease + source) or Argo CD (Application) objects, "
+        "ordered: base/, then the releases, then manifests/",
+    )
+    parser.add_argument(
+        "--gitops-path",
+        metavar="PATH",
+        help="where DIR sits in the git repository the GitOps tool reads (default: DIR as given)",
+    )
+    parser.add_argument("--repo-url", metavar="URL", help="that git repository's URL (needed by --gitops argocd)")
     parser.set_defaults(func=run)
 
 
@@ -40,6 +53,10 @@ def _is_plan_file(path: Path) -> bool:
             return PLAN_FORMAT.encode() in handle.read(256)
     except OSError:
         return False
+
+
+def _is_object(name: str) -> bool:
+    return not name.endswith("/kustomization.yaml")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,8 +81,16 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(config, args.source)
         if plan is None:
             return exit_codes.REJECTED
+    gitops = None
+    if args.gitops is not None:
+        path = args.gitops_path or output.as_posix()
+        gitops = GitOpsOptions(target=args.gitops, site=plan.stack, path=path, repo_url=args.repo_url)
     try:
-        files = render_files(plan)
+        files = render_files(plan, gitops)
+    except GitOpsError as error:
+        print(f"render --gitops {args.gitops}: {error}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    try:
         write_tree_atomic(output, files, owner=OWNER)
     except OutputRefused as refused:
         print(refused, file=sys.stderr)
@@ -73,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"{args.output}: cannot write the rendered folder: {error.strerror or error}", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    manifests = sum(1 for name in files if name.startswith("manifests/"))
+    manifests = sum(1 for name in files if name.startswith(("manifests/", "base/")) and _is_object(name))
     patches = sum(1 for name in files if name.startswith("patches/"))
     values = sum(1 for name in files if name.endswith(".values.yaml"))
+    gitops_line = f", {args.gitops} objects for every release" if args.gitops else ""
     print(
-        f"rendered {plan.stack}: {manifests:,} manifests, {patches:,} patches, {values} Helm values files "
-        f"-> {args.output}/ (index.yaml lists each with its URN)"
+        f"rendered {plan.stack}: {manifests:,} manifests, {patches:,} patches, {values} Helm values files"
+        f"{gitops_line} -> {args.output}/ (index.yaml lists each with its URN)"
     )
     return exit_codes.OK

@@ -22,8 +22,16 @@ from typing import Any
 
 import yaml
 
+from infra.engine.gitops import (
+    GitOpsOptions,
+    Release,
+    argocd_objects,
+    flux_objects,
+    kustomizations,
+    protect_node_identity,
+)
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch, manifest, sorted_deep
-from infra.engine.plan import Plan
+from infra.engine.plan import Plan, PlannedResource
 from infra.engine.runtime import SECRET
 
 RENDER_FORMAT = "gigafactory-render/1"
@@ -75,9 +83,14 @@ def _withheld_reason(document: dict[str, Any]) -> str | None:
     return None
 
 
-def render_files(plan: Plan) -> dict[str, str]:
-    """Every file of the rendered folder, relative path -> text."""
+def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, str]:
+    """Every file of the rendered folder, relative path -> text.
+
+    With ``gitops``, the Helm releases are also written as that tool's objects and the objects
+    the releases need first (their Namespaces, ...) go under ``base/`` instead of ``manifests/``.
+    """
     files: dict[str, str] = {}
+    first = release_prerequisites(plan) if gitops is not None else set()
     objects: list[dict[str, Any]] = []
     patches: list[dict[str, Any]] = []
     withheld: list[dict[str, Any]] = []
@@ -98,7 +111,9 @@ def render_files(plan: Plan) -> dict[str, str]:
         if reason is not None:
             withheld.append({**entry, "reason": reason})
             continue
-        folder = "patches" if is_patch(resource) else "manifests"
+        folder = "patches" if is_patch(resource) else "base" if resource.urn in first else "manifests"
+        if gitops is not None:
+            document = protect_node_identity(document, gitops.target)
         path = f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{_file_name(document)}"
         if path in files:
             # Two objects the API server would tell apart only by version; keep both, named apart.
@@ -108,16 +123,61 @@ def render_files(plan: Plan) -> dict[str, str]:
     releases = list(_helm_files(plan, files))
     if releases:
         files["helm/releases.yaml"] = to_yaml({"releases": releases})
+    if gitops is None:
+        files.update(kustomizations(files, ["manifests"]))
+    else:
+        written = (flux_objects if gitops.target == "flux" else argocd_objects)(plan_releases(plan), gitops)
+        files.update({path: to_yaml(document) for path, document in written.items()})
+        tool = "flux" if gitops.target == "flux" else "argocd"
+        files.update(kustomizations(files, ["manifests", "base", "releases", tool], [tool]))
     index = {
         "format": RENDER_FORMAT,
         "site": plan.stack,
         "objects": sorted(objects, key=lambda e: e["file"]),
         "patches": sorted(patches, key=lambda e: e["file"]),
         "helm_releases": "helm/releases.yaml" if releases else None,
+        "gitops": gitops.target if gitops is not None else None,
         "withheld": sorted(withheld, key=lambda e: e["urn"]),
     }
     files["index.yaml"] = to_yaml(index)
     return files
+
+
+def _release_name(resource: PlannedResource) -> str:
+    return str(resource.inputs.get("name") or resource.name)
+
+
+def plan_releases(plan: Plan) -> list[Release]:
+    """Every Helm release of ``plan``, with the releases it waits for (its recorded ``depends_on``)."""
+    helm = {r.urn: r for r in plan.resources if r.type in HELM_TYPES}
+    return [
+        Release(
+            name=_release_name(resource),
+            namespace=str(resource.inputs.get("namespace") or "default"),
+            chart=str(resource.inputs.get("chart")),
+            version=str(resource.inputs.get("version")),
+            repository=(resource.inputs.get("repositoryOpts") or {}).get("repo") or resource.inputs.get("repository"),
+            values=sorted_deep(resource.inputs.get("values") or {}),
+            secret_values=tuple(marked_paths(resource.inputs.get("values") or {}, SECRET)),
+            depends_on=tuple(sorted(_release_name(helm[u]) for u in resource.depends_on if u in helm)),
+        )
+        for resource in helm.values()
+    ]
+
+
+def release_prerequisites(plan: Plan) -> set[str]:
+    """URNs of the objects a Helm release waits for, transitively (written under ``base/``)."""
+    by_urn = {r.urn: r for r in plan.resources}
+    todo = [u for r in plan.resources if r.type in HELM_TYPES for u in r.depends_on]
+    found: set[str] = set()
+    while todo:
+        urn = todo.pop()
+        resource = by_urn.get(urn)
+        if urn in found or resource is None or resource.type in HELM_TYPES:
+            continue
+        found.add(urn)
+        todo.extend(resource.depends_on)
+    return found
 
 
 def _helm_files(plan: Plan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
