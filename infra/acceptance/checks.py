@@ -12,9 +12,12 @@ from dataclasses import dataclass
 
 from infra.acceptance.expectations import HcaExpectation, MountExpectation, PoolExpectations
 from infra.acceptance.hardware import (
+    CONTAINER_RUNTIME,
     DMABUF_MIN_KERNEL,
     HUGEPAGES_1GI_PATH,
     LINK_LAYER_INFINIBAND,
+    MEMLOCK_PROPERTY,
+    MEMLOCK_UNLIMITED,
     PHYS_LINK_UP,
     PKEY_PARTITION_MASK,
     PORT_ACTIVE,
@@ -411,6 +414,23 @@ def _sysctl(expect: PoolExpectations, name: str, wanted: str) -> Callable[[NodeR
     return probe
 
 
+def _memlock(expect: PoolExpectations) -> Callable[[NodeReader], Verdict]:
+    def probe(node: NodeReader) -> Verdict:
+        value = node.unit_property(CONTAINER_RUNTIME, MEMLOCK_PROPERTY)
+        if value != MEMLOCK_UNLIMITED:
+            return _fail(
+                value,
+                f"{CONTAINER_RUNTIME} runs with {MEMLOCK_PROPERTY}={value}, expected {MEMLOCK_UNLIMITED} (pool "
+                f"{expect.pool}): pods get no IPC_LOCK, so RDMA (NCCL over InfiniBand) cannot pin its buffers; "
+                f"add `[Service]` `{MEMLOCK_PROPERTY}={MEMLOCK_UNLIMITED}` in "
+                f"/etc/systemd/system/{CONTAINER_RUNTIME}.service.d/memlock.conf, then `systemctl daemon-reload` "
+                f"and restart {CONTAINER_RUNTIME} (drain the node first)",
+            )
+        return _ok(value)
+
+    return probe
+
+
 def _hugepages(expect: PoolExpectations) -> Callable[[NodeReader], Verdict]:
     def probe(node: NodeReader) -> Verdict:
         count = node.text(HUGEPAGES_1GI_PATH) if node.exists(HUGEPAGES_1GI_PATH) else "0"
@@ -460,6 +480,9 @@ def checks_for(expect: PoolExpectations) -> tuple[Check, ...]:
         checks.append(Check(f"mount.{mount.path}", " or ".join(mount.filesystems), _mount(mount), (REACHABLE,)))
     for service in expect.services:
         checks.append(Check(f"service.{service}", "active", _service(expect, service), (REACHABLE,)))
+    if expect.hcas:
+        memlock = f"{MEMLOCK_PROPERTY}={MEMLOCK_UNLIMITED}"
+        checks.append(Check(f"{CONTAINER_RUNTIME}.memlock", memlock, _memlock(expect), (REACHABLE,)))
     for name, value in expect.sysctls:
         checks.append(Check(f"sysctl.{name}", value, _sysctl(expect, name, value), (REACHABLE,)))
     if expect.hugepages_1gi:

@@ -65,6 +65,15 @@ DMABUF_MIN_KERNEL = (5, 12)
 # Services every GPU node of a Kubernetes site runs on the host.
 NODE_SERVICES = ("kubelet", "containerd")
 
+# The site's stance on locked memory for RDMA: tenant pods get no IPC_LOCK (Pod Security `restricted`
+# forbids it, `baseline` too), so RDMA in a pod pins memory only because its processes inherit an
+# unlimited RLIMIT_MEMLOCK. containerd's CRI sets no memlock rlimit in the OCI spec it writes (only
+# the defaults of containerd/containerd pkg/oci/spec.go), so runc leaves the limit the shim inherited
+# from containerd's own service: the unit's LimitMEMLOCK (systemd.exec(5)), 8 MiB by default.
+CONTAINER_RUNTIME = "containerd"
+MEMLOCK_PROPERTY = "LimitMEMLOCK"
+MEMLOCK_UNLIMITED = "infinity"
+
 # 1 GiB hugepages as the kernel counts them.
 HUGEPAGES_1GI_PATH = "/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages"
 

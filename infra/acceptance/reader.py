@@ -97,6 +97,13 @@ class NodeReader:
         """Whether the service manager reports ``name`` running (``systemctl is-active`` on systemd)."""
         return bool(self.host.service(name).is_running)
 
+    def unit_property(self, unit: str, name: str) -> str:
+        """A systemd unit's property as ``systemctl show --property=NAME --value UNIT`` prints it."""
+        out = self.run("systemctl show --property=%s --value %s", name, unit)
+        if out.rc != 0:
+            raise ReadError(f"`systemctl show {unit}` failed: {out.first_line()}")
+        return out.stdout.strip()
+
     def process_running(self, name: str) -> bool:
         """Whether a process called exactly ``name`` runs (``pgrep -x``)."""
         # pgrep matches the kernel's process name, which keeps only the first 15 characters

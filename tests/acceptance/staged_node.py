@@ -165,7 +165,13 @@ def dgx_h100(hostname: str, pkeys: tuple[int, ...], mounts: tuple[str, ...], dri
             "/dev/md1 /raid ext4 rw,relatime,stripe=256 0 0",
             *mounts,
         ),
-        units={"kubelet": "active", "containerd": "active", "nvidia-fabricmanager": "active"},
+        # containerd's unit sets LimitMEMLOCK=infinity: the site's stance on locked memory for RDMA.
+        units={
+            "kubelet": "active",
+            "containerd": "active",
+            "containerd.LimitMEMLOCK": "infinity",
+            "nvidia-fabricmanager": "active",
+        },
         sysctls={"vm.max_map_count": "1048576", "net.ipv4.tcp_rmem": "4096\t131072\t6291456"},
     )
 

@@ -108,6 +108,11 @@ VARIANTS: dict[str, tuple[Callable[[StagedNode], StagedNode], dict[str, str], se
         {"service.kubelet": "kubelet is not active, expected active on every node (pool h100-train)"},
         set(),
     ),
+    "containerd-default-memlock": (
+        lambda n: replace(n, units={k: v for k, v in n.units.items() if k != "containerd.LimitMEMLOCK"}),
+        {"containerd.memlock": "containerd runs with LimitMEMLOCK=8388608, expected infinity (pool h100-train)"},
+        set(),
+    ),
     "dma-buf-instead-of-peermem": (_without_peermem, {}, set()),
     "no-gpudirect-rdma": (
         lambda n: replace(_without_peermem(n), open_kernel_module=False),

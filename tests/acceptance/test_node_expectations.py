@@ -106,7 +106,10 @@ def test_checks_are_ordered_and_named(pilot: SiteConfig, gigafactory: SiteConfig
         "gpu.persistence_mode", "gpu.nvlink_fabric", "service.nvidia-fabricmanager", "gpu.gpudirect_rdma",
     ]  # fmt: skip
     assert names[9:14] == [f"hca.mlx5_0.{c}" for c in ("present", "link_layer", "port", "pkeys", "ipoib_mtu")]
-    assert names[-4:] == ["mount./lustre/shared", "service.kubelet", "service.containerd", "sysctl.vm.max_map_count"]
+    assert names[-5:] == [
+        "mount./lustre/shared", "service.kubelet", "service.containerd", "containerd.memlock",
+        "sysctl.vm.max_map_count",
+    ]  # fmt: skip
     assert len(names) == len(set(names)), "check names are unique within a pool"
     gb200 = _names(site_expectations(gigafactory)["gb200-train"])
     assert "service.nvidia-imex" in gb200 and gb200[-1] == "hugepages.1gi"

@@ -64,7 +64,7 @@ def test_verify_passes_healthy_and_names_every_injected_fault(
     for name in (HEALTHY, CLINICAL):
         assert nodes[name]["status"] == "pass", f"{name}: {_by_status(nodes[name], 'fail')}"
         assert {c["status"] for c in nodes[name]["checks"]} == {"pass"}, f"{name}: every check runs and passes"
-    assert len(nodes[HEALTHY]["checks"]) == 53, "9 node/GPU + 8 HCAs x 5 + mount + 2 services + sysctl"
+    assert len(nodes[HEALTHY]["checks"]) == 54, "9 node/GPU + 8 HCAs x 5 + mount + 2 services + memlock + sysctl"
 
     faulty = nodes[FAULTY]
     failures = _by_status(faulty, "fail")
@@ -102,7 +102,7 @@ def test_healthy_nodes_exit_0_with_junit(staged_site: StagedSite, tmp_path: Path
     root = ET.fromstring(out.read_text(encoding="utf-8"))
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("0", "0", "0")
     assert [s.get("name") for s in root.findall("testsuite")] == [HEALTHY, CLINICAL]
-    assert int(root.get("tests") or 0) == 53 + 52, "h100-clinical declares no sysctl"
+    assert int(root.get("tests") or 0) == 54 + 53, "h100-clinical declares no sysctl"
 
 
 def test_inventory_and_openssh_backend(staged_site: StagedSite, tmp_path: Path) -> None:
