@@ -40,6 +40,7 @@ COMMANDS: tuple[str, ...] = (
     "diff",
     "schema",
     "completion",
+    "check_job",
 )
 # Two-word commands: `gigafactory fabric verify ...` runs the `fabric-verify` sub-command (`fabric SITE`
 # keeps its one positional argument).

@@ -185,14 +185,14 @@ def _not_utf8(display: str, exc: UnicodeDecodeError) -> ConfigError:
     )
 
 
-def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[ConfigError]]:
-    """Parse ``path``; return the document, or None and the errors that stop it being read."""
+def _compose(path: Path, display: str, kind: str) -> tuple[list[yaml.Node] | None, list[ConfigError]]:
+    """The file's non-empty YAML documents as nodes, or None and the error that stops them being read."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [ConfigError(Location(display), "", "file not found", unreadable=True)]
     except IsADirectoryError:
-        return None, [ConfigError(Location(display), "", "is a directory, not a site config file", unreadable=True)]
+        return None, [ConfigError(Location(display), "", f"is a directory, not a {kind}", unreadable=True)]
     except UnicodeDecodeError as exc:
         return None, [_not_utf8(display, exc)]
     except OSError as exc:
@@ -211,7 +211,24 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
             )
         ]
     # A document with nothing in it (a lone `---`) composes to an empty plain scalar.
-    nodes = [n for n in nodes if not (isinstance(n, yaml.ScalarNode) and n.value == "" and n.style is None)]
+    return [n for n in nodes if not (isinstance(n, yaml.ScalarNode) and n.value == "" and n.style is None)], []
+
+
+def _document(path: Path, display: str, root: yaml.Node, what: str) -> tuple[YamlDocument | None, list[ConfigError]]:
+    builder = _Builder(path, display)
+    if not isinstance(root, yaml.MappingNode):
+        return None, [ConfigError(builder.location(root), "", f"must be a YAML mapping of {what}", unreadable=True)]
+    data = builder.build(root, ())
+    if builder.errors:
+        return None, builder.errors
+    return YamlDocument(path, data, builder.value_locations, builder.key_locations), []
+
+
+def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[ConfigError]]:
+    """Parse ``path``; return the document, or None and the errors that stop it being read."""
+    nodes, errors = _compose(path, display, "site config file")
+    if nodes is None:
+        return None, errors
     if not nodes:
         return None, [
             ConfigError(
@@ -223,13 +240,26 @@ def read_yaml(path: Path, display: str) -> tuple[YamlDocument | None, list[Confi
         return None, [
             ConfigError(where, "", "holds more than one YAML document", "keep one site per file", unreadable=True)
         ]
-    root = nodes[0]
-    builder = _Builder(path, display)
-    if not isinstance(root, yaml.MappingNode):
-        return None, [
-            ConfigError(builder.location(root), "", "must be a YAML mapping of site settings", unreadable=True)
+    return _document(path, display, nodes[0], "site settings")
+
+
+def read_yaml_documents(path: Path, display: str, what: str) -> tuple[list[YamlDocument], list[ConfigError]]:
+    """Every document of a multi-document file (``---`` between them), each a mapping of ``what``.
+
+    Positions are the file's own, so a value of the third document is located at its line in the
+    file. Any error stops the whole file being read (no partial list).
+    """
+    nodes, errors = _compose(path, display, "YAML file")
+    if nodes is None:
+        return [], errors
+    if not nodes:
+        return [], [
+            ConfigError(Location(display, 1, 1), "", "file is empty", f"write {what} as a YAML mapping", unreadable=True)
         ]
-    data = builder.build(root, ())
-    if builder.errors:
-        return None, builder.errors
-    return YamlDocument(path, data, builder.value_locations, builder.key_locations), []
+    documents: list[YamlDocument] = []
+    for node in nodes:
+        document, problems = _document(path, display, node, what)
+        errors.extend(problems)
+        if document is not None:
+            documents.append(document)
+    return ([], errors) if errors else (documents, [])

@@ -27,6 +27,7 @@ from infra.config.schema import NodePool, StorageSystem
 from infra.config.tenants import Tenant
 from infra.config.types import format_pkey
 from infra.engine.factjson import Facts
+from infra.engine.node_facts import scheduling_facts
 from infra.plan.capacity import PoolCapacity, StorageCapacity
 from infra.plan.site_plan import SitePlan
 from infra.plan.topology import POD_LABEL
@@ -61,6 +62,10 @@ class NodeFacts(Facts):
     """Parallel filesystems mounted on every node, as ``/path (system)``."""
     sysctls: Mapping[str, str]
     hugepages_1gi: int
+    allocatable: Mapping[str, Any] = field(default_factory=dict)
+    """What one node offers pods: ``cpu``, ``memory``, ``nvidia.com/gpu``, ``hugepages-1Gi``, ``pods``."""
+    topology: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Per topology label: how many domains the pool's nodes form, the largest and smallest in nodes."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +228,8 @@ def site_facts(plan: SitePlan, source: Path | None = None) -> SiteFacts:
     )
 
 
-def _node(expected: PoolExpectations, config: SiteConfig) -> NodeFacts:
+def _node(plan: SitePlan, pool: NodePool, expected: PoolExpectations) -> NodeFacts:
+    config = plan.config
     return NodeFacts(
         gpu_count=expected.gpu_count,
         gpu_product=expected.gpu_product,
@@ -237,6 +243,7 @@ def _node(expected: PoolExpectations, config: SiteConfig) -> NodeFacts:
         mounts=tuple(f"{m.path} ({m.storage})" for m in expected.mounts),
         sysctls=dict(expected.sysctls),
         hugepages_1gi=expected.hugepages_1gi,
+        **scheduling_facts(plan, pool),
     )
 
 
@@ -270,7 +277,7 @@ def _pool(plan: SitePlan, pool: NodePool, capacity: PoolCapacity, expected: Pool
         node_kw=pool.system.node_kw,
         gpu_sharing=pool.gpu_sharing.model_dump(mode="json"),
         driver_upgrade=pool.driver_upgrade.model_dump(mode="json"),
-        node=_node(expected, config),
+        node=_node(plan, pool, expected),
         identity=_identity(plan, pool),
     )
 

@@ -183,6 +183,8 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
                     "mounts": ["/lustre (lustre)"],
                     "sysctls": {"vm.max_map_count": "1048576"},
                     "hugepages_1gi": 0,
+                    "allocatable": {"cpu": 224, "memory": "2048Gi", "nvidia.com/gpu": 8, "pods": 110},
+                    "topology": {"kubernetes.io/hostname": {"domains": shape.nodes, "largest": 1, "smallest": 1}},
                 },
                 "identity": {
                     "labels": {"gigafactory.eu/pool": "train", **shape.extra_labels},

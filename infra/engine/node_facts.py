@@ -1,0 +1,52 @@
+"""What one node of a pool offers pods and how the pool's nodes group in the fabric, as a plan records it.
+
+``gigafactory check-job`` places a job's pods with these facts and the pool's identity facts (its
+labels and taints); they come from the same tables the components and planners use (each system's
+CPUs and memory for Kueue quotas, the GPU units the device plugin advertises, the fabric plan's
+``node_topology``), so a plan's reader needs no second model of a node.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from components.labels import GPU_RESOURCE
+from components.scheduling.quotas import NODE_RESOURCES
+from infra.config.schema import NodePool
+from infra.plan.capacity import gpu_units_per_gpu
+from infra.plan.site_plan import SitePlan
+
+# The kubelet's default maxPods (KubeletConfiguration).
+MAX_PODS = 110
+
+
+def scheduling_facts(plan: SitePlan, pool: NodePool) -> dict[str, Any]:
+    """``allocatable`` (what one node offers) and ``topology`` (domains per topology label) of ``pool``.
+
+    ``allocatable`` is the node's capacity: what the kubelet reserves for the system is a setting of
+    the node image, not of the site, so a pod that needs the whole node may still not fit there.
+    ``topology`` gives, per topology label, how many domains the pool's nodes form and how many nodes
+    the largest and the smallest hold (a hostname domain is one node).
+    """
+    resources = NODE_RESOURCES[pool.gpu_model]
+    allocatable: dict[str, int | str] = {
+        "cpu": resources.cpus,
+        "memory": f"{resources.memory_gib}Gi",
+        GPU_RESOURCE: pool.gpus_per_node * gpu_units_per_gpu(pool),
+        "pods": MAX_PODS,
+    }
+    if pool.hugepages_1gi:
+        allocatable["hugepages-1Gi"] = f"{pool.hugepages_1gi}Gi"
+    return {"allocatable": allocatable, "topology": _domains(plan, pool)}
+
+
+def _domains(plan: SitePlan, pool: NodePool) -> dict[str, dict[str, int]]:
+    sizes: dict[str, Counter[str]] = {}
+    for position in range(pool.nodes):
+        for label, value in plan.node_topology(pool, position).labels().items():
+            sizes.setdefault(label, Counter())[value] += 1
+    return {
+        label: {"domains": len(counts), "largest": max(counts.values()), "smallest": min(counts.values())}
+        for label, counts in sorted(sizes.items())
+    }

@@ -1,0 +1,203 @@
+"""Each stage's rules, on the pilot's plan and on variants of it (the plan's objects changed as a site would)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pilot_site import EXAMPLES, judge_text, pilot_plan
+
+from infra.engine.plan import Plan
+from infra.jobcheck.check import check_job
+from infra.jobcheck.podsecurity import violations
+from infra.jobcheck.reader import read_jobs
+from infra.jobcheck.site import SiteView
+from infra.jobcheck.stages.networks import parse_networks
+
+EVAL = (
+    (EXAMPLES / "refused" / "scheduling-no-such-gpu.yaml")
+    .read_text()
+    .replace("      nodeSelector:\n        gigafactory.eu/gpu-model: H200-SXM-141GB\n", "")
+)
+PRETRAIN = EXAMPLES / "nordic-llm-lab-pretrain.yaml"
+
+
+def _variant(change: Callable[[dict[str, Any]], None]) -> SiteView:
+    """The pilot's plan with ``change`` applied to every object's inputs (a dict per resource)."""
+    document = json.loads(pilot_plan().to_json())
+    for resource in document["resources"]:
+        change(resource["inputs"])
+    return SiteView.of(Plan.from_json(json.dumps(document)))
+
+
+def _cover_devices(inputs: dict[str, Any]) -> None:
+    """What a site that lets Kueue account for the rails' virtual functions writes in each ClusterQueue."""
+    if inputs.get("kind") != "ClusterQueue":
+        return
+    group = inputs["spec"]["resourceGroups"][0]
+    for rail in range(8):
+        group["coveredResources"].append(f"nvidia.com/ib_rail{rail}_vf")
+        group["flavors"][0]["resources"].append({"name": f"nvidia.com/ib_rail{rail}_vf", "nominalQuota": 4096})
+
+
+def _judge_on(site: SiteView, path: Path, tenant: str | None = None) -> Any:
+    jobs, errors = read_jobs(path, path.name)
+    assert not errors
+    return check_job(jobs[0], site, tenant)
+
+
+def test_rdma_job_admitted_where_the_queue_covers_the_rails() -> None:
+    verdict = _judge_on(_variant(_cover_devices), PRETRAIN)
+    assert verdict.admitted, [str(r) for r in verdict.reasons]
+    placement = verdict.placement
+    assert placement["pools"] == [
+        {"pod_set": "main", "pool": "h100-train", "pods": 16, "pods_per_node": 1, "nodes": 16}
+    ]
+    assert placement["topology"] == [
+        {"pod_set": "main", "level": "gigafactory.eu/fabric-block", "mode": "required", "domain_nodes": 32}
+    ]
+    assert placement["partitions"] == ["0x8101"]
+    assert placement["networks"] == [f"ib-rail{r}" for r in range(8)]
+    assert placement["flavor"] == "h100-train" and placement["cluster_queue"] == "nordic-llm-lab"
+
+
+def test_kueue_excluded_resource_prefixes_are_read_from_the_release() -> None:
+    def exclude(inputs: dict[str, Any]) -> None:
+        if str(inputs.get("chart", "")).endswith("/kueue"):
+            config = "resources:\n  excludeResourcePrefixes: [nvidia.com/ib_rail]\n"
+            inputs.setdefault("values", {})["managerConfig"] = {"controllerManagerConfigYaml": config}
+
+    assert _judge_on(_variant(exclude), PRETRAIN).admitted
+
+
+def test_network_in_another_partition_is_refused() -> None:
+    def other_pkey(inputs: dict[str, Any]) -> None:
+        if (
+            inputs.get("kind") == "NetworkAttachmentDefinition"
+            and inputs["metadata"].get("namespace") == "nordic-llm-lab"
+        ):
+            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x8101"', '"0x8102"')
+        _cover_devices(inputs)
+
+    verdict = _judge_on(_variant(other_pkey), PRETRAIN)
+    assert verdict.stage == "networks"
+    assert verdict.reasons[0].message == "network ib-rail0 joins partition 0x8102, not the tenant's 0x8101"
+
+
+def test_partition_compared_without_membership_bit() -> None:
+    """A 15-bit key in the definition (as ib-kubernetes requires) names the tenant's partition too."""
+
+    def fifteen_bits(inputs: dict[str, Any]) -> None:
+        if inputs.get("kind") == "NetworkAttachmentDefinition":
+            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x8101"', '"0x0101"')
+        _cover_devices(inputs)
+
+    assert _judge_on(_variant(fifteen_bits), PRETRAIN).admitted
+
+
+def test_network_device_must_be_requested(tmp_path: Path) -> None:
+    text = PRETRAIN.read_text().replace("              nvidia.com/ib_rail3_vf: 1\n", "")
+    path = tmp_path / "job.yaml"
+    path.write_text(text)
+    verdict = _judge_on(_variant(_cover_devices), path)
+    assert verdict.stage == "networks"
+    assert (
+        verdict.reasons[0].message
+        == "network ib-rail3 needs the device nvidia.com/ib_rail3_vf, which no container requests"
+    )
+    assert verdict.reasons[0].fix == "add nvidia.com/ib_rail3_vf: 1 to the limits of the container that uses ib-rail3"
+
+
+def test_quota_is_nominal_plus_what_the_cohort_lends(tmp_path: Path) -> None:
+    """fjord-ai: nominal 256, lends 128, may borrow 512; the cohort lends 128 + 256: at most 512 GPUs."""
+    fits = judge_text(tmp_path, EVAL.replace("backoffLimit: 1", "parallelism: 64"))[0]
+    assert fits.admitted, [str(r) for r in fits.reasons]
+    over = judge_text(tmp_path, EVAL.replace("backoffLimit: 1", "parallelism: 65"))[0]
+    assert over.stage == "kueue" and "the most ClusterQueue fjord-ai can ever use is 512" in over.reasons[0].message
+
+
+def test_quota_without_cohort_is_nominal(tmp_path: Path) -> None:
+    text = EVAL.replace("fjord-ai", "oslo-hospital").replace("backoffLimit: 1", "parallelism: 33")
+    text = text.replace("claimName: lustre-shared", "claimName: ceph-clinical")
+    verdict = judge_text(tmp_path, text)[0]
+    assert verdict.stage == "kueue"
+    assert "requests 264, the most ClusterQueue oslo-hospital can ever use is 256" in verdict.reasons[0].message
+
+
+def test_unknown_queue_namespace_and_priority(tmp_path: Path) -> None:
+    queue = judge_text(tmp_path, EVAL.replace("queue-name: default", "queue-name: gpu"))[0]
+    assert (queue.stage, queue.reasons[0].message) == (
+        "admission",
+        "LocalQueue gpu does not exist in namespace fjord-ai: Kueue leaves the job suspended",
+    )
+    assert queue.reasons[0].fix == "use one of: default"
+    namespace = judge_text(tmp_path, EVAL.replace("namespace: fjord-ai", "namespace: fjord"))[0]
+    assert namespace.reasons[0].message == "namespace fjord does not exist on the site"
+    assert namespace.reasons[0].fix == "use your tenant's namespace (tenants: fjord-ai, nordic-llm-lab, oslo-hospital)"
+    priority = EVAL.replace("queue-name: default", "queue-name: default\n    kueue.x-k8s.io/priority-class: urgent")
+    refused = judge_text(tmp_path, priority)[0]
+    assert refused.reasons[0].message == "WorkloadPriorityClass urgent does not exist"
+    assert "gigafactory-high" in refused.reasons[0].fix
+
+
+def test_job_without_queue_label_gets_the_default_queue(tmp_path: Path) -> None:
+    verdict = judge_text(tmp_path, EVAL.replace("  labels:\n    kueue.x-k8s.io/queue-name: default\n", ""))[0]
+    assert verdict.admitted and verdict.placement["queue_defaulted"] is True
+
+
+def test_jobset_and_trainjob_are_refused_for_want_of_a_controller(tmp_path: Path) -> None:
+    jobset = """apiVersion: jobset.x-k8s.io/v1alpha2
+kind: JobSet
+metadata: {name: js, namespace: fjord-ai}
+spec:
+  replicatedJobs:
+    - name: workers
+      replicas: 4
+      template:
+        spec:
+          parallelism: 2
+          template:
+            spec:
+              containers: [{name: c, image: x}]
+---
+apiVersion: trainer.kubeflow.org/v1alpha1
+kind: TrainJob
+metadata: {name: tj, namespace: fjord-ai}
+spec:
+  runtimeRef: {name: torch-distributed}
+"""
+    first, second = judge_text(tmp_path, jobset)
+    assert first.job.pod_sets[0].count == 8, "replicas x parallelism"
+    assert first.stage == "admission" and first.reasons[0].field == "kind"
+    assert "the site runs no JobSet controller (no jobset release in the plan)" in first.reasons[0].message
+    assert "submit the pods as a batch/v1 Job" in first.reasons[0].fix
+    assert "the site runs no TrainJob controller (no trainer release in the plan)" in second.reasons[0].message
+    assert "Kubeflow Trainer v2.3.0" in second.reasons[0].fix
+
+
+def test_pod_security_levels() -> None:
+    spec = {"containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["IPC_LOCK"]}}}]}
+    baseline = violations(spec, ("spec",), "baseline")
+    assert [v.message for v in baseline] == ["adding capability IPC_LOCK is forbidden"]
+    assert "container runtime on every GPU node grants unlimited locked memory" in baseline[0].fix
+    restricted = {v.path[-1] for v in violations(spec, ("spec",), "restricted")}
+    assert restricted == {0, "allowPrivilegeEscalation", "drop", "runAsNonRoot", "seccompProfile"}
+    assert violations(spec, ("spec",), "privileged") == []
+    good = {
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
+        "volumes": [
+            {"name": "d", "persistentVolumeClaim": {"claimName": "x"}},
+            {"name": "h", "hostPath": {"path": "/"}},
+        ],
+    }
+    assert [v.message for v in violations(good, ("spec",), "restricted")] == ["hostPath volumes are forbidden"]
+
+
+def test_multus_annotation_forms() -> None:
+    assert parse_networks("ib-rail0, other/ib-rail1@net2", "ns") == [("ns", "ib-rail0"), ("other", "ib-rail1")]
+    assert parse_networks('[{"name": "a"}, {"name": "b", "namespace": "x"}]', "ns") == [("ns", "a"), ("x", "b")]
+    assert parse_networks("[{", "ns") is None
+
