@@ -68,6 +68,15 @@ def run(args: argparse.Namespace) -> int:
     if plan is None:
         return code
     site = SiteView.of(plan)
+    stale = site.stale_pools()
+    if stale:
+        print(
+            f"{args.plan or args.site}: the plan records no node labels, taints or resources for pool(s) "
+            f"{', '.join(stale)} (written by an older gigafactory)\n"
+            "  hint: write it again with `gigafactory plan SITE.yaml -o PLAN.json`",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_A_JOB
     verdicts = [check_job(job, site, args.tenant) for job in jobs]
     sys.stdout.write(json_report(verdicts) if args.format == "json" else text_report(verdicts))
     return 0 if all(v.admitted for v in verdicts) else 1

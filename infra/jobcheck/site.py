@@ -55,6 +55,11 @@ class SiteView:
         view.pools = {name: view._pool(name, facts) for name, facts in (plan.site.get("pools") or {}).items()}
         return view
 
+    def stale_pools(self) -> list[str]:
+        """Pools whose facts record no node resources: a plan written before check-job existed."""
+        facts = self.plan.site.get("pools") or {}
+        return sorted(name for name, pool in facts.items() if not ((pool or {}).get("node") or {}).get("allocatable"))
+
     # -- objects ----------------------------------------------------------------------------------
 
     def all(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:

@@ -126,6 +126,20 @@ def test_not_a_plan_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert code == 2 and "not a gigafactory plan" in err
 
 
+def test_plan_without_node_facts_exits_2(tmp_path: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(plan_file.read_text())
+    for pool in document["site"]["pools"].values():
+        pool["node"] = None
+    old = tmp_path / "old.plan.json"
+    old.write_text(json.dumps(document))
+    job = tmp_path / "eval.yaml"
+    job.write_text(EVAL_JOB)
+    code, out, err = _run(capsys, str(job), "--plan", str(old))
+    assert (code, out) == (2, "")
+    assert "records no node labels, taints or resources for pool(s) h100-clinical, h100-train" in err
+    assert "write it again with `gigafactory plan" in err
+
+
 def test_malformed_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["check-job", "job.yaml"])  # neither --site nor --plan
