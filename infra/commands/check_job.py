@@ -11,10 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from infra.commands import print_errors
+from infra.commands import exit_codes, print_errors
 from infra.engine.plan import Plan, PlanFileError
-
-EXIT_NOT_A_JOB = 2
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,17 +39,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _plan(args: argparse.Namespace) -> tuple[Plan | None, int]:
     if args.plan is not None:
         try:
-            return Plan.read(args.plan), 0
+            return Plan.read(args.plan), exit_codes.OK
         except PlanFileError as error:
             print(error, file=sys.stderr)
-            return None, EXIT_NOT_A_JOB
+            return None, exit_codes.BAD_INPUT
     from infra.commands.plan import load_config, make_plan
 
-    config = load_config(args.site)
+    config, code = load_config(args.site)
     if config is None:
-        return None, 1
+        return None, code
     plan = make_plan(config, args.site)
-    return plan, 0 if plan is not None else 1
+    return plan, exit_codes.OK if plan is not None else exit_codes.REJECTED
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     jobs, errors = read_jobs(args.job, str(args.job))
     if errors:
+        # Whatever is wrong with it, a file that holds no job check-job can read is not its input.
         print_errors(str(args.job), errors, "not checked")
-        return EXIT_NOT_A_JOB
+        return exit_codes.BAD_INPUT
     plan, code = _plan(args)
     if plan is None:
         return code
@@ -76,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
             "  hint: write it again with `gigafactory plan SITE.yaml -o PLAN.json`",
             file=sys.stderr,
         )
-        return EXIT_NOT_A_JOB
+        return exit_codes.BAD_INPUT
     verdicts = [check_job(job, site, args.tenant) for job in jobs]
     sys.stdout.write(json_report(verdicts) if args.format == "json" else text_report(verdicts))
-    return 0 if all(v.admitted for v in verdicts) else 1
+    refused = sum(not v.admitted for v in verdicts)
+    if refused:
+        print(
+            f"{args.job}: {refused} of {len(verdicts)} job{'s' if len(verdicts) != 1 else ''} would not run",
+            file=sys.stderr,
+        )
+        return exit_codes.REJECTED
+    return exit_codes.OK

@@ -9,7 +9,7 @@ beyond any real site's size are errors, each reported with its position.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -253,9 +253,8 @@ def read_yaml_documents(path: Path, display: str, what: str) -> tuple[list[YamlD
     if nodes is None:
         return [], errors
     if not nodes:
-        return [], [
-            ConfigError(Location(display, 1, 1), "", "file is empty", f"write {what} as a YAML mapping", unreadable=True)
-        ]
+        empty = ConfigError(Location(display, 1, 1), "", "file is empty", f"write {what} as a YAML mapping")
+        return [], [replace(empty, unreadable=True)]
     documents: list[YamlDocument] = []
     for node in nodes:
         document, problems = _document(path, display, node, what)

@@ -262,7 +262,6 @@ def _identity(plan: SitePlan, pool: NodePool) -> IdentityFacts:
 
 
 def _pool(plan: SitePlan, pool: NodePool, capacity: PoolCapacity, expected: PoolExpectations) -> PoolFacts:
-    config = plan.config
     return PoolFacts(
         gpu_model=pool.gpu_model.value,
         product=pool.system.product_name,

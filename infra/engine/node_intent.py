@@ -21,7 +21,6 @@ from collections.abc import Mapping
 
 from infra.engine.facts import NodeFacts, SiteFacts
 from infra.engine.findings import DRAIN, REBOOT, Finding, paired, text, where
-from infra.jobcheck.selectors import taint_text
 
 _SYSCTL = "set live by node provisioning, no reboot"
 
@@ -70,14 +69,6 @@ def _pool_nodes(pool: str, a: NodeFacts, b: NodeFacts, old: SiteFacts, new: Site
         add(f"mounts {_listing(a.mounts, b.mounts)}", f"{at}", DRAIN)
     if a.partitions != b.partitions:
         add(f"partitions {_listing(a.partitions, b.partitions)}", f"{at}")
-    # Labels and taints are applied to running nodes; a pod already placed stays (NoSchedule) unless a
-    # new NoExecute taint evicts it, which the taint's own line shows.
-    labels_a, labels_b = (tuple(f"{k}={v}" for k, v in sorted(n.labels.items())) for n in (a, b))
-    if labels_a != labels_b:
-        add(f"labels {_listing(labels_a, labels_b)}", f"{at}.labels")
-    taints_a, taints_b = (tuple(taint_text(t) for t in n.taints) for n in (a, b))
-    if taints_a != taints_b:
-        add(f"taints {_listing(taints_a, taints_b)}", f"{at}.taints")
     found += _unlisted(pool, a, b, old, new)
     return found
 
@@ -102,8 +93,6 @@ _COVERED = {
     "ipoib_mtu",
     "mounts",
     "partitions",
-    "labels",
-    "taints",
     # What one node offers and how the nodes group restate GPUs, hugepages and the pool's size, each
     # said above or in the pool's own intent.
     "allocatable",

@@ -56,9 +56,13 @@ class SiteView:
         return view
 
     def stale_pools(self) -> list[str]:
-        """Pools whose facts record no node resources: a plan written before check-job existed."""
+        """Pools whose facts record no node resources or identity: a plan written before they were recorded."""
         facts = self.plan.site.get("pools") or {}
-        return sorted(name for name, pool in facts.items() if not ((pool or {}).get("node") or {}).get("allocatable"))
+        return sorted(
+            name
+            for name, pool in facts.items()
+            if not ((pool or {}).get("node") or {}).get("allocatable") or not (pool or {}).get("identity")
+        )
 
     # -- objects ----------------------------------------------------------------------------------
 

@@ -151,6 +151,30 @@ CASES: dict[str, list[Case]] = {
             exit_codes.BAD_INPUT,
         ),
     ],
+    "check-job": [
+        ("admitted", lambda i, o: ["check-job", str(REPO / "examples/jobs/fjord-ai-eval.yaml"), "--plan", i.plan], 0),
+        (
+            "would not run",
+            lambda i, o: [
+                "check-job",
+                str(REPO / "examples/jobs/refused/storage-class-not-granted.yaml"),
+                "--plan",
+                i.plan,
+            ],
+            exit_codes.REJECTED,
+        ),
+        ("not a job", lambda i, o: ["check-job", i.not_yaml, "--plan", i.plan], exit_codes.BAD_INPUT),
+        (
+            "not a plan",
+            lambda i, o: ["check-job", str(REPO / "examples/jobs/fjord-ai-finetune.yaml"), "--plan", i.not_yaml],
+            exit_codes.BAD_INPUT,
+        ),
+        (
+            "no site or plan",
+            lambda i, o: ["check-job", str(REPO / "examples/jobs/fjord-ai-finetune.yaml")],
+            exit_codes.BAD_INPUT,
+        ),
+    ],
     "completion": [
         ("bash", lambda i, o: ["completion", "bash"], exit_codes.OK),
         ("unknown shell", lambda i, o: ["completion", "fish"], exit_codes.BAD_INPUT),

@@ -8,7 +8,10 @@ import re
 import pytest
 from pilot_site import EXAMPLES, judge
 
-TENANT_JOBS = sorted(EXAMPLES.glob("*.yaml"))
+# The multi-node RDMA jobs, one per tenant of the pilot.
+TENANT_JOBS = [
+    EXAMPLES / f"{name}.yaml" for name in ("fjord-ai-finetune", "nordic-llm-lab-pretrain", "oslo-hospital-imaging")
+]
 # file -> (stage, the reason's field, fragments of the message, fragments of the fix, deciding object)
 REFUSED = {
     "admission-ipc-lock.yaml": (
@@ -69,6 +72,18 @@ REFUSED = {
         "ResourceQuota of fjord-ai (ceph-clinical.storageclass.storage.k8s.io/requests.storage: 0)",
     ),
 }
+
+
+def test_single_node_example_is_admitted() -> None:
+    (verdict,) = judge(EXAMPLES / "fjord-ai-eval.yaml")
+    assert verdict.admitted, [str(r) for r in verdict.reasons]
+    assert verdict.placement["pools"] == [
+        {"pod_set": "main", "pool": "h100-train", "pods": 1, "pods_per_node": 1, "nodes": 1}
+    ]
+
+
+def test_every_example_is_listed() -> None:
+    assert sorted(EXAMPLES.glob("*.yaml")) == sorted([*TENANT_JOBS, EXAMPLES / "fjord-ai-eval.yaml"])
 
 
 def test_every_refused_example_is_listed() -> None:

@@ -16,11 +16,7 @@ from infra.jobcheck.reader import read_jobs
 from infra.jobcheck.site import SiteView
 from infra.jobcheck.stages.networks import parse_networks
 
-EVAL = (
-    (EXAMPLES / "refused" / "scheduling-no-such-gpu.yaml")
-    .read_text()
-    .replace("      nodeSelector:\n        gigafactory.eu/gpu-model: H200-SXM-141GB\n", "")
-)
+EVAL = (EXAMPLES / "fjord-ai-eval.yaml").read_text()
 PRETRAIN = EXAMPLES / "nordic-llm-lab-pretrain.yaml"
 
 
@@ -200,4 +196,3 @@ def test_multus_annotation_forms() -> None:
     assert parse_networks("ib-rail0, other/ib-rail1@net2", "ns") == [("ns", "ib-rail0"), ("other", "ib-rail1")]
     assert parse_networks('[{"name": "a"}, {"name": "b", "namespace": "x"}]', "ns") == [("ns", "a"), ("x", "b")]
     assert parse_networks("[{", "ns") is None
-
