@@ -7,9 +7,12 @@ is immutable (``immutable.py``, each rule citing its source) or its provider is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+import yaml
 
 from infra.engine.immutable import PROVIDER_TYPE, replace_reasons
 from infra.engine.plan import Plan, PlannedResource
@@ -17,6 +20,8 @@ from infra.engine.plan import Plan, PlannedResource
 CREATE, UPDATE, REPLACE, DELETE = "create", "update", "replace", "delete"
 OPS = (CREATE, UPDATE, REPLACE, DELETE)
 _MISSING = object()
+# A path into a JSON or YAML document held in a string field: ``spec.config{json}.plugins[0].pkey``.
+DOCUMENT_MARKERS = ("{json}", "{yaml}")
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,45 @@ class ResourceChange:
         }
 
 
+def _document(text: str) -> tuple[str, Any] | None:
+    """``({json}|{yaml}, parsed)`` when ``text`` holds a JSON or multi-line YAML mapping or list."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            parsed = json.loads(stripped)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, (dict, list)):
+            return "{json}", parsed
+    if "\n" in stripped:
+        try:
+            parsed = yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            return None
+        if isinstance(parsed, (dict, list)):
+            return "{yaml}", parsed
+    return None
+
+
+def outer_path(path: str) -> str:
+    """The input field a path names: ``spec.config`` for ``spec.config{json}.plugins[0].pkey``."""
+    cut = min((path.find(marker) for marker in DOCUMENT_MARKERS if marker in path), default=-1)
+    return path if cut < 0 else path[:cut]
+
+
 def field_changes(old: Any, new: Any, prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """``(path, old, new)`` for every leaf that differs; lists of equal length compare item by item."""
+    """``(path, old, new)`` for every leaf that differs; lists of equal length compare item by item.
+
+    Strings that both hold a JSON or YAML document of the same format (CNI configs, Helm values,
+    ConfigMap data) are compared as documents: ``spec.config{json}.plugins[0].pkey``, not two blobs.
+    """
+    if isinstance(old, str) and isinstance(new, str) and old != new and prefix:
+        before, after = _document(old), _document(new)
+        if before is not None and after is not None and before[0] == after[0]:
+            yield from field_changes(before[1], after[1], prefix + before[0])
+            return
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
+        for key in sorted(set(old) | set(new), key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
             a, b = old.get(key, _MISSING), new.get(key, _MISSING)
             if a is _MISSING:
@@ -101,12 +141,16 @@ def _ignored(path: str, ignore_changes: tuple[str, ...]) -> bool:
 
 def _compare(old: PlannedResource, new: PlannedResource) -> ResourceChange | None:
     changes = [
-        (path, a, b) for path, a, b in field_changes(old.inputs, new.inputs) if not _ignored(path, new.ignore_changes)
+        (path, a, b)
+        for path, a, b in field_changes(old.inputs, new.inputs)
+        if not _ignored(outer_path(path), new.ignore_changes)
     ]
-    replaced = dict(
-        replace_reasons(new.type, old.inputs, new.inputs, [p for p, _, _ in changes], new.replace_on_changes)
-    )
-    fields = [FieldChange(path, a, b, path in replaced, replaced.get(path, "")) for path, a, b in changes]
+    outer = sorted({outer_path(p) for p, _, _ in changes})
+    replaced = dict(replace_reasons(new.type, old.inputs, new.inputs, outer, new.replace_on_changes))
+    fields = [
+        FieldChange(path, a, b, outer_path(path) in replaced, replaced.get(outer_path(path), ""))
+        for path, a, b in changes
+    ]
     fields += [FieldChange(f"options.{path}", a, b) for path, a, b in field_changes(_options(old), _options(new))]
     if not fields:
         return None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from synthetic_site import Shape, synthetic_plan
 
-from infra.engine.diff import CREATE, DELETE, REPLACE, UPDATE, field_changes
+from infra.engine.diff import CREATE, DELETE, REPLACE, UPDATE, field_changes, outer_path
 from infra.engine.immutable import replace_reasons
 from infra.engine.plan import Plan
 from infra.engine.report import PlanDiff, diff_plans
@@ -292,3 +293,49 @@ def test_ignore_changes_are_not_reported() -> None:
     after = Plan(project=before.project, stack=before.stack, site=before.site, resources=tuple(ignoring))
     changed = ops(diff_plans(before, after))
     assert changed.get("synth-lustre-datasets") == UPDATE, "only the ignore_changes option itself changed"
+
+
+# -- documents held in strings ----------------------------------------------------------------
+
+
+def test_json_in_a_string_is_diffed_structurally() -> None:
+    config = {"cniVersion": "0.3.1", "plugins": [{"type": "ib-sriov", "pkey": "0x0102"}, {"type": "rdma"}]}
+    changed = copy.deepcopy(config)
+    changed["plugins"][0]["pkey"] = "0x0103"
+    old = {"spec": {"config": json.dumps(config, sort_keys=True)}}
+    new = {"spec": {"config": json.dumps(changed, sort_keys=True)}}
+    assert list(field_changes(old, new)) == [("spec.config{json}.plugins[0].pkey", "0x0102", "0x0103")]
+    assert outer_path("spec.config{json}.plugins[0].pkey") == "spec.config"
+
+
+def test_yaml_in_a_string_is_diffed_structurally_and_keeps_its_replace_rule() -> None:
+    old = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"values.yaml": "a: 1\nb:\n  c: x\n"}}
+    new = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"values.yaml": "a: 1\nb:\n  c: y\n"}}
+    assert list(field_changes(old, new)) == [("data.values.yaml{yaml}.b.c", "x", "y")]
+    # pulumi-kubernetes replaces a ConfigMap whose data changes: the rule sees the outer field.
+    assert replace_reasons("kubernetes:core/v1:ConfigMap", old, new, [outer_path("data.values.yaml{yaml}.b.c")])
+
+
+def test_plain_strings_stay_strings() -> None:
+    assert list(field_changes({"s": "a: 1"}, {"s": "a: 2"})) == [("s", "a: 1", "a: 2")], "one-line text is not YAML"
+    assert list(field_changes({"s": "{x"}, {"s": "{y"})) == [("s", "{x", "{y")]
+    assert list(field_changes({"s": '{"a": 1}'}, {"s": "a: 1\nb: 2\n"})) == [("s", '{"a": 1}', "a: 1\nb: 2\n")]
+
+
+def test_pilot_pkey_change_reads_as_pkey_in_the_network_definition() -> None:
+    """The issue's case: a tenant's pkey change showed as eight blobs of CNI config."""
+    from pathlib import Path
+
+    from infra.config.loader import load_site
+    from infra.engine.planner import plan_site
+
+    root = Path(__file__).resolve().parents[2]
+    config = load_site(root / "site-configs" / "eu-pilot.yaml")
+    tenants = tuple(t.model_copy(update={"pkey": 0x8103}) if t.name == "fjord-ai" else t for t in config.tenants)
+    diff = diff_plans(plan_site(config), plan_site(config.model_copy(update={"tenants": tenants})))
+    networks = [c for g in diff.components for c in g.changes if c.kind == "NetworkAttachmentDefinition"]
+    assert len(networks) == 8 and {c.component for c in networks} == {"eu-pilot-tenant-fjord-ai"}
+    for change in networks:
+        assert [(f.path, f.old, f.new) for f in change.fields] == [
+            ("spec.config{json}.plugins[0].pkey", "0x8102", "0x8103")
+        ]
