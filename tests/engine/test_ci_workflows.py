@@ -1,5 +1,6 @@
-"""The CI workflows for site repositories: they parse, use the documented actions and inputs, keep
-secrets out of the fork-safe path, and their changed-site detection picks the right sites."""
+"""The CI workflows for site repositories: they parse, use the documented actions (pinned to commits)
+and inputs, keep secrets out of the fork-safe path, let the base branch judge, count an
+acknowledgement only after the last push, and their changed-site detection picks the right sites."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_preview_runs_pulumi_preview_per_site_with_self_managed_backend() -> Non
     workflow = load("preview.yml")
     assert "pull_request" in triggers(workflow)
     action = next(s for s in steps(workflow) if str(s.get("uses", "")).startswith("pulumi/actions@"))
-    assert action["uses"] == "pulumi/actions@v7"
+    assert action["uses"] == "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"
     inputs = action["with"]
     assert inputs["command"] == "preview" and inputs["comment-on-pr"] is True and inputs["diff"] is True
     assert inputs["stack-name"] == "${{ matrix.site }}"
@@ -65,9 +66,9 @@ def test_plan_diff_is_offline_and_fork_safe() -> None:
     workflow = load("plan-diff.yml")
     text = (WORKFLOWS / "plan-diff.yml").read_text()
     assert "secrets." not in text, "the fork-safe review must not need any secret"
-    assert workflow["permissions"] == {"contents": "read"}
+    assert set(workflow["permissions"].values()) == {"read"}, "read-only: forks get a read-only token anyway"
     runs = "\n".join(s.get("run", "") for s in steps(workflow))
-    assert "gigafactory plan" in runs and "--format markdown --fail-on-danger" in runs
+    assert '"$head_code" plan' in runs and '"$judge" plan' in runs and "--format markdown --fail-on-danger" in runs
     assert "pulumi " not in runs, "no Pulumi CLI in the offline review"
     comment = load("plan-diff-comment.yml")
     assert triggers(comment)["workflow_run"]["workflows"] == [workflow["name"]]
@@ -101,11 +102,16 @@ def site_repo(tmp_path: Path) -> tuple[Path, str]:
 
 
 def _run(script: str, repo: Path, base: str) -> str:
-    output = repo / "github_output"
+    """The script's GITHUB_OUTPUT lines (``sites=...``, and for plan-diff ``code=...``)."""
+    output = repo.parent / "github_output"
     output.write_text("")
     env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(output)}
     subprocess.run(["bash", "-c", script], cwd=repo, env=env, check=True, capture_output=True, text=True)
     return output.read_text().strip()
+
+
+def _outputs(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines())
 
 
 @pytest.mark.slow
@@ -134,7 +140,11 @@ def test_changed_site_detection(
     _git(repo, "commit", "-q", "-m", "change")
     assert _run(_changed_sites_script("preview.yml"), repo, base) == f"sites={preview}"
     assert json.loads(preview) == sorted(json.loads(preview))
-    assert _run(_changed_sites_script("plan-diff.yml"), repo, base) == f"sites={plan_diff}"
+    found = _outputs(_run(_changed_sites_script("plan-diff.yml"), repo, base))
+    assert found["sites"] == plan_diff
+    assert found["code"] == ("true" if "infra/x.py" in change else "false"), (
+        "code changes plan each side with its own code"
+    )
 
 
 _FAKE_GIGAFACTORY = """#!/bin/sh
@@ -162,9 +172,136 @@ def test_plan_diff_reads_the_exit_contract_under_bash_e(tmp_path: Path, status: 
         tool.chmod(0o755)
     output = tmp_path / "github_output"
     env = {**os.environ, "SITES": "a", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    env.update(CODE="false", NUMBER="7", ACTION="opened")
     env["FAKE_DIFF_STATUS"] = str(status)
     done = subprocess.run(
         ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     assert " ".join(output.read_text().split()) == verdict
+
+
+# -- pinned actions ---------------------------------------------------------------------------
+
+# Current majors (tags read from each action's repository); the comment names the release.
+CURRENT_MAJORS = {
+    "actions/checkout": 7,
+    "actions/setup-python": 7,
+    "actions/upload-artifact": 7,
+    "actions/download-artifact": 8,
+    "actions/github-script": 8,
+    "pulumi/actions": 7,
+}
+USES = re.compile(r"^\s*-?\s*uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<comment>.*))?$")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
+def test_actions_are_pinned_to_commits_at_their_current_major(name: str) -> None:
+    lines = [m for line in (WORKFLOWS / name).read_text().splitlines() if (m := USES.match(line))]
+    assert lines, f"{name}: uses no action?"
+    for match in lines:
+        action, ref, comment = match["action"], match["ref"], match["comment"] or ""
+        assert re.fullmatch(r"[0-9a-f]{40}", ref), f"{name}: {action}@{ref} is not pinned to a full commit SHA"
+        version = re.fullmatch(r"v(\d+)\.\d+\.\d+", comment.strip())
+        assert version, f"{name}: {action}@{ref} needs its release in a comment (# vX.Y.Z), got {comment!r}"
+        assert int(version[1]) == CURRENT_MAJORS[action], f"{name}: {action} {comment} is not the current major"
+
+
+# -- the required check and the base branch as judge --------------------------------------------
+
+
+def test_required_check_has_no_paths_filter_and_skips_inside_the_job() -> None:
+    on = triggers(load("plan-diff.yml"))["pull_request"]
+    assert "paths" not in on and "paths-ignore" not in on, "a required check must always report"
+    assert {"opened", "synchronize", "reopened", "labeled", "unlabeled"} <= set(on["types"])
+    gated = [s for s in steps(load("plan-diff.yml")) if s.get("name") not in (None, "Sites this pull request changes")]
+    gated = [s for s in gated if not str(s.get("name", "")).startswith("Base of")]
+    assert all(s.get("if") == "steps.changed.outputs.sites != ''" for s in gated[1:]), "skip inside the job"
+
+
+def test_the_base_branch_judges_and_the_head_is_the_merge_ref() -> None:
+    workflow = load("plan-diff.yml")
+    checkout = next(s for s in steps(workflow) if str(s.get("uses", "")).startswith("actions/checkout@"))
+    assert "ref" not in checkout["with"], "the pull_request event checks out refs/pull/N/merge"
+    assert checkout["with"]["fetch-depth"] >= 2
+    runs = "\n".join(s.get("run", "") for s in steps(workflow))
+    assert "git worktree add --detach ../base HEAD^1" in runs, "compared with the merge commit's first parent"
+    assert "base.sha" not in (WORKFLOWS / "plan-diff.yml").read_text(), "not the merge base"
+    diff_step = next(s for s in steps(workflow) if s.get("id") == "diff")["run"]
+    assert 'judge="$PWD/base/.venv/bin/gigafactory"' in diff_step
+    assert '(cd base && "$judge" diff "$base_plan" "$head_plan" --format markdown --fail-on-danger)' in diff_step
+    assert 'head_code="$judge"' in diff_step, "site-only changes are planned by the base's code"
+    assert 'if [ "$CODE" = true ]' in diff_step and 'head_code="$PWD/head/.venv/bin/gigafactory"' in diff_step
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_merge_ref_is_compared_with_its_first_parent(site_repo: tuple[Path, str]) -> None:
+    """main moved on (b changed) after the pull request branched (a changed): only a is the PR's."""
+    repo, base = site_repo
+    _git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "site-configs/a.yaml").write_text("x: 2\n")
+    _git(repo, "commit", "-qam", "pr")
+    _git(repo, "checkout", "-q", "-")
+    (repo / "site-configs/b.yaml").write_text("x: 3\n")
+    _git(repo, "commit", "-qam", "main moved")
+    _git(repo, "merge", "-q", "--no-ff", "-m", "merge pr", "pr")  # what refs/pull/N/merge is
+    assert _outputs(_run(_changed_sites_script("plan-diff.yml"), repo, base))["sites"] == "a"
+    assert _run(_changed_sites_script("preview.yml"), repo, base) == 'sites=["a"]'
+
+
+# -- the acknowledgement must postdate the last push -----------------------------------------------
+
+
+def _verdict(repo: Path, tmp_path: Path, action: str, labeled_at: str | None, labeled: bool = True) -> int:
+    script = next(s for s in steps(load("plan-diff.yml")) if s.get("name") == "Verdict")["run"]
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    events = [{"event": "labeled", "label": {"name": "danger-acknowledged"}, "created_at": labeled_at}]
+    jq = '.[] | select(.event == "labeled" and .label.name == "danger-acknowledged") | .created_at'
+    answer = "\n".join(e["created_at"] for e in events if labeled_at) + "\n"
+    (fake / "gh").write_text(f"#!/bin/sh\n# stands in for: gh api ... --jq '{jq}'\nprintf '%s' '{answer}'\n")
+    (fake / "gh").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "DANGER": "1",
+        "BROKEN": "0",
+        "ACTION": action,
+        "LABELED": "true" if labeled else "false",
+        "NUMBER": "7",
+        "REPOSITORY": "o/r",
+        "GH_TOKEN": "x",
+    }
+    return subprocess.run(["bash", "-c", script], cwd=repo, env=env, capture_output=True, text=True).returncode
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_acknowledgement_counts_only_after_the_last_push(site_repo: tuple[Path, str], tmp_path: Path) -> None:
+    repo, _ = site_repo
+    env = {"GIT_COMMITTER_DATE": "2026-12-01T12:00:00Z", "GIT_AUTHOR_DATE": "2026-12-01T12:00:00Z"}
+    _git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "site-configs/a.yaml").write_text("x: 2\n")
+    subprocess.run(
+        ["git", "commit", "-qam", "pr"],
+        cwd=repo,
+        env={
+            **os.environ,
+            **env,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+        check=True,
+    )
+    _git(repo, "checkout", "-q", "-")
+    _git(repo, "merge", "-q", "--no-ff", "-m", "merge", "pr")
+    assert _verdict(repo, tmp_path, "labeled", "2026-12-01T13:00:00Z") == 0, "label added after the push"
+    assert _verdict(repo, tmp_path, "labeled", "2026-12-01T11:00:00Z") == 1, "label older than the push"
+    assert _verdict(repo, tmp_path, "synchronize", "2026-12-01T13:00:00Z") == 1, "a push run never counts it"
+    assert _verdict(repo, tmp_path, "labeled", None, labeled=False) == 1, "no label"
+    comment = (WORKFLOWS / "plan-diff-comment.yml").read_text()
+    assert "read('event-action') === 'synchronize'" in comment and "removeLabel" in comment, (
+        "the workflow with write access removes a label given before the push"
+    )
