@@ -52,13 +52,14 @@ class DangerRule:
         ]
 
 
-def _component_where(component: str, data: DiffInput) -> str:
-    """The site value a component was built from: the pool, storage system or tenant its name ends with."""
+def _resource_where(change: ResourceChange, data: DiffInput) -> str:
+    """The site value a resource was built from: the pool, storage system or tenant its name carries."""
     best, found = 0, ""
     for facts in (data.new_facts, data.old_facts):
         for section, names in (("pools", facts.pools), ("storage", facts.storage), ("tenants", facts.tenants)):
             for name in names:
-                if component.endswith(f"-{name}") and len(name) > best:
+                named = f"-{name}-" in f"{change.name}-" or change.component.endswith(f"-{name}")
+                if named and len(name) > best:
                     best, found = len(name), where(f"{section}.{name}", data.new_facts, data.old_facts)
     return found
 
@@ -73,7 +74,7 @@ def _protected_storage(data: DiffInput) -> Iterator[tuple[str, str, str]]:
         consequence = "; the data it holds would be lost" if stateful else "; everything bound to it goes with it"
         why = f" (replaced because {'; '.join(change.replace_reasons)})" if change.op == REPLACE else ""
         message = f"{change.op} of {what} in {change.component} ({guard}){consequence}{why}"
-        yield change.urn, message, _component_where(change.component, data)
+        yield change.urn, message, _resource_where(change, data)
 
 
 def _booked(facts: SiteFacts, pool: str) -> dict[str, int]:
@@ -177,7 +178,8 @@ DANGER_RULES: tuple[DangerRule, ...] = (
     DangerRule(
         "quota-capacity",
         "a pool loses more GPUs than were unbooked (tenants hold nominal quota on them)",
-        "lower or move the tenants' quotas on the pool in the same change, or tell them their jobs lose nodes",
+        "tell the tenants that hold quota on the pool first (their running jobs lose nodes) and drain the nodes "
+        "that go",
         _quota_capacity,
     ),
     DangerRule(

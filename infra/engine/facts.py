@@ -187,12 +187,16 @@ class SiteFacts(Facts):
 
     def where(self, path: str) -> str:
         """Where the fact at ``path`` (or its nearest recorded parent) was written; '' if unknown."""
+        return self.located(path)[0]
+
+    def located(self, path: str) -> tuple[str, str]:
+        """``(file:line:col, recorded path)`` of ``path`` or its nearest recorded parent; ('', '') if none."""
         while path:
             found = self.locations.get(path)
             if found:
-                return found
+                return found, path
             path = path.rsplit(".", 1)[0] if "." in path else ""
-        return ""
+        return "", ""
 
 
 def site_facts(plan: SitePlan, source: Path | None = None) -> SiteFacts:

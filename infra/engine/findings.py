@@ -60,11 +60,15 @@ def paired(old: Mapping[str, V], new: Mapping[str, V]) -> Iterator[tuple[str, V 
 
 
 def where(path: str, new: SiteFacts, old: SiteFacts | None = None) -> str:
-    """Where the fact at ``path`` is written now, or (a removed one) was written before the change."""
-    found = new.where(path)
-    if not found and old is not None:
-        previously = old.where(path)
-        found = f"{previously} (before the change)" if previously else ""
+    """Where the fact at ``path`` is written now, or (a removed one) was written before the change.
+
+    A fact the new site no longer has is located at its old place, not at the parent that remains.
+    """
+    found, matched = new.located(path)
+    if old is not None:
+        previously, old_matched = old.located(path)
+        if previously and len(old_matched) > len(matched):
+            return f"{previously} (before the change)"
     return found
 
 

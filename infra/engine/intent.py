@@ -206,12 +206,12 @@ def _storage_intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
             message = f"storage {name} removed ({_tb(before.capacity_tb)})"
             found.append(Finding("storage", name, message, where(at, new, old)))
         elif before is not None and after is not None:
-            found += _storage_changes(name, before, after, old, new)
+            found += _storage_changes(name, before, after, old, new, _resized(old, new))
     return found
 
 
 def _storage_changes(
-    name: str, before: StorageFacts, after: StorageFacts, old: SiteFacts, new: SiteFacts
+    name: str, before: StorageFacts, after: StorageFacts, old: SiteFacts, new: SiteFacts, resized: str
 ) -> list[Finding]:
     changes, first = [], ""
     a_json, b_json = before.to_json(), after.to_json()
@@ -223,7 +223,9 @@ def _storage_changes(
             changes.append(f"{label} {n(a)} -> {n(b)}{unit}")
         else:
             changes.append(f"{label} {a} -> {b}")
-        first = first or where(f"storage.{name}.{_STORAGE_SOURCES.get(key, key)}", new, old)
+        # Nodes using a system (and so its per-node figure) follow the pools' sizes when a pool changed.
+        derived = resized if key in ("nodes", "read_gb_per_s_per_node") and resized else ""
+        first = first or derived or where(f"storage.{name}.{_STORAGE_SOURCES.get(key, key)}", new, old)
     if not changes:
         return []
     return [Finding("storage", name, f"storage {name}: " + ", ".join(changes), first)]

@@ -68,7 +68,10 @@ def _pool_nodes(pool: str, a: NodeFacts, b: NodeFacts, old: SiteFacts, new: Site
     if a.mounts != b.mounts:
         add(f"mounts {_listing(a.mounts, b.mounts)}", f"{at}", DRAIN)
     if a.partitions != b.partitions:
-        add(f"partitions {_listing(a.partitions, b.partitions)}", f"{at}")
+        # The partitions follow the tenants' keys and quotas: point at the first tenant that moved.
+        moved = [item for item in (*b.partitions, *a.partitions) if (item in a.partitions) != (item in b.partitions)]
+        tenant = moved[0].rsplit("(", 1)[-1].rstrip(")") if moved else ""
+        add(f"partitions {_listing(a.partitions, b.partitions)}", f"tenants.{tenant}.pkey" if tenant else at)
     found += _unlisted(pool, a, b, old, new)
     return found
 
