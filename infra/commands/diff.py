@@ -13,6 +13,7 @@ input that is not what diff reads (not a plan, an unknown ref) or a report that 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -43,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "paths", nargs="+", type=Path, metavar="FILE", help="OLD.json NEW.json, or with --against: SITE.yaml..."
     )
     parser.add_argument("--against", metavar="REF", help="plan the site files at this git ref and now, and diff")
+    parser.add_argument(
+        "--urn-map",
+        type=Path,
+        metavar="FILE",
+        help="JSON object of old URN -> new URN (resources moved, e.g. by a stack split): read as moves, not "
+        "as delete plus create",
+    )
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout (- is stdout)")
     parser.add_argument(
@@ -51,8 +59,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+class UrnMapError(Exception):
+    """An URN map file that cannot be read or is not an object of URN strings."""
+
+
+def read_urn_map(path: Path) -> dict[str, str]:
+    """The old -> new URN map in ``path``: a JSON object whose keys and values are URNs."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UrnMapError(f"{path}: cannot read: {error.strerror or error}") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UrnMapError(f"{path}: not JSON: {error}") from None
+    if not isinstance(document, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.startswith("urn:") and v.startswith("urn:")
+        for k, v in document.items()
+    ):
+        raise UrnMapError(f"{path}: expected a JSON object mapping each old URN to its new URN (urn:pulumi:...)")
+    return document
+
+
 def run(args: argparse.Namespace) -> int:
     """Print (or write) the diff; see the module docstring for exit codes."""
+    try:
+        args.moved = read_urn_map(args.urn_map) if args.urn_map is not None else {}
+    except UrnMapError as error:
+        print(error, file=sys.stderr)
+        return EXIT_USAGE
     if args.against is not None:
         return _run_against(args)
     if len(args.paths) != 2:
@@ -66,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
             return EXIT_USAGE
     try:
-        diff = diff_plans(plans[0], plans[1])
+        diff = diff_plans(plans[0], plans[1], args.moved)
     except PlanFileError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE
@@ -117,7 +150,7 @@ def _run_against(args: argparse.Namespace) -> int:
                 now = make_plan(config, str(site)) if config is not None else None
                 if now is None:
                     return EXIT_INVALID
-                diff = diff_plans(Plan.read(before.plan), now)
+                diff = diff_plans(Plan.read(before.plan), now, args.moved)
                 diffs.append(diff)
                 reports.append(FORMATS[args.format](diff))
     except HistoryError as error:

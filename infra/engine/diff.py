@@ -7,8 +7,9 @@ is immutable (``immutable.py``, each rule citing its source) or its provider is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,8 +181,44 @@ def _change(
     )
 
 
-def resource_changes(old: Plan, new: Plan) -> list[ResourceChange]:
-    """Every create, update, replace and delete from ``old`` to ``new``, ordered by component then URN."""
+def _moved_to(old: Plan, new: Plan, moved: Mapping[str, str]) -> dict[str, str]:
+    """The entries of an old -> new URN map that apply: the old URN is in ``old``, the new one in ``new``."""
+    return {a: b for a, b in moved.items() if a != b and old.resource(a) is not None and new.resource(b) is not None}
+
+
+def _renamed(plan: Plan, moved: Mapping[str, str]) -> Plan:
+    """``plan`` with every URN (its own, parent, provider, dependencies) read through ``moved``."""
+
+    def urn(value: str) -> str:
+        return moved.get(value, value)
+
+    def provider(value: str) -> str:
+        base, _, ident = value.rpartition("::") if value.count("::") > 3 else (value, "", "")
+        return f"{urn(base)}::{ident}" if ident else urn(value)
+
+    resources = tuple(
+        dataclasses.replace(
+            r,
+            urn=urn(r.urn),
+            parent=urn(r.parent),
+            provider=provider(r.provider),
+            depends_on=tuple(urn(d) for d in r.depends_on),
+        )
+        for r in plan.resources
+    )
+    return dataclasses.replace(plan, resources=tuple(sorted(resources, key=lambda r: r.urn)), _by_urn={})
+
+
+def resource_changes(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> list[ResourceChange]:
+    """Every create, update, replace and delete from ``old`` to ``new``, ordered by component then URN.
+
+    ``moved`` maps old URNs to new ones (a stack split or a new parent, deployed with aliases): a
+    moved resource is matched with its new URN and reported as an update of ``urn``, not as a
+    delete plus a create.
+    """
+    applied = _moved_to(old, new, moved or {})
+    if applied:
+        return _with_moves(resource_changes(_renamed(old, applied), new), new, applied)
     changes: dict[str, ResourceChange] = {}
     for resource in new.resources:
         before = old.resource(resource.urn)
@@ -196,6 +233,21 @@ def resource_changes(old: Plan, new: Plan) -> list[ResourceChange]:
             changes[resource.urn] = _change(DELETE, resource)
     _cascade_provider_replacements(old, new, changes)
     return sorted(changes.values(), key=lambda c: (c.component, c.urn))
+
+
+def _with_moves(changes: list[ResourceChange], new: Plan, moved: Mapping[str, str]) -> list[ResourceChange]:
+    """``changes`` with a ``urn`` field change on every moved resource (an update where nothing else changed)."""
+    by_urn = {c.urn: c for c in changes}
+    for before, after in moved.items():
+        move = FieldChange("urn", before, after)
+        current = by_urn.get(after)
+        if current is None:
+            resource = new.resource(after)
+            assert resource is not None  # _moved_to keeps only URNs the new plan has
+            by_urn[after] = _change(UPDATE, resource, fields=(move,))
+        else:
+            by_urn[after] = dataclasses.replace(current, fields=(move, *current.fields))
+    return sorted(by_urn.values(), key=lambda c: (c.component, c.urn))
 
 
 def _cascade_provider_replacements(old: Plan, new: Plan, changes: dict[str, ResourceChange]) -> None:

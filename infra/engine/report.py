@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,9 @@ class PlanDiff:
         return bool(self.dangers)
 
 
-def diff_plans(old: Plan, new: Plan) -> PlanDiff:
-    """Compare two plans of a site."""
-    changes = resource_changes(old, new)
+def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> PlanDiff:
+    """Compare two plans of a site; ``moved`` maps old URNs to new ones (see ``resource_changes``)."""
+    changes = resource_changes(old, new, moved)
     old_facts, new_facts = old.facts, new.facts
     groups: dict[str, list[ResourceChange]] = {}
     for change in changes:

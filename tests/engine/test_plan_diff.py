@@ -339,3 +339,60 @@ def test_pilot_pkey_change_reads_as_pkey_in_the_network_definition() -> None:
         assert [(f.path, f.old, f.new) for f in change.fields] == [
             ("spec.config{json}.plugins[0].pkey", "0x8102", "0x8103")
         ]
+
+
+# -- moved resources (old -> new URN map) -------------------------------------------------------
+
+
+def _split_storage(plan: Plan) -> tuple[Plan, dict[str, str]]:
+    """``plan`` with its storage component moved to stack ``synth-storage``, and the URN map of the move."""
+    from infra.engine.diff import _renamed
+
+    moved = {
+        r.urn: r.urn.replace(f"urn:pulumi:{plan.stack}::", f"urn:pulumi:{plan.stack}-storage::", 1)
+        for r in plan.resources
+        if r.component == "synth-lustre"
+    }
+    return _renamed(plan, moved), moved
+
+
+def test_moved_resources_without_the_map_read_as_delete_and_create() -> None:
+    after, _ = _split_storage(BASE)
+    diff = diff_plans(BASE, after)
+    assert {c.op for g in diff.components for c in g.changes} == {CREATE, DELETE}
+    assert "protected-storage" in danger_kinds(diff)
+
+
+def test_urn_map_reads_a_move_as_a_move(tmp_path: Any) -> None:
+    after, moved = _split_storage(BASE)
+    diff = diff_plans(BASE, after, moved)
+    changes = [c for g in diff.components for c in g.changes]
+    assert {c.op for c in changes} == {UPDATE} and len(changes) == len(moved)
+    for change in changes:
+        (field,) = change.fields
+        assert field.path == "urn" and moved[field.old] == field.new == change.urn
+    assert diff.dangers == (), "a moved PVC is not deleted"
+    # An entry whose new URN is not in the new plan is ignored: that resource really goes.
+    gone = Plan(
+        project=after.project,
+        stack=after.stack,
+        site=after.site,
+        resources=tuple(r for r in after.resources if "datasets" not in r.urn),
+    )
+    assert "protected-storage" in danger_kinds(diff_plans(BASE, gone, moved))
+
+
+def test_urn_map_on_the_command_line(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.cli import main
+
+    after, moved = _split_storage(BASE)
+    (tmp_path / "old.json").write_text(BASE.to_json())
+    (tmp_path / "new.json").write_text(after.to_json())
+    (tmp_path / "urns.json").write_text(json.dumps(moved))
+    files = [str(tmp_path / "old.json"), str(tmp_path / "new.json")]
+    assert main(["diff", *files, "--fail-on-danger"]) == 3
+    assert main(["diff", *files, "--fail-on-danger", "--urn-map", str(tmp_path / "urns.json")]) == 0
+    assert "urn: urn:pulumi:synth::" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text('["not", "a", "map"]')
+    assert main(["diff", *files, "--urn-map", str(tmp_path / "bad.json")]) == 2
+    assert "expected a JSON object mapping each old URN" in capsys.readouterr().err
