@@ -146,8 +146,10 @@ def _run_against(args: argparse.Namespace) -> int:
                 if before.plan is None:
                     print(f"{site}: cannot be planned as it is at {args.against}:\n{before.log}", file=sys.stderr)
                     return EXIT_INVALID
-                config = load_config(str(site))
-                now = make_plan(config, str(site)) if config is not None else None
+                config, status = load_config(str(site))
+                if config is None:
+                    return status
+                now = make_plan(config, str(site))
                 if now is None:
                     return EXIT_INVALID
                 diff = diff_plans(Plan.read(before.plan), now, args.moved)
