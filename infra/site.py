@@ -80,6 +80,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 driver_upgrade=upgrade,
                 tolerations=tolerations,
                 namespaces=namespaces,
+                prometheus_shards=prometheus_shards(config),
             ),
             child,
         )
@@ -110,7 +111,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 doca_ofed_version=config.operators.network_operator.doca_ofed_version,
                 network_operator_version=config.operators.network_operator.version,
                 namespace=namespaces.network_operator,
-                ofed_upgrade=upgrade,
+                ofed_upgrade=upgrade.model_copy(update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}),
                 tolerations=tolerations,
                 requires=(ops.network_operator,),
             ),
@@ -192,6 +193,33 @@ def storage_spec(system: StorageConfig) -> StorageSpec:
         view_policy=system.view_policy,
         vip_pool=system.vip_pool,
     )
+
+
+# One Prometheus shard per this many nodes: a GPU node exposes roughly 3,000 series (DCGM's per-GPU
+# fields for 8 GPUs, node-exporter, kubelet and cAdvisor), so a shard holds about 3 million active
+# series, within what one Prometheus serves comfortably (Prometheus docs, "Storage": memory grows
+# with active series; kube-prometheus-stack shards split targets by hash).
+NODES_PER_PROMETHEUS_SHARD = 1000
+
+
+def prometheus_shards(config: SiteConfig) -> int:
+    """Prometheus shards: the site's choice, else one per ``NODES_PER_PROMETHEUS_SHARD`` nodes."""
+    chosen = config.operators.monitoring.shards
+    return chosen if chosen is not None else max(1, -(-config.total_nodes // NODES_PER_PROMETHEUS_SHARD))
+
+
+def ofed_parallel_upgrades(config: SiteConfig) -> int:
+    """DOCA-OFED upgrades in parallel: the site's choice, else what the pools allow together.
+
+    The Network Operator has one cluster-wide ``ofedDriver.upgradePolicy.maxParallelUpgrades``
+    (NicClusterPolicy CRD, network-operator v26.4.1). The strictest pool's value (1 for a clinical
+    pool) would roll DOCA-OFED through 13,896 nodes one at a time; the sum of each pool's own
+    allowance (a pool with 0 counts all its nodes) upgrades as fast as the GPU driver does.
+    """
+    chosen = config.operators.network_operator.ofed_max_parallel_upgrades
+    if chosen is not None:
+        return chosen
+    return sum(p.driver_upgrade.max_parallel_upgrades or p.nodes for p in config.node_pools)
 
 
 def strictest_upgrade(policies: Iterable[DriverUpgrade]) -> DriverUpgrade:

@@ -59,3 +59,11 @@ def test_every_network_pkey_is_one_ib_kubernetes_accepts(pilot_site: ComposedSit
         assert tenant is not None
         pkey = int(json.loads(network.inputs["spec"]["config"])["plugins"][0]["pkey"], 16)
         assert pkey == pkey & 0x7FFF == tenant.pkey & 0x7FFF, network.urn
+
+
+def test_the_nic_cluster_policy_upgrades_doca_ofed_at_the_pools_combined_pace(pilot_site: ComposedSite) -> None:
+    """One cluster-wide `ofedDriver.upgradePolicy.maxParallelUpgrades` (network-operator v26.4.1
+    NicClusterPolicy CRD): the pilot's pools allow 4 and 1 at a time, so 5, not the strictest 1."""
+    policy = pilot_site.one("NicClusterPolicy", "nic-cluster-policy").inputs["spec"]
+    assert policy["ofedDriver"]["upgradePolicy"]["maxParallelUpgrades"] == 5
+    assert policy["ofedDriver"]["upgradePolicy"]["drain"]["enable"] is True

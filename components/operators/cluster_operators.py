@@ -32,6 +32,17 @@ NODEFEATURE_BINDING = "gigafactory-nodefeature-node-binding"
 RESTRICTED = "restricted"
 
 
+# The Network Operator chart's own `operator.tolerations` (network-operator 26.4.1 values.yaml): a
+# value given for the list replaces it, so the site's tolerations are added to these, not instead.
+NETWORK_OPERATOR_CHART_TOLERATIONS: tuple[dict[str, Any], ...] = (
+    {"key": "node-role.kubernetes.io/master", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+    {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+)
+# Prometheus keeps retention within this share of its volume, so the disk never fills before the
+# time-based retention deletes blocks (Prometheus docs, "Operational aspects": size-based retention).
+PROMETHEUS_RETENTION_SHARE = 0.9
+
+
 def nfd_master_config(namespace: str) -> dict[str, Any]:
     """nfd-master's configuration: the label namespaces it may write, taints on, NodeFeatures it reads.
 
@@ -145,6 +156,9 @@ class ClusterOperatorsArgs:
     namespaces: OperatorNamespaces = field(default_factory=OperatorNamespaces)
     """Namespace of each operator."""
 
+    prometheus_shards: int = 1
+    """Prometheus shards: each scrapes its share of the targets (DCGM and node exporters of every node)."""
+
 
 class ClusterOperators(pulumi.ComponentResource):
     """The operators of a site, each a Helm release pinned to the config's version in its own namespace.
@@ -192,14 +206,7 @@ class ClusterOperators(pulumi.ComponentResource):
             repo=PROMETHEUS_REPO,
             version=ops.monitoring.version,
             values={
-                # Select ServiceMonitors, PodMonitors and rules of every release, not only this one's.
-                "prometheus": {
-                    "prometheusSpec": {
-                        "serviceMonitorSelectorNilUsesHelmValues": False,
-                        "podMonitorSelectorNilUsesHelmValues": False,
-                        "ruleSelectorNilUsesHelmValues": False,
-                    }
-                },
+                "prometheus": {"prometheusSpec": _prometheus_spec(args)},
                 "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
             },
         )
@@ -247,7 +254,7 @@ class ClusterOperators(pulumi.ComponentResource):
                 "nfd": {"enabled": False, "deployNodeFeatureRules": True},
                 # SR-IOV VFs carry tenants' partition keys (InfiniBandFabric, Tenant).
                 "sriovNetworkOperator": {"enabled": True},
-                "operator": {"tolerations": tolerations},
+                "operator": {"tolerations": [*NETWORK_OPERATOR_CHART_TOLERATIONS, *tolerations]},
             },
             depends_on=[self.node_feature_discovery],
         )
@@ -387,3 +394,27 @@ def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str,
     if sharing.mig_configs or sharing.device_plugin_configs:
         values["devicePlugin"] = {"config": {"name": DEVICE_PLUGIN_CONFIG_MAP, "default": DEVICE_PLUGIN_DEFAULT}}
     return values
+
+
+def _prometheus_spec(args: ClusterOperatorsArgs) -> dict[str, Any]:
+    """Prometheus sized for the site: shards, a persistent volume each, retention by time and size."""
+    monitoring = args.operators.monitoring
+    claim: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": f"{monitoring.storage_gi}Gi"}},
+    }
+    if monitoring.storage_class is not None:
+        claim["storageClassName"] = monitoring.storage_class
+    return {
+        # Select ServiceMonitors, PodMonitors and rules of every release, not only this one's.
+        "serviceMonitorSelectorNilUsesHelmValues": False,
+        "podMonitorSelectorNilUsesHelmValues": False,
+        "ruleSelectorNilUsesHelmValues": False,
+        # The chart's default is one Prometheus on an emptyDir (kube-prometheus-stack values.yaml,
+        # prometheusSpec.shards: 1, storageSpec: {}): every metric lost with the pod, one process
+        # scraping every node. Shards split the targets by hash; each gets its own volume.
+        "shards": args.prometheus_shards,
+        "retention": monitoring.retention,
+        "retentionSize": f"{int(monitoring.storage_gi * PROMETHEUS_RETENTION_SHARE)}GiB",
+        "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
+    }

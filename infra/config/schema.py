@@ -456,12 +456,36 @@ class NetworkOperator(Model):
 
     version: ReleaseVersion = Field(NETWORK_OPERATOR_VERSION, description="Network Operator chart version.")
     doca_ofed_version: str = Field(DOCA_OFED_VERSION, description="DOCA-OFED driver container version.")
+    ofed_max_parallel_upgrades: Integer | None = Field(
+        None,
+        ge=1,
+        description=(
+            "DOCA-OFED driver upgrades in parallel across the cluster (one setting for every node). "
+            "Default: the sum of what each pool's driver_upgrade allows (a pool with 0 counts all its nodes)."
+        ),
+    )
 
 
 class Release(Model):
     """A pinned Helm release version."""
 
     version: ReleaseVersion = Field(description="Chart version.")
+
+
+class Monitoring(Release):
+    """kube-prometheus-stack, and its Prometheus sized for the site's DCGM and node metrics."""
+
+    version: ReleaseVersion = Field(KUBE_PROMETHEUS_STACK_VERSION, description="Chart version.")
+    retention: str = Field("15d", pattern=r"^[0-9]+(ms|s|m|h|d|w|y)$", description="How long metrics are kept.")
+    storage_gi: PositiveInt = Field(
+        500, description="Persistent volume of each Prometheus shard, GiB (retention also stops at 90% of it)."
+    )
+    storage_class: str | None = Field(
+        None, min_length=1, description="StorageClass of Prometheus' volumes; default: the cluster's default class."
+    )
+    shards: PositiveInt | None = Field(
+        None, description="Prometheus shards; default: one per 1,000 nodes (about 3 million series each)."
+    )
 
 
 class Operators(Model):
@@ -476,9 +500,6 @@ class Operators(Model):
     cert_manager: Release = Field(
         default_factory=lambda: Release(version=CERT_MANAGER_VERSION), description="cert-manager."
     )
-    monitoring: Release = Field(
-        default_factory=lambda: Release(version=KUBE_PROMETHEUS_STACK_VERSION),
-        description="kube-prometheus-stack.",
-    )
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="kube-prometheus-stack.")
 
     RENAMED: ClassVar[dict[str, str]] = {"nfd": "node_feature_discovery", "prometheus": "monitoring"}

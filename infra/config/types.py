@@ -143,9 +143,7 @@ SecretRef = Annotated[str, AfterValidator(_config_key)]
 # In a site file a version may be written bare (`kubernetes_version: 1.35`), which YAML reads as a
 # number; the model keeps the text, and the JSON Schema editors use accepts both spellings.
 _VERSION_JSON = WithJsonSchema({"type": ["string", "number"]})
-KubernetesVersion = Annotated[
-    str, BeforeValidator(_version_text), AfterValidator(_kubernetes_version), _VERSION_JSON
-]
+KubernetesVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_kubernetes_version), _VERSION_JSON]
 DriverVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_driver_version), _VERSION_JSON]
 ReleaseVersion = Annotated[str, BeforeValidator(_version_text), AfterValidator(_chart_version), _VERSION_JSON]
 PKey = Annotated[int, BeforeValidator(_pkey)]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 import yaml
 from component_harness import assert_parented, gigafactory, pilot, record, schema_errors, spec
 
 from components.compute.gpu_sharing import merge_sharing, pool_sharing
 from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs
 from infra.config.model import SiteConfig
-from infra.site import strictest_upgrade
+from infra.site import ofed_parallel_upgrades, prometheus_shards, strictest_upgrade
 
 TYPE = "gigafactory:operators:ClusterOperators"
+CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
@@ -123,3 +126,50 @@ def test_children_are_parented_and_objects_validate() -> None:
     recording = build(gigafactory())
     assert_parented(recording, recording.component(TYPE))
     assert schema_errors(recording, "1.35") == []
+
+
+def test_network_operator_keeps_the_charts_control_plane_tolerations() -> None:
+    """A list in Helm values replaces the chart's: `operator.tolerations` of network-operator 26.4.1
+    (values.yaml) tolerates the control plane; the site's tolerations are added, not substituted."""
+    chart = CHARTS / "network-operator-26.4.1" / "values.yaml"
+    if not chart.is_file():
+        pytest.skip(f"no vendored chart at {chart}")
+    defaults = yaml.safe_load(chart.read_text(encoding="utf-8"))["operator"]["tolerations"]
+    values = releases(build(pilot()))["network-operator"].inputs["values"]
+    found = values["operator"]["tolerations"]
+    assert all(t in found for t in defaults), found
+    assert {"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoSchedule"} in found
+
+
+def test_prometheus_is_sharded_and_persistent_for_the_100k_site() -> None:
+    """The chart's default is one Prometheus on an emptyDir (kube-prometheus-stack 86.2.3
+    values.yaml: prometheusSpec.shards 1, storageSpec {}): DCGM on 13,896 nodes needs shards and disks."""
+    config = gigafactory()
+    assert prometheus_shards(config) == 14
+    assert prometheus_shards(pilot()) == 1
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        ClusterOperators("ops", ClusterOperatorsArgs(operators=config.operators, prometheus_shards=14), opts)
+
+    prometheus = releases(record(program))["kube-prometheus-stack"].inputs["values"]["prometheus"]["prometheusSpec"]
+    assert prometheus["shards"] == 14
+    claim = prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert claim["resources"]["requests"]["storage"] == "500Gi"
+    assert (prometheus["retention"], prometheus["retentionSize"]) == ("15d", "450GiB")
+    assert prometheus["serviceMonitorSelectorNilUsesHelmValues"] is False
+
+
+def test_doca_ofed_upgrades_as_many_nodes_at_once_as_the_pools_allow_together() -> None:
+    """NicClusterPolicy has one cluster-wide `ofedDriver.upgradePolicy.maxParallelUpgrades`
+    (network-operator v26.4.1 CRD); the strictest pool's 1 would take 13,896 nodes one at a time."""
+    config = gigafactory()
+    assert ofed_parallel_upgrades(config) == sum(
+        p.driver_upgrade.max_parallel_upgrades or p.nodes for p in config.node_pools
+    )
+    assert ofed_parallel_upgrades(config) == 93, "72 + 18 + 1 + 1 + 1: not the strictest pool's 1"
+    chosen = config.operators.model_copy(
+        update={
+            "network_operator": config.operators.network_operator.model_copy(update={"ofed_max_parallel_upgrades": 8})
+        }
+    )
+    assert ofed_parallel_upgrades(config.model_copy(update={"operators": chosen})) == 8
