@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from importlib import metadata
 
 from infra.commands import exit_codes
+from infra.commands.examples import add_examples
 from infra.commands.streams import (
     Terminated,
     abandon_stdout,
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"infra.commands.{name}").register(subparsers)
+    add_examples(subparsers)
     return parser
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+import yaml
+
 from infra.acceptance.inventory import render_inventory
 from infra.commands import exit_codes, print_errors
+from infra.commands.json_output import json_text
 from infra.config.loader import check_site
 from infra.outputs import is_stdout, write_output
 
@@ -23,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("site", metavar="SITE.yaml", help="site config file")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here (atomically) instead of stdout; - is stdout")
+    parser.add_argument(
+        "--format",
+        choices=("yaml", "json"),
+        default="yaml",
+        help="yaml (default) or json: the same inventory; Ansible's yaml plugin reads both",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if site is None:
         return print_errors(args.site, errors)
     text = render_inventory(site)
+    if args.format == "json":
+        text = json_text(yaml.safe_load(text))
     if args.output is None or is_stdout(args.output):
         write_output("-", text)
         return exit_codes.OK

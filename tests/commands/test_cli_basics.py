@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+import shlex
 import shutil
 import subprocess
 from importlib import metadata
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import COMMANDS, main
+from infra.cli import COMMANDS, build_parser, main
+from infra.commands.examples import EXAMPLES
 
 
 def test_version_names_the_package_and_the_pinned_sdks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,3 +66,21 @@ def test_zsh_script_parses_and_lists_every_command(tmp_path: Path, capsys: pytes
     for module in COMMANDS:
         name = module.replace("_", "-")
         assert re.search(rf"^\s+{name}\) _arguments", text, re.MULTILINE), f"zsh does not complete {name}"
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices)
+
+
+def test_every_command_help_ends_with_examples_that_parse(capsys: pytest.CaptureFixture[str]) -> None:
+    for name, parser in _subcommands().items():
+        examples = EXAMPLES.get(name, ())
+        assert 2 <= len(examples) <= 3, f"{name}: give 2 or 3 real examples in infra/commands/examples.py"
+        assert parser.format_help().rstrip().endswith(examples[-1]), f"{name}: --help must end with its examples"
+        for example in examples:
+            words = shlex.split(example)
+            words = words[: next((i for i, w in enumerate(words) if w.startswith(">")), len(words))]
+            assert words[0] == "gigafactory" and words[1] == name, example
+            build_parser().parse_args(words[1:])  # exits 2 (failing the test) on a malformed example
+    assert set(EXAMPLES) == set(_subcommands()), "an example for a command that does not exist"
