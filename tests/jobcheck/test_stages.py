@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pilot_site import EXAMPLES, judge_text, pilot_plan
+from pilot_site import EXAMPLES, judge, judge_text, pilot, pilot_plan
 
 from infra.engine.plan import Plan
 from infra.jobcheck.check import check_job
@@ -28,16 +28,6 @@ def _variant(change: Callable[[dict[str, Any]], None]) -> SiteView:
     return SiteView.of(Plan.from_json(json.dumps(document)))
 
 
-def _cover_devices(inputs: dict[str, Any]) -> None:
-    """What a site that lets Kueue account for the rails' virtual functions writes in each ClusterQueue."""
-    if inputs.get("kind") != "ClusterQueue":
-        return
-    group = inputs["spec"]["resourceGroups"][0]
-    for rail in range(8):
-        group["coveredResources"].append(f"nvidia.com/ib_rail{rail}_vf")
-        group["flavors"][0]["resources"].append({"name": f"nvidia.com/ib_rail{rail}_vf", "nominalQuota": 4096})
-
-
 def _judge_on(site: SiteView, path: Path, tenant: str | None = None) -> Any:
     jobs, errors = read_jobs(path, path.name)
     assert not errors
@@ -45,7 +35,7 @@ def _judge_on(site: SiteView, path: Path, tenant: str | None = None) -> Any:
 
 
 def test_rdma_job_admitted_where_the_queue_covers_the_rails() -> None:
-    verdict = _judge_on(_variant(_cover_devices), PRETRAIN)
+    verdict = judge(PRETRAIN)[0]
     assert verdict.admitted, [str(r) for r in verdict.reasons]
     placement = verdict.placement
     assert placement["pools"] == [
@@ -54,18 +44,28 @@ def test_rdma_job_admitted_where_the_queue_covers_the_rails() -> None:
     assert placement["topology"] == [
         {"pod_set": "main", "level": "gigafactory.eu/fabric-block", "mode": "required", "domain_nodes": 32}
     ]
-    assert placement["partitions"] == ["0x8101"]
+    # The definitions carry the 15-bit key ib-kubernetes accepts; the tenant's key is 0x8101 (full member).
+    assert placement["partitions"] == ["0x0101"]
     assert placement["networks"] == [f"ib-rail{r}" for r in range(8)]
     assert placement["flavor"] == "h100-train" and placement["cluster_queue"] == "nordic-llm-lab"
 
 
-def test_kueue_excluded_resource_prefixes_are_read_from_the_release() -> None:
-    def exclude(inputs: dict[str, Any]) -> None:
-        if str(inputs.get("chart", "")).endswith("/kueue"):
-            config = "resources:\n  excludeResourcePrefixes: [nvidia.com/ib_rail]\n"
-            inputs.setdefault("values", {})["managerConfig"] = {"controllerManagerConfigYaml": config}
+def test_uncovered_rails_admitted_only_while_kueue_excludes_them() -> None:
+    """The pilot excludes the rails' devices from Kueue's accounting; without that, Kueue refuses them."""
 
-    assert _judge_on(_variant(exclude), PRETRAIN).admitted
+    def include(inputs: dict[str, Any]) -> None:
+        if str(inputs.get("chart", "")).endswith("/kueue"):
+            config = inputs["values"]["managerConfig"]["controllerManagerConfigYaml"]
+            inputs["values"]["managerConfig"]["controllerManagerConfigYaml"] = config.replace(
+                "  - nvidia.com/ib_rail\n", ""
+            )
+
+    refused = _judge_on(_variant(include), PRETRAIN)
+    assert refused.stage == "kueue"
+    assert [r.message for r in refused.reasons] == [
+        f"resource nvidia.com/ib_rail{rail}_vf unavailable in ClusterQueue nordic-llm-lab" for rail in range(8)
+    ]
+    assert judge(PRETRAIN)[0].admitted
 
 
 def test_network_in_another_partition_is_refused() -> None:
@@ -74,30 +74,28 @@ def test_network_in_another_partition_is_refused() -> None:
             inputs.get("kind") == "NetworkAttachmentDefinition"
             and inputs["metadata"].get("namespace") == "nordic-llm-lab"
         ):
-            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x8101"', '"0x8102"')
-        _cover_devices(inputs)
+            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x0101"', '"0x0102"')
 
     verdict = _judge_on(_variant(other_pkey), PRETRAIN)
     assert verdict.stage == "networks"
-    assert verdict.reasons[0].message == "network ib-rail0 joins partition 0x8102, not the tenant's 0x8101"
+    assert verdict.reasons[0].message == "network ib-rail0 joins partition 0x0102, not the tenant's 0x8101"
 
 
 def test_partition_compared_without_membership_bit() -> None:
-    """A 15-bit key in the definition (as ib-kubernetes requires) names the tenant's partition too."""
+    """A key written with the membership bit (0x8101) names the same partition as its 15-bit form."""
 
-    def fifteen_bits(inputs: dict[str, Any]) -> None:
+    def full_member(inputs: dict[str, Any]) -> None:
         if inputs.get("kind") == "NetworkAttachmentDefinition":
-            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x8101"', '"0x0101"')
-        _cover_devices(inputs)
+            inputs["spec"]["config"] = inputs["spec"]["config"].replace('"0x0101"', '"0x8101"')
 
-    assert _judge_on(_variant(fifteen_bits), PRETRAIN).admitted
+    assert _judge_on(_variant(full_member), PRETRAIN).admitted
 
 
 def test_network_device_must_be_requested(tmp_path: Path) -> None:
     text = PRETRAIN.read_text().replace("              nvidia.com/ib_rail3_vf: 1\n", "")
     path = tmp_path / "job.yaml"
     path.write_text(text)
-    verdict = _judge_on(_variant(_cover_devices), path)
+    verdict = _judge_on(pilot(), path)
     assert verdict.stage == "networks"
     assert (
         verdict.reasons[0].message
