@@ -62,7 +62,7 @@ def test_against_plans_the_old_side_with_its_own_code_and_base(
     assert "site-configs/base/eu.yaml:19:21: GPU driver 595.91.07 (open) -> 595.100.02 (open)" in out, (
         "the old side read its own base file: the driver change in the base is seen"
     )
-    assert "spec.config{json}.plugins[0].pkey: 0x8102 -> 0x8103" in out
+    assert "spec.config{json}.plugins[0].pkey: 0x0102 -> 0x0103" in out
     assert _git(repo, "worktree", "list").count("\n") == 1, "the temporary worktree is removed"
 
 

@@ -337,7 +337,7 @@ def test_pilot_pkey_change_reads_as_pkey_in_the_network_definition() -> None:
     assert len(networks) == 8 and {c.component for c in networks} == {"eu-pilot-tenant-fjord-ai"}
     for change in networks:
         assert [(f.path, f.old, f.new) for f in change.fields] == [
-            ("spec.config{json}.plugins[0].pkey", "0x8102", "0x8103")
+            ("spec.config{json}.plugins[0].pkey", "0x0102", "0x0103")
         ]
 
 

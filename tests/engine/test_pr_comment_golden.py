@@ -75,7 +75,7 @@ def test_combined_change_comment_matches_the_golden_file(tmp_path: Path, monkeyp
     assert positions == sorted(positions)
     assert "pool h100-train nodes: sysctl vm.max_map_count 1048576 -> 2097152" in comment
     assert "storage ceph-objects removed (2,000 TB)" in comment
-    assert "`spec.config{json}.plugins[0].pkey`: `0x8102` → `0x8103`" in comment
+    assert "`spec.config{json}.plugins[0].pkey`: `0x0102` → `0x0103`" in comment
     # Lines moved up with the removed storage system: the new file's line, not the old one's.
     assert "mid-run (`site-configs/eu-pilot.yaml:92:11`)" in comment, "the pkey danger names where it was written"
     assert "(`site-configs/eu-pilot.yaml:68:5 (before the change)`)" in comment, "a removed system: where it was"
