@@ -31,6 +31,7 @@ from infra.config.model import SiteConfig, prefix_for
 from infra.config.rules import ConfigPath
 from infra.config.types import dns_label
 from infra.config.yamlvalues import HexInt, YamlFloat
+from infra.inputs import real_path
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "new-site.yaml.j2"
@@ -188,7 +189,7 @@ def _template() -> jinja2.Template:
 
 
 def _relative(target: Path, start: Path) -> str:
-    return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
+    return Path(os.path.relpath(real_path(target), real_path(start))).as_posix()
 
 
 def _source_errors(source: Path, errors: list[ConfigError]) -> ForkError:
@@ -198,7 +199,7 @@ def _source_errors(source: Path, errors: list[ConfigError]) -> ForkError:
 
 def find_schema(start: Path) -> Path | None:
     """The bundled layer schema (``site-layer.schema.json``) in ``start`` or a folder above it."""
-    for folder in (start.resolve(), *start.resolve().parents):
+    for folder in (real_path(start), *real_path(start).parents):
         for candidate in (folder / SCHEMA_FILE, folder / "site-configs" / SCHEMA_FILE):
             if candidate.is_file():
                 return candidate

@@ -23,6 +23,7 @@ from infra.config.model import SiteConfig
 from infra.config.rules import ConfigPath, collect_violations
 from infra.config.schema import Model
 from infra.config.yamldoc import YamlDocument, read_yaml
+from infra.inputs import real_path
 
 PLACEHOLDER = "<fill:"
 EXTENDS = "extends"
@@ -51,7 +52,7 @@ class LayeredConfig:
 def display_path(path: Path) -> str:
     """A path as the user should read it: relative to the working directory when inside it."""
     try:
-        relative = os.path.relpath(path.resolve(), Path.cwd())
+        relative = os.path.relpath(real_path(path), Path.cwd())
     except (ValueError, OSError):
         return str(path)
     # The working directory itself, or a place outside it, reads best as the user wrote it.
@@ -100,12 +101,12 @@ def load_layers(path: Path, chain: tuple[Path, ...] = ()) -> tuple[LayeredConfig
         return _merge_layers(LayeredConfig({}, {}, {}, []), document), []
     if not isinstance(extends, str) or not extends:
         return None, [ConfigError(where, EXTENDS, "must be the path of a base file", "e.g. extends: base/eu.yaml")]
-    base_path = (path.parent / extends).resolve()
-    if base_path in chain or base_path == path.resolve():
+    base_path = real_path(path.parent / extends)
+    if base_path in chain or base_path == real_path(path):
         return None, [ConfigError(where, EXTENDS, f"{extends} extends this file again (a cycle)", "break the cycle")]
     if not base_path.is_file():
         return None, [ConfigError(where, EXTENDS, f"base file {extends} not found", "extends is relative to this file")]
-    base, base_errors = load_layers(base_path, (*chain, path.resolve()))
+    base, base_errors = load_layers(base_path, (*chain, real_path(path)))
     if base is None:
         return None, base_errors
     return _merge_layers(base, document), []

@@ -13,12 +13,13 @@ from pathlib import Path
 from infra.config.errors import ConfigError, dotted_path
 from infra.config.loader import check_site, display_path, load_layers
 from infra.config.model import SiteConfig
+from infra.inputs import real_path
 
 
 def sibling_sites(path: Path) -> list[Path]:
     """The other site files in ``path``'s folder (``*.yaml``, not ``path`` itself), sorted."""
-    here = path.resolve()
-    return sorted(p for p in path.parent.glob("*.yaml") if p.is_file() and p.resolve() != here)
+    here = real_path(path)
+    return sorted(p for p in path.parent.glob("*.yaml") if p.is_file() and real_path(p) != here)
 
 
 def node_name_collisions(path: Path, config: SiteConfig) -> list[ConfigError]:

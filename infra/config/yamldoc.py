@@ -17,6 +17,7 @@ import yaml
 
 from infra.config.errors import ConfigError, Location, dotted_path
 from infra.config.yamlvalues import HexInt, YamlFloat
+from infra.inputs import MAX_DIGITS, InputError, line_and_column, read_text_bounded
 
 ConfigPath = tuple[str | int, ...]
 
@@ -32,6 +33,11 @@ _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 # broken file (a recursive alias, "billion laughs" alias fan-out) from exhausting the machine.
 MAX_DEPTH = 32
 MAX_VALUES = 100_000
+# Nodes composed (keys and values, an alias counting once): checked while the parser reads, so a
+# list of millions of items stops at the bound instead of after it was built.
+MAX_NODES = MAX_VALUES
+# The bundled 100,000-GPU site is 9 KB; reading stops at this size (``/dev/zero`` included).
+MAX_BYTES = 512 << 10
 
 
 @dataclass
@@ -64,8 +70,34 @@ def resolve_plain_scalar(text: str) -> Any:
 _EXPLICIT_TAG = "gigafactory_explicit_tag"
 
 
+class _Bound(yaml.MarkedYAMLError):
+    """A reading bound crossed while composing; reported like a syntax error, at its position."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader's composer, marking scalars whose tag was written (``!!str 1.30``)."""
+    """SafeLoader's composer, marking scalars whose tag was written (``!!str 1.30``) and bounded while
+    it composes: nodes and depth are counted as the parser produces them."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.composed = 0
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.composed += 1
+        self.depth += 1
+        try:
+            if self.composed > MAX_NODES or self.depth > MAX_DEPTH + 1:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                too = (
+                    f"holds more than {MAX_VALUES:,} values"
+                    if self.composed > MAX_NODES
+                    else f"nests deeper than {MAX_DEPTH} levels"
+                )
+                raise _Bound(problem=too, problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
         event = self.peek_event()  # type: ignore[no-untyped-call]
@@ -119,6 +151,15 @@ class _Builder:
             )
             return None
         if isinstance(node, yaml.ScalarNode):
+            if _INT.match(node.value) and len(node.value.lstrip("+-")) > MAX_DIGITS and node.style is None:
+                self.errors.append(
+                    ConfigError(
+                        self.location(node),
+                        dotted_path(path),
+                        f"a number of {len(node.value.lstrip('+-')):,} digits; no field takes a number this large",
+                    )
+                )
+                return None
             # PyYAML has already tagged every scalar under YAML 1.1; that tag is ignored. An explicit
             # !!str keeps the text, other explicit tags (!!int "5") and plain scalars resolve under
             # YAML 1.2, and quoted scalars stay strings.
@@ -171,36 +212,45 @@ class _Builder:
         return result
 
 
-def _not_utf8(display: str, exc: UnicodeDecodeError) -> ConfigError:
-    """Where in the file the first byte that is not UTF-8 sits, as line and column."""
-    before = exc.object[: exc.start]
-    line_start = before.rfind(b"\n") + 1
-    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-    return ConfigError(
-        Location(display, before.count(b"\n") + 1, column),
-        "",
-        f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-        "save the file as UTF-8; YAML site configs are text",
-        unreadable=True,
-    )
+def _code(character: str | int) -> str:
+    code = ord(character) if isinstance(character, str) else character
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _compose(path: Path, display: str, kind: str) -> tuple[list[yaml.Node] | None, list[ConfigError]]:
     """The file's non-empty YAML documents as nodes, or None and the error that stops them being read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [ConfigError(Location(display), "", "file not found", unreadable=True)]
-    except IsADirectoryError:
-        return None, [ConfigError(Location(display), "", f"is a directory, not a {kind}", unreadable=True)]
-    except UnicodeDecodeError as exc:
-        return None, [_not_utf8(display, exc)]
-    except OSError as exc:
-        return None, [ConfigError(Location(display), "", f"cannot be read: {exc}", unreadable=True)]
+        text = read_text_bounded(path, MAX_BYTES, f"a {kind}", display)
+    except InputError as exc:
+        where = Location(display, exc.line, exc.column)
+        return None, [ConfigError(where, "", exc.message, exc.hint, unreadable=True)]
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except RecursionError:
         return None, [ConfigError(Location(display), "", f"nests deeper than {MAX_DEPTH} levels", unreadable=True)]
+    except _Bound as exc:
+        mark = exc.problem_mark
+        return None, [
+            ConfigError(
+                Location(display, mark.line + 1, mark.column + 1) if mark else Location(display),
+                "",
+                str(exc.problem),
+                f"a {kind} nests a few levels and holds a few thousand values",
+                unreadable=True,
+            )
+        ]
+    except yaml.reader.ReaderError as exc:
+        # PyYAML says "position N in <unicode string>"; a person needs the line and column.
+        line, column = line_and_column(text, exc.position)
+        return None, [
+            ConfigError(
+                Location(display, line, column),
+                "",
+                f"control character {_code(exc.character)} is not allowed in YAML",
+                "delete it, or write it as an escape inside a double-quoted string (\\t, \\u001b)",
+                unreadable=True,
+            )
+        ]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Location(display, mark.line + 1, mark.column + 1) if mark else Location(display)

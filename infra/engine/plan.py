@@ -18,7 +18,10 @@ from typing import Any
 from infra.engine.factjson import FactsError
 from infra.engine.facts import SiteFacts
 from infra.engine.runtime import RecordedResource, Registration
+from infra.inputs import MIB, InputError, parse_json_bounded, read_text_bounded
 
+# The 100,000-GPU site's plan is 19 MB; a file beyond this is not a plan (or not one to hold in memory).
+MAX_PLAN_BYTES = 128 * MIB
 PLAN_FORMAT = "gigafactory-plan/2"
 PLAN_FORMAT_FAMILY = "gigafactory-plan/"
 # Formats this code reads: /1 lacks node facts and locations (read as absent); a newer one is read
@@ -60,8 +63,17 @@ class PlannedResource(Registration):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlannedResource:
-        """Read one resource object (``KeyError``/``TypeError`` on a malformed one)."""
+        """Read one resource object (``PlanFileError`` naming the field when a known field has the wrong type)."""
+        if not isinstance(data, dict):
+            raise PlanFileError("a resource must be a JSON object")
+        for key, kind in _RESOURCE_FIELDS.items():
+            if key in data and not isinstance(data[key], kind):
+                label = data.get("urn") if isinstance(data.get("urn"), str) else "a resource"
+                raise PlanFileError(f"{label}: {key} must be {_KIND_NAMES[kind]} (got {type(data[key]).__name__})")
         options = data.get("options") or {}
+        for key in ("depends_on", "ignore_changes", "replace_on_changes"):
+            if not isinstance(options.get(key, []), list):
+                raise PlanFileError(f"{data.get('urn', 'a resource')}: options.{key} must be a list")
         return cls(
             urn=str(data["urn"]),
             type=str(data["type"]),
@@ -78,6 +90,20 @@ class PlannedResource(Registration):
             ignore_changes=tuple(options.get("ignore_changes", ())),
             replace_on_changes=tuple(options.get("replace_on_changes", ())),
         )
+
+
+_RESOURCE_FIELDS: dict[str, type] = {
+    "urn": str,
+    "type": str,
+    "name": str,
+    "component": str,
+    "parent": str,
+    "provider": str,
+    "custom": bool,
+    "inputs": dict,
+    "options": dict,
+}
+_KIND_NAMES = {str: "a string", bool: "true or false", dict: "an object", list: "a list"}
 
 
 @dataclass(frozen=True)
@@ -138,15 +164,22 @@ class Plan:
     def from_json(cls, text: str, *, source: str = "plan") -> Plan:
         """Parse plan JSON; raises ``PlanFileError`` naming ``source`` when it is not a plan."""
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PlanFileError(f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+            document = parse_json_bounded(text, source, "a plan")
+        except InputError as error:
+            raise PlanFileError(str(error)) from None
         if not isinstance(document, dict) or _format_version(document.get("format")) < 1:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            found = found if isinstance(found, str) and len(found) <= 40 else type(found).__name__
             raise PlanFileError(
                 f"{source}: not a gigafactory plan (format {found!r}, expected {PLAN_FORMAT!r})\n"
                 "  hint: write one with `gigafactory plan SITE.yaml -o plan.json`"
             )
+        for key, kind in (("project", str), ("stack", str), ("site", dict), ("resources", list)):
+            if not isinstance(document.get(key), kind):
+                raise PlanFileError(
+                    f"{source}: malformed plan: {key} must be {_KIND_NAMES[kind]} "
+                    f"(got {type(document.get(key)).__name__})"
+                )
         try:
             resources = tuple(PlannedResource.from_json(r) for r in document["resources"])
             return cls(
@@ -156,18 +189,20 @@ class Plan:
                 resources=tuple(sorted(resources, key=lambda r: r.urn)),
                 format=str(document["format"]),
             )
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
+        except PlanFileError as error:
+            raise PlanFileError(f"{source}: malformed plan: {error}") from None
+        except KeyError as error:
+            raise PlanFileError(f"{source}: malformed plan: a resource has no {error}") from None
+        except (TypeError, AttributeError, ValueError) as error:
             raise PlanFileError(f"{source}: malformed plan: {type(error).__name__}: {error}") from None
 
     @classmethod
     def read(cls, path: Path) -> Plan:
         """Read a plan file; raises ``PlanFileError`` with the path when it cannot."""
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise PlanFileError(f"{path}: cannot read: {error.strerror or error}") from None
-        except UnicodeDecodeError:
-            raise PlanFileError(f"{path}: not a text file") from None
+            text = read_text_bounded(path, MAX_PLAN_BYTES, "a plan file")
+        except InputError as error:
+            raise PlanFileError(str(error)) from None
         return cls.from_json(text, source=str(path))
 
 

@@ -17,6 +17,7 @@ store. Helm values that are secret keep the ``[secret]`` marker and are listed p
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,7 +32,7 @@ from infra.engine.gitops import (
     protect_node_identity,
 )
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch, manifest, sorted_deep
-from infra.engine.plan import Plan, PlannedResource
+from infra.engine.plan import Plan, PlanFileError, PlannedResource
 from infra.engine.runtime import SECRET
 
 RENDER_FORMAT = "gigafactory-render/1"
@@ -83,8 +84,30 @@ def _withheld_reason(document: dict[str, Any]) -> str | None:
     return None
 
 
+# A name or namespace becomes a path segment: DNS-1123 names (and the dots and upper case some
+# kinds allow) only, never a separator or "..".
+_PATH_SAFE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._:-]{0,252}[A-Za-z0-9])?$")
+
+
+def _check_object(urn: str, document: dict[str, Any]) -> None:
+    """``PlanFileError`` naming the resource and field when an object's identity is not what Kubernetes takes."""
+    for key in ("apiVersion", "kind"):
+        if not isinstance(document.get(key), str) or not _PATH_SAFE.match(document[key].replace("/", "-")):
+            raise PlanFileError(f"{urn}: inputs.{key} must be a Kubernetes {key} (got {document.get(key)!r:.60})")
+    metadata = document.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise PlanFileError(f"{urn}: inputs.metadata must be an object (got {type(metadata).__name__})")
+    for key in ("name", "namespace"):
+        value = metadata.get(key, "")
+        if not isinstance(value, str) or (value and (".." in value or not _PATH_SAFE.match(value))):
+            raise PlanFileError(
+                f"{urn}: inputs.metadata.{key} must be a Kubernetes name (got {value!r:.60})\n"
+                "  hint: names are lower-case letters, digits, '-' and '.'; the plan was edited or is not one"
+            )
+
+
 def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, str]:
-    """Every file of the rendered folder, relative path -> text.
+    """Every file of the rendered folder, relative path -> text; ``PlanFileError`` for a malformed object.
 
     With ``gitops``, the Helm releases are also written as that tool's objects and the objects
     the releases need first (their Namespaces, ...) go under ``base/`` instead of ``manifests/``.
@@ -98,6 +121,7 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
         if not is_kubernetes_object(resource):
             continue
         document = manifest(resource)
+        _check_object(resource.urn, document)
         metadata = document.get("metadata", {})
         entry = {
             "apiVersion": document["apiVersion"],
@@ -187,6 +211,12 @@ def _helm_files(plan: Plan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
         inputs = resource.inputs
         name = str(inputs.get("name") or resource.name)
         namespace = str(inputs.get("namespace") or "default")
+        _check_object(
+            resource.urn,
+            {"apiVersion": "helm.sh/v3", "kind": "Release", "metadata": {"name": name, "namespace": namespace}},
+        )
+        if not isinstance(inputs.get("repositoryOpts") or {}, dict):
+            raise PlanFileError(f"{resource.urn}: inputs.repositoryOpts must be an object")
         values = sorted_deep(inputs.get("values") or {})
         values_file = f"helm/{namespace}--{name}.values.yaml"
         files[values_file] = f"# {resource.urn}\n" + to_yaml(values)

@@ -119,7 +119,7 @@ def test_bad_inventories(tmp_path: Path, text: str, message: str) -> None:
 def test_binary_file_is_not_an_inventory(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_bytes(b"all:\n  hosts:\n    gpu-\xff01:\n")
-    with pytest.raises(InventoryError, match=r"not a YAML inventory \(byte 22 is not UTF-8 text\)") as caught:
+    with pytest.raises(InventoryError, match=r"inventory.yaml:3:9: is not UTF-8 text \(byte 0xff\)") as caught:
         read_inventory(path)
     assert str(caught.value).startswith(str(path)), "errors name the inventory file"
 
@@ -129,5 +129,5 @@ def test_unknown_limit_and_missing_file(tmp_path: Path) -> None:
     path.write_text("all:\n  hosts:\n    a:\n", encoding="utf-8")
     with pytest.raises(InventoryError, match="no group called 'pool_x'"):
         read_inventory(path, "pool_x")
-    with pytest.raises(InventoryError, match="cannot read the inventory"):
+    with pytest.raises(InventoryError, match=r"missing\.yaml: file not found"):
         read_inventory(tmp_path / "missing.yaml")

@@ -54,7 +54,7 @@ def test_inventory_bad_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         (["--hosts", "pilot-gpu-001", "--limit", "pool_h100_train"], "--limit: selects a group of --inventory"),
         (["--hosts", "pilot-gpu-001", "--hca-devices", "h100-train=mlx5_0"], "pool h100-train has 8 compute HCAs"),
         (["--hosts", "pilot-gpu-001", "--hca-devices", "gpu=mlx5_0"], "no pool called 'gpu'"),
-        (["--inventory", "/nonexistent/inventory.yaml"], "cannot read the inventory"),
+        (["--inventory", "/nonexistent/inventory.yaml"], "/nonexistent/inventory.yaml: file not found"),
     ],
 )  # fmt: skip
 def test_verify_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str) -> None:

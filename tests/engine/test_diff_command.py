@@ -34,7 +34,7 @@ def test_exit_codes(plans: tuple[Path, Path], tmp_path: Path, capsys: pytest.Cap
     assert main(["diff", str(old), str(not_a_plan)]) == 2
     assert main(["diff", str(old), str(tmp_path / "missing.json")]) == 2
     err = capsys.readouterr().err
-    assert "not a gigafactory plan" in err and "missing.json: cannot read" in err
+    assert "not a gigafactory plan" in err and "missing.json: file not found" in err
     assert "Traceback" not in err
 
 

@@ -77,7 +77,7 @@ def test_bad_plan_files_give_one_clear_error(tmp_path: Path, text: str, expected
 
 
 def test_missing_plan_file(tmp_path: Path) -> None:
-    with pytest.raises(PlanFileError, match="cannot read"):
+    with pytest.raises(PlanFileError, match="file not found"):
         Plan.read(tmp_path / "absent.json")
 
 
