@@ -90,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
     except GitOpsError as error:
         print(f"render --gitops {args.gitops}: {error}", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    try:
-        write_tree_atomic(output, files, owner=OWNER)
     except PlanFileError as error:
         print(f"{args.source}: malformed plan: {error}", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    try:
+        write_tree_atomic(output, files, owner=OWNER)
     except OutputRefused as refused:
         print(refused, file=sys.stderr)
         return exit_codes.BAD_INPUT
