@@ -55,8 +55,13 @@ PINNED_SDKS: tuple[str, ...] = ("pulumi", "pulumi-kubernetes")
 EXIT_INTERNAL = 70
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every sub-command registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered (or only the module ``only``).
+
+    Registering a sub-command imports its module, and some import the whole Pulumi program; a
+    command line that names its sub-command gets a parser with that one alone, so `check-job`
+    does not pay for `plan`'s imports.
+    """
     parser = argparse.ArgumentParser(
         prog="gigafactory",
         description="Plan, validate and deploy AI gigafactory sites from one YAML file per site.",
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_text())
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         importlib.import_module(f"infra.commands.{name}").register(subparsers)
     add_examples(subparsers)
     return parser
@@ -140,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if tuple(words[:2]) in TWO_WORD_COMMANDS:
             words = [TWO_WORD_COMMANDS[(words[0], words[1])], *words[2:]]
         try:
-            args = build_parser().parse_args(words)
+            named = words[0].replace("-", "_") if words else None
+            args = build_parser(named).parse_args(words)
         except SystemExit as exit:
             return exit.code if isinstance(exit.code, int) else exit_codes.BAD_INPUT
         return _run(args)

@@ -8,32 +8,11 @@ pool's GPUs it holds, from each system's per-node CPUs and memory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from components.labels import GPU_RESOURCE
 from components.network.infiniband_fabric import RDMA_RESOURCE_PREFIX, VF_RESOURCE_PREFIX
-from infra.config.catalog import GpuModel
+from infra.config.catalog import NODE_RESOURCES
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
-
-
-@dataclass(frozen=True)
-class NodeResources:
-    """Logical CPUs and memory of one node of a GPU system."""
-
-    cpus: int
-    memory_gib: int
-
-
-# DGX H100/H200 and DGX B200: 2x 56-core Xeon (112 cores, 224 threads) and 2 TB of system memory
-# (NVIDIA DGX H100/H200 and DGX B200 user guides, "Hardware Overview"). A GB200 NVL72 compute tray:
-# 2 Grace CPUs of 72 Arm cores (no SMT) with 480 GB LPDDR5X each (NVIDIA GB200 NVL72 spec sheet).
-NODE_RESOURCES: dict[GpuModel, NodeResources] = {
-    GpuModel.H100_SXM_80GB: NodeResources(224, 2048),
-    GpuModel.H200_SXM_141GB: NodeResources(224, 2048),
-    GpuModel.B200: NodeResources(224, 2048),
-    GpuModel.GB200_NVL72: NodeResources(144, 960),
-}
 
 COVERED_RESOURCES: tuple[str, ...] = ("cpu", "memory", GPU_RESOURCE)
 

@@ -169,3 +169,22 @@ def version_tuple(version: str) -> tuple[int, ...]:
     """Numeric parts of a version such as ``v26.7.0`` or ``570.133.20``; non-numeric parts drop."""
     parts = version.lstrip("v").split("-")[0].split(".")
     return tuple(int(p) for p in parts if p.isdigit())
+
+
+@dataclass(frozen=True)
+class NodeResources:
+    """Logical CPUs and memory of one node of a GPU system."""
+
+    cpus: int
+    memory_gib: int
+
+
+# DGX H100/H200 and DGX B200: 2x 56-core Xeon (112 cores, 224 threads) and 2 TB of system memory
+# (NVIDIA DGX H100/H200 and DGX B200 user guides, "Hardware Overview"). A GB200 NVL72 compute tray:
+# 2 Grace CPUs of 72 Arm cores (no SMT) with 480 GB LPDDR5X each (NVIDIA GB200 NVL72 spec sheet).
+NODE_RESOURCES: dict[GpuModel, NodeResources] = {
+    GpuModel.H100_SXM_80GB: NodeResources(224, 2048),
+    GpuModel.H200_SXM_141GB: NodeResources(224, 2048),
+    GpuModel.B200: NodeResources(224, 2048),
+    GpuModel.GB200_NVL72: NodeResources(144, 960),
+}

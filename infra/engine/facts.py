@@ -16,21 +16,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from components.compute.node_identity import TOPOLOGY_LABELS, WRITER_KUBELET, WRITER_NFD, pool_labels
-from infra.acceptance.expectations import PoolExpectations, pool_expectations
-from infra.config.loader import LayeredConfig, load_layers
-from infra.config.model import SiteConfig
-from infra.config.rules import ConfigPath
-from infra.config.schema import NodePool, StorageSystem
-from infra.config.tenants import Tenant
-from infra.config.types import format_pkey
 from infra.engine.factjson import Facts
-from infra.engine.node_facts import scheduling_facts
-from infra.plan.capacity import PoolCapacity, StorageCapacity
-from infra.plan.site_plan import SitePlan
-from infra.plan.topology import POD_LABEL
+
+# Reading a plan needs only the fact classes; building facts needs the site model, node acceptance
+# and the components' label tables, imported where the facts are built (`check-job --plan` on the
+# 100,000-GPU site's plan would spend most of its time importing them).
+if TYPE_CHECKING:
+    from infra.acceptance.expectations import PoolExpectations
+    from infra.config.loader import LayeredConfig
+    from infra.config.model import SiteConfig
+    from infra.config.rules import ConfigPath
+    from infra.config.schema import NodePool, StorageSystem
+    from infra.config.tenants import Tenant
+    from infra.plan.capacity import PoolCapacity, StorageCapacity
+    from infra.plan.site_plan import SitePlan
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ class SiteFacts(Facts):
 
 def site_facts(plan: SitePlan, source: Path | None = None) -> SiteFacts:
     """Typed facts of a planned site; with ``source`` (its file) each fact knows where it was written."""
+    from infra.acceptance.expectations import pool_expectations
+
     config = plan.config
     capacity = plan.capacity
     site = config.site
@@ -233,6 +236,8 @@ def site_facts(plan: SitePlan, source: Path | None = None) -> SiteFacts:
 
 
 def _node(plan: SitePlan, pool: NodePool, expected: PoolExpectations) -> NodeFacts:
+    from infra.engine.node_facts import scheduling_facts
+
     config = plan.config
     return NodeFacts(
         gpu_count=expected.gpu_count,
@@ -252,6 +257,9 @@ def _node(plan: SitePlan, pool: NodePool, expected: PoolExpectations) -> NodeFac
 
 
 def _identity(plan: SitePlan, pool: NodePool) -> IdentityFacts:
+    from components.compute.node_identity import TOPOLOGY_LABELS, WRITER_KUBELET, WRITER_NFD, pool_labels
+    from infra.plan.topology import POD_LABEL
+
     topology = plan.node_topology(pool, 0)
     taints = tuple(f"{t.key}={t.value}:{t.effect}" for t in pool.taints)
     return IdentityFacts(
@@ -302,6 +310,8 @@ def _storage(system: StorageSystem, usage: StorageCapacity) -> StorageFacts:
 
 
 def _tenant(tenant: Tenant) -> TenantFacts:
+    from infra.config.types import format_pkey
+
     return TenantFacts(
         kind=tenant.kind,
         pkey=format_pkey(tenant.pkey),
@@ -360,6 +370,8 @@ def _fact_roots(config: SiteConfig) -> Iterator[tuple[str, ConfigPath]]:
 
 def fact_locations(config: SiteConfig, source: Path) -> dict[str, str]:
     """Fact path -> ``file:line:col`` of every value written under a fact subtree (site file or base)."""
+    from infra.config.loader import load_layers
+
     layers, _ = load_layers(source)
     if layers is None:
         return {}

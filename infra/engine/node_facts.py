@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from components.labels import GPU_RESOURCE
-from components.scheduling.quotas import NODE_RESOURCES
+from infra.config.catalog import NODE_RESOURCES
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.site_plan import SitePlan

@@ -17,7 +17,7 @@ from typing import Any
 
 from infra.engine.factjson import FactsError
 from infra.engine.facts import SiteFacts
-from infra.engine.runtime import RecordedResource, Registration
+from infra.engine.registration import RecordedResource, Registration
 from infra.inputs import MIB, InputError, parse_json_bounded, read_text_bounded
 
 # The 100,000-GPU site's plan is 19 MB; a file beyond this is not a plan (or not one to hold in memory).

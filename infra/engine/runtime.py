@@ -16,7 +16,6 @@ import contextvars
 import gc
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
@@ -24,6 +23,8 @@ from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from infra.engine.registration import RecordedResource
 
 SECRET = "[secret]"
 # Signatures the Pulumi wire format uses for special values (sdk/go/common/resource/sig).
@@ -34,47 +35,6 @@ _ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _GC_YOUNG_THRESHOLD = 200_000
-
-
-@dataclass(frozen=True, kw_only=True)
-class Registration:
-    """What a program registered for one resource: its identity, inputs and the options a plan keeps."""
-
-    urn: str
-    type: str
-    name: str
-    custom: bool
-    parent: str
-    provider: str
-    inputs: dict[str, Any]
-    protect: bool = False
-    retain_on_delete: bool = False
-    delete_before_replace: bool = False
-    depends_on: tuple[str, ...] = ()
-    ignore_changes: tuple[str, ...] = ()
-    replace_on_changes: tuple[str, ...] = ()
-
-    def options(self) -> dict[str, Any]:
-        """The resource options, JSON-ready (lists for tuples)."""
-        return {
-            "protect": self.protect,
-            "retain_on_delete": self.retain_on_delete,
-            "delete_before_replace": self.delete_before_replace,
-            "depends_on": list(self.depends_on),
-            "ignore_changes": list(self.ignore_changes),
-            "replace_on_changes": list(self.replace_on_changes),
-        }
-
-    def registration(self) -> dict[str, Any]:
-        """The ``Registration`` fields by name, to build another kind of record from this one."""
-        return {item.name: getattr(self, item.name) for item in fields(Registration)}
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordedResource(Registration):
-    """One resource as the program registered it."""
-
-    additional_secret_outputs: tuple[str, ...] = ()
 
 
 def scrub(value: Any) -> Any:
