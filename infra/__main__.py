@@ -1,6 +1,8 @@
 """The Pulumi program: ``pulumi preview|up`` runs this (Pulumi.yaml: ``main: infra/``).
 
-The stack name selects ``site-configs/<stack>.yaml``; stack config may override it:
+The stack name selects the site and the part of it the stack deploys (``infra/stacks.py``):
+``<site>`` the cluster operators, ``<site>.fabric``, ``<site>.pool-<pool>``, ``<site>.tenants``,
+``<site>.storage``; the site file is ``site-configs/<site>.yaml``. Stack config may override it:
 
 - ``gigafactory:siteConfig``: the site file (relative to the repository root, or absolute);
 - ``gigafactory:kubeContext``: the kubeconfig context (default: the site file's ``site.kube_context``);
@@ -29,8 +31,10 @@ from infra.config.model import SiteConfig  # noqa: E402
 
 
 def site_file(stack: str, configured: str | None) -> Path:
-    """The site config a stack deploys: ``configured`` if set, else ``site-configs/<stack>.yaml``."""
-    path = Path(configured) if configured else Path("site-configs") / f"{stack}.yaml"
+    """The site config a stack deploys: ``configured`` if set, else ``site-configs/<site>.yaml``."""
+    from infra.stacks import split_stack_name
+
+    path = Path(configured) if configured else Path("site-configs") / f"{split_stack_name(stack)[0]}.yaml"
     return path if path.is_absolute() else REPO_ROOT / path
 
 
@@ -49,6 +53,7 @@ def main() -> None:
     """Compose the stack's site and export its summary."""
     from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
     from infra.site import build_site, site_summary
+    from infra.stacks import site_stacks, split_stack_name, stack_part
 
     stack = pulumi.get_stack()
     config = pulumi.Config("gigafactory")
@@ -59,10 +64,17 @@ def main() -> None:
             "or set `pulumi config set gigafactory:siteConfig <path>`"
         )
     site_config = load(path)
-    if site_config.site.name != stack and config.get("siteConfig") is None:
+    site_name, part_key = split_stack_name(stack)
+    if site_config.site.name != site_name and config.get("siteConfig") is None:
         pulumi.log.warn(f"stack {stack!r} deploys site {site_config.site.name!r} from {path}")
+    part = stack_part(site_config, part_key)
+    if part is None:
+        names = ", ".join(f"{site_name}{s.stack.removeprefix(site_config.site.name)}" for s in site_stacks(site_config))
+        raise pulumi.RunError(
+            f"stack {stack!r}: site {site_config.site.name!r} has no part {part_key!r}; its stacks: {names}"
+        )
     try:
-        site = build_site(site_config, kube_context=config.get("kubeContext"))
+        site = build_site(site_config, kube_context=config.get("kubeContext"), part=part)
     except PLANNING_ERRORS as exc:
         # Planning problems (fabric, addressing) name the config field to change, at its line.
         problems = planning_errors(path, exc)

@@ -39,6 +39,7 @@ COMMANDS: tuple[str, ...] = (
     "plan",
     "render",
     "diff",
+    "migrate",
     "schema",
     "completion",
     "check_job",

@@ -24,7 +24,12 @@ from components.network.infiniband_fabric import (
     rdma_resource,
     uses_rdma_cni,
 )
-from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs, OperatorNamespaces
+from components.operators.cluster_operators import (
+    ClusterOperators,
+    ClusterOperatorsArgs,
+    OperatorNamespaces,
+    operator_versions,
+)
 from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name
 from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
 from components.storage.drivers import driver_for
@@ -36,6 +41,7 @@ from infra.config.schema import StorageSystem as StorageConfig
 from infra.config.schema import Tenant as TenantConfig
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.site_plan import SitePlan, build_site_plan
+from infra.stacks import FABRIC, OPERATORS, POOL_PREFIX, STORAGE, TENANTS, StackPart, stack_name
 
 SITE_TYPE = "gigafactory:site:GigafactorySite"
 
@@ -46,7 +52,9 @@ class GigafactorySite(pulumi.ComponentResource):
     Children, in dependency order: ``ClusterOperators``; a ``GpuNodePool`` per node pool; the
     ``InfiniBandFabric``; ``Scheduling``; a ``Tenant`` per tenant; a ``StorageSystem`` per storage
     kind. The plan and the components are attributes (``plan``, ``operators``, ``pools``,
-    ``fabric``, ``scheduling``, ``tenants``, ``storage``).
+    ``fabric``, ``scheduling``, ``tenants``, ``storage``). With ``part`` (``infra.stacks``) only
+    that stack's components are composed; what they wait on in earlier stacks is a
+    ``StackReference`` to each of those stacks (``references``).
 
     Outputs: ``site``, ``gpus``, ``nodes``, ``pool_names``, ``tenant_names``, ``storage_classes``,
     ``operator_versions``.
@@ -60,10 +68,19 @@ class GigafactorySite(pulumi.ComponentResource):
     storage_classes: pulumi.Output[dict[str, str]]
     operator_versions: pulumi.Output[dict[str, str]]
 
-    def __init__(self, name: str, plan: SitePlan, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        plan: SitePlan,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        part: StackPart | None = None,
+    ) -> None:
         super().__init__(SITE_TYPE, name, None, opts)
         config = plan.config
         self.plan = plan
+        self.part = part
+        self.references: dict[str, pulumi.StackReference] = {}
         child = pulumi.ResourceOptions(parent=self)
         taints = tuple(t for p in config.node_pools for t in p.taints)
         tolerations = tuple(tolerations_for(taints))
@@ -71,23 +88,31 @@ class GigafactorySite(pulumi.ComponentResource):
         namespaces = OperatorNamespaces()
         # Cluster-wide driver settings (GPU Operator defaults, DOCA-OFED) follow the strictest pool.
         upgrade = strictest_upgrade(p.driver_upgrade for p in config.node_pools)
+        self.operators: ClusterOperators | None = None
+        self.pools: dict[str, GpuNodePool] = {}
+        self.fabric: InfiniBandFabric | None = None
+        self.scheduling: Scheduling | None = None
+        self.tenants: dict[str, Tenant] = {}
+        self.storage: dict[str, StorageSystem] = {}
 
-        self.operators = ClusterOperators(
-            f"{name}-operators",
-            ClusterOperatorsArgs(
-                operators=config.operators,
-                sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
-                driver_upgrade=upgrade,
-                tolerations=tolerations,
-                namespaces=namespaces,
-                prometheus_shards=prometheus_shards(config),
-            ),
-            child,
-        )
+        if self._composes(OPERATORS):
+            self.operators = ClusterOperators(
+                f"{name}-operators",
+                ClusterOperatorsArgs(
+                    operators=config.operators,
+                    sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
+                    driver_upgrade=upgrade,
+                    tolerations=tolerations,
+                    namespaces=namespaces,
+                    prometheus_shards=prometheus_shards(config),
+                ),
+                child,
+            )
         ops = self.operators
         topology_name = f"{config.site.name}-fabric"
-        self.pools: dict[str, GpuNodePool] = {}
         for pool in config.node_pools:
+            if not self._composes(f"{POOL_PREFIX}{pool.name}"):
+                continue
             self.pools[pool.name] = GpuNodePool(
                 f"{name}-pool-{pool.name}",
                 GpuNodePoolArgs(
@@ -97,59 +122,64 @@ class GigafactorySite(pulumi.ComponentResource):
                     rdma=gpu.rdma,
                     topology_name=topology_name,
                     node_topology=plan.node_topology,
-                    requires=(ops.gpu_operator, ops.kueue, ops.node_feature_discovery),
+                    requires=(ops.gpu_operator, ops.kueue, ops.node_feature_discovery)
+                    if ops
+                    else self._upstream(OPERATORS),
                 ),
                 child,
             )
-        compute = config.fabrics.compute
-        self.fabric = InfiniBandFabric(
-            f"{name}-fabric",
-            InfiniBandFabricArgs(
-                fabric=compute,
-                addressing=plan.addressing,
-                pools=config.node_pools,
-                doca_ofed_version=config.operators.network_operator.doca_ofed_version,
-                network_operator_version=config.operators.network_operator.version,
-                namespace=namespaces.network_operator,
-                ofed_upgrade=upgrade.model_copy(update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}),
-                tolerations=tolerations,
-                requires=(ops.network_operator,),
-            ),
-            child,
-        )
-        self.scheduling = Scheduling(
-            f"{name}-scheduling",
-            SchedulingArgs(
-                tenants=config.tenants,
-                pools=config.node_pools,
-                topology_levels=plan.topology_levels,
-                topology_name=topology_name,
-                # Not the pools: ClusterQueues name flavors; Kueue tolerates them arriving later.
-                requires=(ops.kueue,),
-            ),
-            child,
-        )
-        self.tenants = {
-            tenant.name: Tenant(
-                f"{name}-tenant-{tenant.name}",
-                tenant_args(config, tenant, requires=(ops.kueue, self.fabric, self.scheduling)),
-                child,
-            )
-            for tenant in config.tenants
-        }
-        self.storage: dict[str, StorageSystem] = {}
-        for kind in sorted({s.kind for s in config.storage}):
-            systems = tuple(s for s in config.storage if s.kind == kind)
-            self.storage[kind] = StorageSystem(
-                f"{name}-storage-{kind}",
-                StorageSystemArgs(
-                    kind=kind,
-                    systems=tuple(storage_spec(s) for s in systems),
-                    shares={s.name: self._shares(config, s.name) for s in systems},
-                    node_tolerations=tolerations,
+        if self._composes(FABRIC):
+            self.fabric = InfiniBandFabric(
+                f"{name}-fabric",
+                InfiniBandFabricArgs(
+                    fabric=config.fabrics.compute,
+                    addressing=plan.addressing,
+                    pools=config.node_pools,
+                    doca_ofed_version=config.operators.network_operator.doca_ofed_version,
+                    network_operator_version=config.operators.network_operator.version,
+                    namespace=namespaces.network_operator,
+                    ofed_upgrade=upgrade.model_copy(
+                        update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}
+                    ),
+                    tolerations=tolerations,
+                    requires=(ops.network_operator,) if ops else self._upstream(OPERATORS),
                 ),
                 child,
             )
+        if self._composes(TENANTS):
+            kueue = (ops.kueue,) if ops else self._upstream(OPERATORS)
+            self.scheduling = Scheduling(
+                f"{name}-scheduling",
+                SchedulingArgs(
+                    tenants=config.tenants,
+                    pools=config.node_pools,
+                    topology_levels=plan.topology_levels,
+                    topology_name=topology_name,
+                    # Not the pools: ClusterQueues name flavors; Kueue tolerates them arriving later.
+                    requires=kueue,
+                ),
+                child,
+            )
+            fabric = (self.fabric,) if self.fabric else self._upstream(FABRIC)
+            for tenant in config.tenants:
+                self.tenants[tenant.name] = Tenant(
+                    f"{name}-tenant-{tenant.name}",
+                    tenant_args(config, tenant, requires=(*kueue, *fabric, self.scheduling)),
+                    child,
+                )
+        if self._composes(STORAGE):
+            for kind in sorted({s.kind for s in config.storage}):
+                systems = tuple(s for s in config.storage if s.kind == kind)
+                self.storage[kind] = StorageSystem(
+                    f"{name}-storage-{kind}",
+                    StorageSystemArgs(
+                        kind=kind,
+                        systems=tuple(storage_spec(s) for s in systems),
+                        shares={s.name: self._shares(config, s.name) for s in systems},
+                        node_tolerations=tolerations,
+                    ),
+                    child,
+                )
 
         self.site = pulumi.Output.from_input(config.site.name)
         self.gpus = pulumi.Output.from_input(config.total_gpus)
@@ -157,7 +187,7 @@ class GigafactorySite(pulumi.ComponentResource):
         self.pool_names = pulumi.Output.from_input([p.name for p in config.node_pools])
         self.tenant_names = pulumi.Output.from_input([t.name for t in config.tenants])
         self.storage_classes = pulumi.Output.from_input({s.name: storage_class_name(s.name) for s in config.storage})
-        self.operator_versions = ops.versions
+        self.operator_versions = pulumi.Output.from_input(operator_versions(config.operators))
         self.register_outputs(
             {
                 "site": self.site,
@@ -170,9 +200,27 @@ class GigafactorySite(pulumi.ComponentResource):
             }
         )
 
+    def _composes(self, part: str) -> bool:
+        return self.part is None or self.part.part == part
+
+    def _upstream(self, part: str) -> tuple[pulumi.Resource, ...]:
+        """The stack reference to ``part``'s stack (one per stack), for resources to wait on."""
+        if part not in self.references:
+            stack = stack_name(self.plan.config.site.name, part)
+            self.references[part] = pulumi.StackReference(
+                f"{pulumi.get_organization()}/{pulumi.get_project()}/{stack}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return (self.references[part],)
+
     def _shares(self, config: SiteConfig, system: str) -> tuple[TenantShare, ...]:
+        def namespace(tenant: str) -> pulumi.Resource:
+            # In its own stack, storage waits on the tenants' stack, which holds the namespaces.
+            found = self.tenants.get(tenant)
+            return found.namespace_resource if found is not None else self._upstream(TENANTS)[0]
+
         return tuple(
-            TenantShare(tenant.name, self.tenants[tenant.name].namespace_resource, tenant.name, share.quota_tb)
+            TenantShare(tenant.name, namespace(tenant.name), tenant.name, share.quota_tb)
             for tenant in config.tenants
             for share in tenant.storage
             if share.system == system
@@ -318,19 +366,26 @@ def _secret_fields(config: SiteConfig) -> dict[str, tuple[str, ...]]:
     return fields
 
 
-def build_site(config: SiteConfig, *, kube_context: str | None = None) -> GigafactorySite:
+def build_site(
+    config: SiteConfig,
+    *,
+    kube_context: str | None = None,
+    part: StackPart | None = None,
+    plan: SitePlan | None = None,
+) -> GigafactorySite:
     """Plan ``config`` and compose its ``GigafactorySite`` behind one Kubernetes provider.
 
-    ``kube_context`` overrides the site file's ``site.kube_context``. Server-side apply is on
-    (pulumi-kubernetes' default since v4).
+    ``part`` composes one stack of the site (``infra.stacks``; None: the whole site in one stack);
+    ``plan`` reuses a SitePlan already built for ``config``. ``kube_context`` overrides the site
+    file's ``site.kube_context``. Server-side apply is on (pulumi-kubernetes' default since v4).
     """
-    plan = build_site_plan(config)
+    site_plan = plan if plan is not None else build_site_plan(config)
     provider = k8s.Provider(
         f"{config.site.name}-kubernetes",
         context=kube_context or config.site.kube_context,
         enable_server_side_apply=True,
     )
-    return GigafactorySite(config.site.name, plan, pulumi.ResourceOptions(provider=provider))
+    return GigafactorySite(config.site.name, site_plan, pulumi.ResourceOptions(provider=provider), part=part)
 
 
 def site_summary(site: GigafactorySite) -> dict[str, Any]:

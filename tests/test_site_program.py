@@ -32,10 +32,23 @@ def run(stack: str, *, config: dict[str, str] | None = None, secrets: dict[str, 
     return [r.type for r in resources]
 
 
-def test_stack_name_selects_the_site_file() -> None:
-    types = run("eu-pilot", secrets=planning_secret_values(load_site(PILOT)))
-    assert types.count("gigafactory:site:GigafactorySite") == 1
-    assert types.count("kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule") == 4
+def test_stack_name_selects_the_site_file_and_its_part() -> None:
+    secrets = planning_secret_values(load_site(PILOT))
+    operators = run("eu-pilot", secrets=secrets)
+    assert operators.count("gigafactory:site:GigafactorySite") == 1
+    assert operators.count("gigafactory:operators:ClusterOperators") == 1
+    assert "gigafactory:compute:GpuNodePool" not in operators and "gigafactory:tenancy:Tenant" not in operators
+    pool = run("eu-pilot.pool-h100-train", secrets=secrets)
+    assert pool.count("gigafactory:compute:GpuNodePool") == 1
+    assert pool.count("kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule") == 3
+    assert "kubernetes:helm.sh/v3:Release" not in pool, "the operators are another stack's"
+    tenants = run("eu-pilot.tenants", secrets=secrets)
+    assert tenants.count("gigafactory:tenancy:Tenant") == 3 and "gigafactory:scheduling:Scheduling" in tenants
+
+
+def test_an_unknown_part_names_the_site_s_stacks() -> None:
+    with pytest.raises(pulumi.RunError, match=r"has no part 'pool-nowhere'; its stacks: eu-pilot, eu-pilot.fabric"):
+        run("eu-pilot.pool-nowhere", secrets=planning_secret_values(load_site(PILOT)))
 
 
 def test_stack_config_can_name_another_site_file_and_context() -> None:
@@ -53,7 +66,10 @@ def test_stack_config_can_name_another_site_file_and_context() -> None:
 
 def test_a_missing_secret_is_pulumi_s_own_config_error() -> None:
     with pytest.raises(pulumi.ConfigMissingError, match="cephObjectsAdmin"):
-        run("eu-pilot", secrets={"ufmCredentials": json.dumps({"username": "u", "password": "p", "address": "a"})})
+        run(
+            "eu-pilot.storage",
+            secrets={"ufmCredentials": json.dumps({"username": "u", "password": "p", "address": "a"})},
+        )
 
 
 def test_an_unknown_stack_says_which_file_it_looked_for() -> None:

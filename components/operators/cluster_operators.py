@@ -109,6 +109,20 @@ def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_P
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def operator_versions(ops: Operators) -> dict[str, str]:
+    """The version of each operator (and of the GPU driver and DOCA-OFED) the site runs."""
+    return {
+        "cert-manager": ops.cert_manager.version,
+        "kube-prometheus-stack": ops.monitoring.version,
+        "node-feature-discovery": ops.node_feature_discovery.version,
+        "gpu-operator": ops.gpu_operator.version,
+        "gpu-driver": ops.gpu_operator.driver_version,
+        "network-operator": ops.network_operator.version,
+        "doca-ofed": ops.network_operator.doca_ofed_version,
+        "kueue": ops.kueue.version,
+    }
+
+
 def oci_chart_version(version: str) -> str:
     """A release version as the registry.k8s.io OCI charts tag it (``v0.19.2`` -> ``0.19.2``)."""
     return version[1:] if version.startswith("v") else version
@@ -284,18 +298,7 @@ class ClusterOperators(pulumi.ComponentResource):
         )
 
         self.namespaces = pulumi.Output.from_input({key: space for key, (space, _) in spaces.items()})
-        self.versions = pulumi.Output.from_input(
-            {
-                "cert-manager": ops.cert_manager.version,
-                "kube-prometheus-stack": ops.monitoring.version,
-                "node-feature-discovery": ops.node_feature_discovery.version,
-                "gpu-operator": ops.gpu_operator.version,
-                "gpu-driver": ops.gpu_operator.driver_version,
-                "network-operator": ops.network_operator.version,
-                "doca-ofed": ops.network_operator.doca_ofed_version,
-                "kueue": ops.kueue.version,
-            }
-        )
+        self.versions = pulumi.Output.from_input(operator_versions(ops))
         self.register_outputs({"namespaces": self.namespaces, "versions": self.versions})
 
     def _bind_node_features(self, name: str, namespace: str) -> pulumi.Resource:

@@ -10,11 +10,12 @@ from pathlib import Path
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
-from infra.engine.plan import Plan
+from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import Progress
 from infra.engine.runtime import DuplicateResourceError
+from infra.engine.stackplan import cost_lines, touched_stacks
 from infra.engine.summary import summary_lines
-from infra.outputs import is_stdout, write_output
+from infra.outputs import is_stdout, write_file_atomic, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "-o", "--output", metavar="PLAN.json", help="write the plan here (atomically); - writes it to stdout"
     )
+    parser.add_argument(
+        "--single-stack",
+        action="store_true",
+        help="plan the whole site as one stack, as sites were deployed before the split (for `migrate`)",
+    )
+    parser.add_argument(
+        "--stats",
+        action="store_true",
+        help="print the modelled cost of a real `pulumi up` per stack (steps, checkpoint bytes written)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="OLD.plan.json",
+        help="say which stacks differ from this earlier plan (the ones a change must preview)",
+    )
+    parser.add_argument(
+        "--touched",
+        type=Path,
+        metavar="FILE",
+        help="with --against: write the touched stacks there, one per line (for CI)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,7 +66,7 @@ def load_config(path: str) -> tuple[SiteConfig | None, int]:
     return config, exit_codes.OK
 
 
-def make_plan(config: SiteConfig, path: str) -> Plan | None:
+def make_plan(config: SiteConfig, path: str, *, single_stack: bool = False) -> Plan | None:
     """Plan ``config`` (read from ``path``) with a progress line on a terminal; None after printing why not.
 
     A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
@@ -54,7 +77,7 @@ def make_plan(config: SiteConfig, path: str) -> Plan | None:
 
     progress = Progress(sys.stdout, f"planning {config.site.name}")
     try:
-        return plan_site(config, on_register=progress, source=Path(path))
+        return plan_site(config, on_register=progress, source=Path(path), single_stack=single_stack)
     except PLANNING_ERRORS as error:
         problems: list[object] = list(planning_errors(Path(path), error))
         reason = "the site cannot be planned"
@@ -71,25 +94,48 @@ def make_plan(config: SiteConfig, path: str) -> Plan | None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan one site: 0 on success, 1 when the config is invalid or cannot be planned, 2 on unreadable input
-    or an output that cannot be written."""
+    (``--against`` not a plan), a malformed command line (``--touched`` without ``--against``) or an output
+    that cannot be written."""
+    if args.touched is not None and args.against is None:
+        print("plan: --touched needs --against OLD.plan.json", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    before = None
+    if args.against is not None:
+        try:
+            before = Plan.read(args.against)
+        except PlanFileError as error:
+            print(error, file=sys.stderr)
+            return exit_codes.BAD_INPUT
     config, code = load_config(args.site)
     if config is None:
         return code
     started = time.monotonic()
-    plan = make_plan(config, args.site)
+    plan = make_plan(config, args.site, single_stack=args.single_stack)
     if plan is None:
         return exit_codes.REJECTED
     elapsed = time.monotonic() - started
     # With -o - the plan is standard output; the summary goes to stderr so the JSON stays whole.
     summary = sys.stderr if is_stdout(args.output) else sys.stdout
-    if args.output is not None:
-        try:
+    touched = touched_stacks(before, plan) if before is not None else None
+    try:
+        if args.output is not None:
             write_output(args.output, plan.to_json())
-        except OSError as error:
-            print(f"{args.output}: cannot write the plan: {error.strerror or error}", file=sys.stderr)
-            return exit_codes.BAD_INPUT
+        if args.touched is not None and touched is not None:
+            write_file_atomic(args.touched, "".join(f"{name}\n" for name in touched))
+    except OSError as error:
+        print(f"{error.filename or args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
     for line in summary_lines(plan):
         print(line, file=summary)
+    if args.stats:
+        print("\nCost of a real `pulumi up` per stack (self-managed backend, modelled)", file=summary)
+        for line in cost_lines(plan):
+            print(line, file=summary)
+    if touched is not None:
+        listed = ", ".join(touched) if touched else "none"
+        print(f"\nstacks this change touches ({len(touched)} of {len(plan.stacks) or 1}): {listed}", file=summary)
     written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
-    print(f"\nplanned {len(plan.resources):,} resources in {elapsed:.1f} s{written}", file=summary)
+    count = len(plan.stacks) or 1
+    stacks = f"{count} stack{'s' if count != 1 else ''}"
+    print(f"\nplanned {len(plan.resources):,} resources in {stacks} in {elapsed:.1f} s{written}", file=summary)
     return exit_codes.OK

@@ -116,6 +116,8 @@ class Plan:
     resources: tuple[PlannedResource, ...]
     format: str = PLAN_FORMAT
     """The format the plan was written in (a newer one when read from newer code's plan)."""
+    stacks: tuple[str, ...] = ()
+    """The site's Pulumi stacks in deployment order (``infra.stacks``); empty for a one-stack plan."""
     _by_urn: dict[str, PlannedResource] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -156,6 +158,7 @@ class Plan:
             "project": self.project,
             "stack": self.stack,
             "site": self.site,
+            "stacks": list(self.stacks),
             "resources": [r.to_json() for r in self.resources],
         }
         return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
@@ -188,6 +191,7 @@ class Plan:
                 site=dict(document["site"]),
                 resources=tuple(sorted(resources, key=lambda r: r.urn)),
                 format=str(document["format"]),
+                stacks=tuple(str(name) for name in document.get("stacks") or ()),
             )
         except PlanFileError as error:
             raise PlanFileError(f"{source}: malformed plan: {error}") from None
@@ -241,14 +245,34 @@ def _is_component_urn(urn: str) -> bool:
 
 
 def build_plan(
-    records: Iterable[RecordedResource], *, project: str, stack: str, site: SiteFacts | Mapping[str, Any]
+    records: Iterable[RecordedResource],
+    *,
+    project: str,
+    stack: str,
+    site: SiteFacts | Mapping[str, Any],
+    stacks: Iterable[str] = (),
 ) -> Plan:
-    """Turn recorded registrations into a Plan: components assigned, resources sorted by URN."""
+    """Turn recorded registrations into a Plan: components assigned, resources sorted by URN.
+
+    ``records`` may come from several stacks of one site (``stacks``, in deployment order): each
+    resource's component is found under its own stack's root.
+    """
     site = site.to_json() if isinstance(site, SiteFacts) else site
     records = list(records)
-    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     parents = {r.urn: r.parent for r in records}
     resources = [
-        PlannedResource(component=component_of(r.urn, parents, stack_urn), **r.registration()) for r in records
+        PlannedResource(component=component_of(r.urn, parents, _stack_urn(r.urn, project)), **r.registration())
+        for r in records
     ]
-    return Plan(project=project, stack=stack, site=dict(site), resources=tuple(sorted(resources, key=lambda r: r.urn)))
+    return Plan(
+        project=project,
+        stack=stack,
+        site=dict(site),
+        resources=tuple(sorted(resources, key=lambda r: r.urn)),
+        stacks=tuple(stacks),
+    )
+
+
+def _stack_urn(urn: str, project: str) -> str:
+    stack = urn.removeprefix("urn:pulumi:").split("::", 1)[0]
+    return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"

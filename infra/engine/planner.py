@@ -8,7 +8,8 @@ from pathlib import Path
 from infra.config.model import SiteConfig
 from infra.engine.facts import site_facts
 from infra.engine.plan import Plan, build_plan
-from infra.engine.runtime import record_program
+from infra.engine.runtime import RecordedResource, record_program
+from infra.stacks import StackPart
 
 PROJECT = "gigafactory"  # Pulumi.yaml `name`; URNs carry it
 
@@ -19,8 +20,15 @@ def plan_site(
     on_register: Callable[[int], None] | None = None,
     secret_values: Mapping[str, str] | None = None,
     source: Path | None = None,
+    single_stack: bool = False,
 ) -> Plan:
-    """Compose ``config``'s GigafactorySite on the mock runtime (stack = site name) and return its Plan.
+    """Compose every stack of ``config``'s site on the mock runtime and return the site's Plan.
+
+    Each stack (``infra.stacks.site_stacks``: ``<site>``, ``<site>.fabric``, ``<site>.pool-<pool>``,
+    ``<site>.tenants``, ``<site>.storage``) runs as its own program, as ``pulumi up`` would run it;
+    the plan holds all their resources (URNs name their stack) and the stacks in deployment order.
+    ``single_stack`` composes the whole site as one stack named after it (the layout before the
+    split, which ``gigafactory migrate`` moves from).
 
     Every Pulumi config secret the components read gets a stand-in shaped as its consumer expects
     (``infra.site.planning_secret_values``), or the value given in ``secret_values``; secret inputs
@@ -29,16 +37,30 @@ def plan_site(
     """
     # Imported here: the composition pulls in every component and pulumi_kubernetes, which the
     # plan-file commands (diff, render from a plan) never need.
-    from infra.plan.site_plan import SitePlan
+    from infra.plan.site_plan import build_site_plan
     from infra.site import build_site, planning_secret_values
+    from infra.stacks import site_stacks
 
     secrets = {**planning_secret_values(config), **(secret_values or {})}
-    composed: list[SitePlan] = []
+    site_plan = build_site_plan(config)
+    parts = [None] if single_stack else site_stacks(config)
+    records: list[RecordedResource] = []
+    for part in parts:
+        offset = len(records)
 
-    def program() -> None:
-        composed.append(build_site(config).plan)
+        def program(part: StackPart | None = part) -> None:
+            build_site(config, part=part, plan=site_plan)
 
-    records = record_program(
-        program, project=PROJECT, stack=config.site.name, secret_config=secrets, on_register=on_register
+        def progress(count: int, offset: int = offset) -> None:
+            if on_register is not None:
+                on_register(offset + count)
+
+        stack = config.site.name if part is None else part.stack
+        records += record_program(program, project=PROJECT, stack=stack, secret_config=secrets, on_register=progress)
+    return build_plan(
+        records,
+        project=PROJECT,
+        stack=config.site.name,
+        site=site_facts(site_plan, source),
+        stacks=() if single_stack else [p.stack for p in site_stacks(config)],
     )
-    return build_plan(records, project=PROJECT, stack=config.site.name, site=site_facts(composed[0], source))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.engine.plan import Plan
+from infra.engine.stackplan import by_stack
 
 
 def _n(value: float) -> str:
@@ -50,6 +51,9 @@ def summary_lines(plan: Plan) -> list[str]:
     lines += ["", "Storage", *_storage_lines(site["storage"])]
     lines += ["", "Power", "  " + _power_line(site["power"])]
     lines += ["", "Tenants", *_tenant_lines(site["tenants"])]
+    if plan.stacks:
+        lines += ["", f"Stacks, in deployment order ({len(plan.stacks)})"]
+        lines += _table([[name, f"{len(found):,} resources"] for name, found in by_stack(plan).items()])
     counts = plan.component_counts()
     lines += ["", f"Resources per component ({len(plan.resources):,} in all)"]
     lines += _table([[plan.component_label(name), f"{count:,}"] for name, count in counts.items()])
