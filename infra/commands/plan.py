@@ -117,14 +117,20 @@ def run(args: argparse.Namespace) -> int:
     # With -o - the plan is standard output; the summary goes to stderr so the JSON stays whole.
     summary = sys.stderr if is_stdout(args.output) else sys.stdout
     touched = touched_stacks(before, plan) if before is not None else None
-    try:
-        if args.output is not None:
+    if args.output is not None:
+        try:
             write_output(args.output, plan.to_json())
-        if args.touched is not None and touched is not None:
-            write_file_atomic(args.touched, "".join(f"{name}\n" for name in touched))
-    except OSError as error:
-        print(f"{error.filename or args.output}: cannot write: {error.strerror or error}", file=sys.stderr)
-        return exit_codes.BAD_INPUT
+        except OSError as error:
+            print(f"{args.output}: cannot write the plan: {error.strerror or error}", file=sys.stderr)
+            return exit_codes.BAD_INPUT
+    if args.touched is not None and touched is not None:
+        # Only stacks the new plan has can be previewed; a removed pool's stack is destroyed by hand.
+        live = [name for name in touched if name in plan.stacks or not plan.stacks]
+        try:
+            write_file_atomic(args.touched, "".join(f"{name}\n" for name in live))
+        except OSError as error:
+            print(f"{args.touched}: cannot write the touched stacks: {error.strerror or error}", file=sys.stderr)
+            return exit_codes.BAD_INPUT
     for line in summary_lines(plan):
         print(line, file=summary)
     if args.stats:
@@ -132,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         for line in cost_lines(plan):
             print(line, file=summary)
     if touched is not None:
-        listed = ", ".join(touched) if touched else "none"
+        listed = ", ".join(n if n in plan.stacks or not plan.stacks else f"{n} (gone: destroy it)" for n in touched)
+        listed = listed or "none"
         print(f"\nstacks this change touches ({len(touched)} of {len(plan.stacks) or 1}): {listed}", file=summary)
     written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
     count = len(plan.stacks) or 1

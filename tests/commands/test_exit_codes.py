@@ -120,6 +120,14 @@ CASES: dict[str, list[Case]] = {
         ("invalid site", lambda i, o: ["plan", i.invalid], exit_codes.REJECTED),
         ("not YAML", lambda i, o: ["plan", i.not_yaml], exit_codes.BAD_INPUT),
         ("unknown option", lambda i, o: ["plan", PILOT, "--bogus"], exit_codes.BAD_INPUT),
+        ("against a non-plan", lambda i, o: ["plan", PILOT, "--against", i.not_yaml], exit_codes.BAD_INPUT),
+        ("touched without against", lambda i, o: ["plan", PILOT, "--touched", str(o / "t")], exit_codes.BAD_INPUT),
+    ],
+    "migrate": [
+        ("written", lambda i, o: ["migrate", i.plan, i.plan, "-o", str(o / "m")], exit_codes.OK),
+        ("not a plan", lambda i, o: ["migrate", i.plan, i.not_yaml, "-o", str(o / "m")], exit_codes.BAD_INPUT),
+        ("no folder", lambda i, o: ["migrate", i.plan, i.plan], exit_codes.BAD_INPUT),
+        ("unwritable", lambda i, o: ["migrate", i.plan, i.plan, "-o", "/proc/m"], exit_codes.BAD_INPUT),
     ],
     "render": [
         ("rendered", lambda i, o: ["render", i.plan, "-o", str(o / "r")], exit_codes.OK),

@@ -54,11 +54,14 @@ def test_preview_runs_pulumi_preview_per_site_with_self_managed_backend() -> Non
     assert action["uses"] == "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d"
     inputs = action["with"]
     assert inputs["command"] == "preview" and inputs["comment-on-pr"] is True and inputs["diff"] is True
-    assert inputs["stack-name"] == "${{ matrix.site }}"
+    assert inputs["stack-name"] == "${{ matrix.stack }}", "one preview per touched stack"
     assert inputs["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL }}"
     assert action["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
     preview = workflow["jobs"]["preview"]
-    assert preview["strategy"]["matrix"]["site"] == "${{ fromJSON(needs.sites.outputs.sites) }}"
+    assert preview["strategy"]["matrix"]["include"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    assert preview["environment"] == "${{ matrix.site }}"
+    touched = next(s["run"] for s in workflow["jobs"]["stacks"]["steps"] if s.get("id") == "touched")
+    assert "--against" in touched and "--touched" in touched, "CI previews only the stacks a change touches"
     assert "head.repo.full_name == github.repository" in workflow["jobs"]["sites"]["if"], "forks get no secrets"
 
 
