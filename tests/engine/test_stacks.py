@@ -87,7 +87,7 @@ def test_eu_gigafactory_targets_resources_and_stack_size() -> None:
 
 
 @pytest.mark.slow
-def test_adding_1000_nodes_touches_only_that_pool_and_the_quotas_derived_from_its_size(tmp_path: Path) -> None:
+def test_adding_1000_nodes_touches_that_pool_and_only_what_is_derived_from_its_size(tmp_path: Path) -> None:
     text = GIGAFACTORY.read_text(encoding="utf-8")
     text = text.replace("extends: base/eu.yaml", f"extends: {REPO / 'site-configs/base/eu.yaml'}")
     start = text.index("name: b200-infer")
@@ -96,10 +96,20 @@ def test_adding_1000_nodes_touches_only_that_pool_and_the_quotas_derived_from_it
     bigger = tmp_path / "eu-gigafactory.yaml"
     bigger.write_text(text, encoding="utf-8")
     before, after = planned(GIGAFACTORY), plan_site(load_site(bigger))
-    assert touched_stacks(before, after) == ["eu-gigafactory.pool-b200-infer", "eu-gigafactory.tenants"]
+    touched = touched_stacks(before, after)
+    assert touched[-2:] == ["eu-gigafactory.pool-b200-infer", "eu-gigafactory.tenants"], touched
     old, new = by_stack(before)["eu-gigafactory.tenants"], by_stack(after)["eu-gigafactory.tenants"]
     changed = {r.inputs.get("kind") for r, s in zip(old, new, strict=True) if r.to_json() != s.to_json()}
     assert changed <= {"ClusterQueue", "ResourceQuota"}, changed
+    if touched[0] == "eu-gigafactory":
+        # The one other value derived from the site's size: Prometheus gets a shard per 1,000 nodes
+        # (13,896 -> 14,896 nodes: 14 -> 15 shards). Nothing else of the operators' stack changes.
+        old, new = by_stack(before)["eu-gigafactory"], by_stack(after)["eu-gigafactory"]
+        (release,) = [(r, s) for r, s in zip(old, new, strict=True) if r.to_json() != s.to_json()]
+        values = [r.inputs["values"]["prometheus"]["prometheusSpec"] for r in release]
+        assert values[0]["shards"] + 1 == values[1]["shards"]
+        assert {**values[0], "shards": 0} == {**values[1], "shards": 0}
+    assert len(touched) <= 3, touched
     pools = after.facts.pools
     assert pools["b200-infer"].nodes == 1648 and pools["b200-infer"].identity is not None
 
