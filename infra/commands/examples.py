@@ -37,6 +37,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "plan": (
         "gigafactory plan site-configs/eu-pilot.yaml",
         "gigafactory plan site-configs/eu-pilot.yaml -o out/eu-pilot.plan.json",
+        "gigafactory plan site-configs/eu-pilot.yaml --stats --against base.plan.json --touched touched.txt",
     ),
     "render": (
         "gigafactory render site-configs/eu-pilot.yaml -o out/eu-pilot.rendered",
@@ -47,6 +48,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "diff": (
         "gigafactory diff old.plan.json new.plan.json",
         "gigafactory diff old.plan.json new.plan.json --format markdown -o comment.md --fail-on-danger",
+    ),
+    "migrate": (
+        "gigafactory migrate eu-pilot.one-stack.plan.json eu-pilot.plan.json -o migration/eu-pilot",
+        "gigafactory migrate before.plan.json after.plan.json -o migration/eu-pilot",
     ),
     "schema": (
         "gigafactory schema -o site-configs/site-layer.schema.json",
