@@ -102,6 +102,45 @@ def _quota_capacity(data: DiffInput) -> Iterator[tuple[str, str, str]]:
         yield f"pool {name}", message, where(f"pools.{name}.nodes" if after else f"pools.{name}", new, old)
 
 
+# Isolation settings a tenant asks for, and the value that is the weaker one (infra/config/tenants.py).
+_WEAKER = {"dedicated_nodes": False, "own_partition": False, "encrypted_storage": False, "egress": "allow"}
+
+
+def _isolation(data: DiffInput) -> Iterator[tuple[str, str, str]]:
+    old, new = data.old_facts, data.new_facts
+    for name, before in sorted(old.tenants.items()):
+        after = new.tenants.get(name)
+        if after is None:
+            continue
+        for key, weaker in _WEAKER.items():
+            a, b = before.isolation.get(key), after.isolation.get(key)
+            if a != b and b == weaker:
+                message = f"tenant {name} isolation {key}: {a} -> {b}: a guarantee the tenant was given is withdrawn"
+                yield f"tenant {name}", message, where(f"tenants.{name}.isolation.{key}", new, old)
+        if not after.isolation.get("encrypted_storage"):
+            continue
+        for system, facts in sorted(new.storage.items()):
+            was = old.storage.get(system)
+            if (
+                name in facts.tenants
+                and not facts.encrypted
+                and (was is None or was.encrypted or name not in was.tenants)
+            ):
+                message = (
+                    f"tenant {name} requires encrypted storage but storage {system} it uses is not encrypted at rest"
+                )
+                yield f"tenant {name}", message, where(f"storage.{system}.encrypted", new, old)
+    for pool, before_pool in sorted(old.pools.items()):
+        after_pool = new.pools.get(pool)
+        if after_pool is None or not before_pool.dedicated_to or after_pool.dedicated_to == before_pool.dedicated_to:
+            continue
+        message = (
+            f"pool {pool} dedicated to {before_pool.dedicated_to} -> {after_pool.dedicated_to or 'shared'}: "
+            f"other tenants' jobs may run on the nodes {before_pool.dedicated_to} had to itself"
+        )
+        yield f"pool {pool}", message, where(f"pools.{pool}.dedicated_to", new, old)
+
+
 def _driver_without_drain(data: DiffInput) -> Iterator[tuple[str, str, str]]:
     old, new = data.old_facts, data.new_facts
     if old.gpu_driver() == new.gpu_driver():
@@ -181,6 +220,13 @@ DANGER_RULES: tuple[DangerRule, ...] = (
         "tell the tenants that hold quota on the pool first (their running jobs lose nodes) and drain the nodes "
         "that go",
         _quota_capacity,
+    ),
+    DangerRule(
+        "isolation",
+        "a tenant's isolation weakened: dedicated nodes, own partition, encrypted storage or closed egress "
+        "withdrawn, a dedicated pool shared, or unencrypted storage given to a tenant that requires encryption",
+        "get the tenant's written agreement (regulated tenants: their data protection officer) before applying",
+        _isolation,
     ),
     DangerRule(
         "driver-without-drain",

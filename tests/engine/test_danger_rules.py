@@ -28,6 +28,7 @@ def test_registry_order_is_the_report_order() -> None:
     assert DANGER_KINDS == (
         "protected-storage",
         "quota-capacity",
+        "isolation",
         "driver-without-drain",
         "partition-key",
         "not-judged",
@@ -122,3 +123,39 @@ def test_malformed_known_facts_are_a_plan_file_error(bad: dict[str, Any]) -> Non
     broken = with_site(BASE, lambda s: s.update(bad))
     with pytest.raises(PlanFileError, match="malformed plan facts"):
         diff_plans(BASE, broken)
+
+
+@pytest.mark.parametrize(
+    ("key", "before", "after", "danger"),
+    [
+        ("dedicated_nodes", True, False, True),
+        ("own_partition", True, False, True),
+        ("encrypted_storage", True, False, True),
+        ("egress", "deny", "allow", True),
+        ("egress", "allow", "deny", False),
+        ("dedicated_nodes", False, True, False),
+    ],
+)
+def test_weakened_isolation_is_dangerous(key: str, before: Any, after: Any, danger: bool) -> None:
+    old = with_site(BASE, lambda s: s["tenants"]["team-a"]["isolation"].update({key: before}))
+    new = with_site(BASE, lambda s: s["tenants"]["team-a"]["isolation"].update({key: after}))
+    kinds = [d.kind for d in diff_plans(old, new).dangers]
+    assert kinds == (["isolation"] if danger else [])
+
+
+def test_unencrypted_storage_for_a_tenant_that_requires_encryption_is_dangerous() -> None:
+    def require(site: dict[str, Any]) -> None:
+        site["tenants"]["team-a"]["isolation"]["encrypted_storage"] = True
+        site["storage"]["lustre"]["encrypted"] = True
+
+    old = with_site(BASE, require)
+    new = with_site(old, lambda s: s["storage"]["lustre"].update(encrypted=False))
+    (danger,) = diff_plans(old, new).dangers
+    assert danger.kind == "isolation" and "storage lustre it uses is not encrypted" in danger.message
+    assert danger.where == "synth.yaml:14:5"
+
+
+def test_a_dedicated_pool_shared_is_dangerous() -> None:
+    old = with_site(BASE, lambda s: s["pools"]["train"].update(dedicated_to="team-a"))
+    (danger,) = diff_plans(old, BASE).dangers
+    assert danger.kind == "isolation" and "pool train dedicated to team-a -> shared" in danger.message
