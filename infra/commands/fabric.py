@@ -1,6 +1,7 @@
 """``gigafactory fabric SITE.yaml -o DIR``: plan the compute fabric and write what the network team installs.
 
 DIR receives, all at once or not at all: ``fabric.net`` (cabling plan, ibnetdiscover format),
+``cables.csv`` (every link with its label, assembly, ends in rack and U, length and media),
 ``partitions.conf``, ``opensm.conf`` and ``root-guids.conf`` (OpenSM), ``bom.csv`` and
 ``summary.txt``, with the manifest ``.gigafactory-fabric.sha256``. DIR must be new, empty, or a
 previous output of this command that nobody edited since (``infra.outputs``).
@@ -54,10 +55,11 @@ def run(args: argparse.Namespace) -> int:
         return print_errors(args.site, errors, "nothing written")
     try:
         plan = plan_fabric(config)
+        files = fabric_artifacts(config, plan)
     except FabricPlanError as exc:
         return print_errors(args.site, planning_errors(path, exc), "nothing written")
     try:
-        write_tree_atomic(output, fabric_artifacts(config, plan), owner=OWNER)
+        write_tree_atomic(output, files, owner=OWNER)
     except OutputRefused as refused:
         print(refused, file=sys.stderr)
         return exit_codes.BAD_INPUT
@@ -66,7 +68,6 @@ def run(args: argparse.Namespace) -> int:
         where = display_path(Path(exc.filename)) if exc.filename else display_path(output)
         print(f"{where}: cannot write: {reason}; nothing written", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    for line in plan.summary_lines():
-        print(line)
+    print(files["summary.txt"], end="")
     print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")
     return exit_codes.OK

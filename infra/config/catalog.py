@@ -188,3 +188,30 @@ NODE_RESOURCES: dict[GpuModel, NodeResources] = {
     GpuModel.B200: NodeResources(224, 2048),
     GpuModel.GB200_NVL72: NodeResources(144, 960),
 }
+
+
+# Rack units one node takes: DGX H100/H200 8U, DGX B200 10U (NVIDIA DGX user guides, "Specifications");
+# a GB200 NVL72 compute tray 1U (the NVL72 rack holds 18 compute trays and 9 NVLink switch trays).
+NODE_RACK_UNITS: dict[GpuModel, int] = {
+    GpuModel.H100_SXM_80GB: 8,
+    GpuModel.H200_SXM_141GB: 8,
+    GpuModel.B200: 10,
+    GpuModel.GB200_NVL72: 1,
+}
+
+
+@dataclass(frozen=True)
+class SwitchChassis:
+    """What a switch takes in a rack: height and maximum power with every cage populated."""
+
+    rack_units: int
+    max_kw: float
+
+
+# QM9700: 1U, 32 twin-port OSFP cages (64 NDR ports); Q3400: 4U, 72 twin-port cages (144 XDR ports)
+# (NVIDIA switch data sheets). Maximum power with optics in every cage: QM9700 ~1.72 kW; the Q3400
+# figure (5 kW) is an estimate (72 twin-port transceivers at 17 W plus the switch), not a data-sheet number.
+SWITCH_CHASSIS: dict[SwitchModel, SwitchChassis] = {
+    SwitchModel.QM9700: SwitchChassis(1, 1.72),
+    SwitchModel.Q3400: SwitchChassis(4, 5.0),
+}

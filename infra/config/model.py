@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from ipaddress import IPv4Network
@@ -11,7 +12,9 @@ from pydantic import Field
 from infra.config.catalog import (
     MAX_CLUSTER_NODES,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
+    NODE_RACK_UNITS,
     SUPPORTED_DRIVER_BRANCHES,
+    SWITCH_CHASSIS,
     Architecture,
     version_tuple,
 )
@@ -19,6 +22,7 @@ from infra.config.errors import dotted_path
 from infra.config.rules import ConfigPath, Violation, rule
 from infra.config.schema import (
     Fabrics,
+    Floor,
     Model,
     NodePool,
     Operators,
@@ -38,6 +42,7 @@ class SiteConfig(Model):
     storage: tuple[StorageSystem, ...] = Field((), description="Storage systems.")
     operators: Operators = Field(default_factory=Operators, description="Pinned operator versions.")
     tenants: tuple[Tenant, ...] = Field((), description="Tenants and their quotas.")
+    floor: Floor = Field(default_factory=Floor, description="Data-hall layout: rows, racks, power per rack.")
 
     def pool(self, name: str) -> NodePool | None:
         """The node pool called ``name``, if any."""
@@ -159,6 +164,41 @@ class SiteConfig(Model):
                 ("fabrics", "compute", "ipoib_subnets", self.rails),
                 f"lists {subnets} rails but no node pool has more than {self.rails} compute HCAs",
                 f"keep rails 0..{self.rails - 1} only",
+            )
+
+    @rule
+    def racks_hold_their_nodes(self) -> Iterator[Violation]:
+        limit = self.floor.rack_power_kw
+        for i, pool in enumerate(self.node_pools):
+            kw = pool.nodes_per_rack * pool.system.node_kw
+            if kw > limit:
+                yield Violation(
+                    ("node_pools", i, "nodes_per_rack"),
+                    f"a rack of {pool.nodes_per_rack} {pool.gpu_model.value} nodes draws {kw:.1f} kW, over "
+                    f"floor.rack_power_kw={limit:g}",
+                    f"raise floor.rack_power_kw to at least {math.ceil(kw * 10) / 10:g} (the rack is one "
+                    f"{pool.gpu_model.value} product)"
+                    if pool.system.rack_nodes is not None
+                    else f"put at most {int(limit // pool.system.node_kw)} nodes in a rack, or raise "
+                    "floor.rack_power_kw"
+                    if limit >= pool.system.node_kw
+                    else f"raise floor.rack_power_kw to at least {pool.system.node_kw:g} (one node)",
+                )
+            height = pool.nodes_per_rack * NODE_RACK_UNITS[pool.gpu_model]
+            if height > self.floor.rack_units:
+                yield Violation(
+                    ("node_pools", i, "nodes_per_rack"),
+                    f"{pool.nodes_per_rack} {pool.gpu_model.value} nodes take {height}U, more than "
+                    f"floor.rack_units={self.floor.rack_units}",
+                    f"put at most {self.floor.rack_units // NODE_RACK_UNITS[pool.gpu_model]} nodes in a rack",
+                )
+        switch = SWITCH_CHASSIS[self.fabrics.compute.switch_model]
+        if switch.max_kw > limit or switch.rack_units > self.floor.rack_units:
+            yield Violation(
+                ("floor", "rack_power_kw"),
+                f"one {self.fabrics.compute.switch_model.value} switch ({switch.max_kw:g} kW) does not fit a rack "
+                f"of {limit:g} kW",
+                f"raise floor.rack_power_kw to at least {switch.max_kw:g}",
             )
 
     @rule

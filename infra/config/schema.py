@@ -396,6 +396,29 @@ class Fabrics(Model):
 StorageKind = Literal["exascaler", "weka", "vast", "rook-ceph"]
 
 
+class Floor(Model):
+    """The data hall: rows of racks. Defaults follow NVIDIA's DGX SuperPOD reference architectures."""
+
+    racks_per_row: PositiveInt = Field(
+        20, description="Rack positions per row; a scalable unit's racks stay in one row when they fit."
+    )
+    rack_units: PositiveInt = Field(48, ge=20, le=60, description="Usable rack units (U) per rack.")
+    rack_width_m: Number = Field(0.6, gt=0, le=2, description="Pitch between racks in a row, m (600 mm racks).")
+    row_pitch_m: Number = Field(
+        2.4, gt=0, le=20, description="Pitch between rows, m: rack depth plus aisle (1.2 m + 1.2 m)."
+    )
+    rack_power_kw: Number = Field(
+        60.0,
+        gt=0,
+        description="Power limit per rack, kW (SuperPOD B300 RA: four DGX B300 per rack, ~56 kW).",
+    )
+    cable_slack_m: Number = Field(1.5, ge=0, le=20, description="Slack added to every cable route, m.")
+    tray_height_m: Number = Field(0.5, ge=0, le=5, description="Overhead cable tray above the racks' tops, m.")
+    spares_percent: Number = Field(
+        2.0, ge=0, le=100, description="Spare cables and transceivers ordered, percent of those cabled."
+    )
+
+
 class StorageSystem(Model):
     """A parallel filesystem or object store and who may use it."""
 

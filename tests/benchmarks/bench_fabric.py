@@ -52,7 +52,6 @@ started = time.perf_counter()
 extra = {}
 if what == "plan":
     plan = plan_fabric(config)
-    rows = plan.bom_rows()
     extra = {"switches": plan.switches_total, "cables": plan.cables.total, "endpoints": plan.endpoints}
 elif what == "invariants":
     problems = check_invariants(plan_fabric(config))

@@ -18,8 +18,9 @@ from infra.config.loader import find_model
 from infra.config.model import SiteConfig
 from infra.config.rules import rules_of
 
-# A GB200 NVL72 pool of one rack (18 compute trays, 4 GPUs and 4 HCAs each), added after clinic.
-NVL_POOL: Edit = (
+# A GB200 NVL72 pool of one rack (18 compute trays, 4 GPUs and 4 HCAs each), added after clinic,
+# and a floor whose racks take its ~120 kW (appended at the end, so no other line moves).
+NVL_POOL_ENTRY: Edit = (
     "NoSchedule}]\n",
     "NoSchedule}]\n"
     "  - name: nvl\n"
@@ -31,6 +32,8 @@ NVL_POOL: Edit = (
     "    hcas: {compute: 4, storage: 2}\n"
     "    purpose: training\n",
 )
+NVL_FLOOR: Edit = ("egress: deny}\n", "egress: deny}\nfloor: {rack_power_kw: 130}\n")
+NVL_POOL: tuple[Edit, ...] = (NVL_POOL_ENTRY, NVL_FLOOR)
 TRAIN_NODES = '    nodes: 32\n    node_name_pattern: "gpu-'
 LAB_QUOTA = "gpu_quotas: [{pool: train, gpus: 128, borrowing_limit: 64, lending_limit: 64}]"
 
@@ -72,6 +75,29 @@ def case(rule: str, *edits: Edit, errors: tuple[str, ...] = (), id: str = "") ->
 
 
 FAILING = [
+    case(
+        "racks_hold_their_nodes",
+        ("purpose: training\n", "purpose: training\n    nodes_per_rack: 8\n"),
+        errors=(
+            "site.yaml:15:21: node_pools[0].nodes_per_rack: 8 H100-SXM-80GB nodes take 64U, more than "
+            "floor.rack_units=48\n  hint: put at most 6 nodes in a rack",
+            "site.yaml:15:21: node_pools[0].nodes_per_rack: a rack of 8 H100-SXM-80GB nodes draws 81.6 kW, over "
+            "floor.rack_power_kw=60\n  hint: put at most 5 nodes in a rack, or raise floor.rack_power_kw",
+        ),
+    ),
+    case(
+        "racks_hold_their_nodes",
+        ("egress: deny}\n", "egress: deny}\nfloor: {rack_power_kw: 1.5}\n"),
+        errors=(
+            "site.yaml:9:5: node_pools[0].nodes_per_rack: a rack of 4 H100-SXM-80GB nodes draws 40.8 kW, over "
+            "floor.rack_power_kw=1.5\n  hint: raise floor.rack_power_kw to at least 10.2 (one node)",
+            "site.yaml:15:5: node_pools[1].nodes_per_rack: a rack of 4 H100-SXM-80GB nodes draws 40.8 kW, over "
+            "floor.rack_power_kw=1.5\n  hint: raise floor.rack_power_kw to at least 10.2 (one node)",
+            "site.yaml:78:24: floor.rack_power_kw: one QM9700 switch (1.72 kW) does not fit a rack of 1.5 kW\n"
+            "  hint: raise floor.rack_power_kw to at least 1.72",
+        ),
+        id="tiny",
+    ),
     case(
         "kubernetes_supported",
         in_site('kubernetes_version: "1.32"'),
@@ -190,7 +216,7 @@ FAILING = [
     ),
     case(
         "racks_match_system",
-        NVL_POOL,
+        *NVL_POOL,
         ("    nodes_per_rack: 18\n", "    nodes_per_rack: 9\n"),
         errors=(
             "site.yaml:28:21: node_pools[2].nodes_per_rack: a GB200-NVL72 rack holds 18 nodes (one NVLink domain), "
@@ -421,7 +447,7 @@ FAILING = [
     ),
     case(
         "subnets_disjoint_and_large_enough",
-        NVL_POOL,
+        *NVL_POOL,
         ("10.0.0.0/22", "10.0.0.0/26"),
         ("10.0.16.0/22", "10.0.16.0/26"),
         ("    subnet: 10.1.0.0/24\n", "    subnet: 10.1.0.0/25\n"),
@@ -469,7 +495,7 @@ FAILING = [
     ),
     case(
         "driver_supports_gpus",
-        NVL_POOL,
+        *NVL_POOL,
         operators("kernel_module_type: proprietary"),
         errors=(
             "site.yaml:66:25: operators.gpu_operator.kernel_module_type: node_pools[2].gpu_model GB200-NVL72 needs "
@@ -676,8 +702,9 @@ VALID = [
     case(
         "whole_scalable_units",
         train_nodes(40),
-        ("purpose: training\n", "purpose: training\n    allow_partial_scalable_unit: true\n    nodes_per_rack: 8\n"),
+        ("purpose: training\n", "purpose: training\n    allow_partial_scalable_unit: true\n    nodes_per_rack: 4\n"),
     ),
+    case("racks_hold_their_nodes", *NVL_POOL),
     case(
         "one_hca_per_rail",
         (
@@ -690,7 +717,7 @@ VALID = [
         ("purpose: training\n", "purpose: training\n    gpu_sharing: {mode: mig, mig_profile: 1g.10gb}\n"),
     ),
     case("node_names_are_hostnames", ('"gpu-{index:03d}"', '"' + "g" * 59 + '-{index:03d}"')),
-    case("racks_match_system", NVL_POOL),
+    case("racks_match_system", *NVL_POOL),
     case("regulated_pools_are_fenced", ("effect: NoSchedule}]", "effect: NoExecute}]")),
     case("switch_matches_generation", in_compute("generation: NDR")),
     case("ufm_has_credentials", ("    ufm_credentials_secret: ufmCredentials\n", "    subnet_manager: opensm\n")),
@@ -709,7 +736,7 @@ VALID = [
         ("tenants: [lab, startup]", "tenants: [lab, kubeflow-startup]"),
     ),
     case("regulated_is_isolated"),
-    case("names_unique", NVL_POOL),
+    case("names_unique", *NVL_POOL),
     case("node_names_unique", ('"clin-{index:03d}"', '"gpu-{index:03d}"\n    first_index: 33')),
     case("partition_keys_unique", ("pkey: 0x8002", "pkey: 0x7ffe"), ("pkey: 0x8003", "pkey: 0x0003")),
     case("rails_have_subnets"),

@@ -60,6 +60,7 @@ def write_site(
     ipoib_mtu: int = 4096,
     tenants: list[dict[str, Any]] | None = None,
     name: str = "site.yaml",
+    floor: dict[str, Any] | None = None,
 ) -> Path:
     """Write a site file extending the pilot with these pools; returns its path."""
     rails = max(p["hcas"]["compute"] for p in pools)
@@ -80,6 +81,10 @@ def write_site(
         "storage": [],
         "tenants": tenants or [],
     }
+    if any(p["gpu_model"] == "GB200-NVL72" for p in pools):
+        data["floor"] = {"rack_power_kw": 130}  # an NVL72 rack draws ~120 kW
+    if floor:
+        data["floor"] = {**data.get("floor", {}), **floor}
     path = directory / name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -149,4 +149,10 @@ def test_summary(pilot: SiteConfig) -> None:
         "core: none (two tiers reach every endpoint)",
         "switches: 48",
         "cables: node-leaf 1,024, leaf-spine 1,024; total 2,048",
+        "floor: 37 racks in 2 rows of up to 20 (32 GPU, 5 network), 48U, limit 60 kW per rack",
+        "  gpu h100-clinical: 8 racks at 40.8 kW",
+        "  gpu h100-train: 24 racks at 40.8 kW",
+        "  network leaves: 4 racks at 13.8 kW",
+        "  network spines: 1 rack at 27.5 kW",
+        "  highest: 40.8 kW in r000-00 (h100-train SU 0)",
     ]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra.config.model import SiteConfig
-from infra.plan.fabric.bom import render_bom_csv
+from infra.plan.fabric.bom import bom_rows, render_bom_csv
+from infra.plan.fabric.cabling import CablePlan
 from infra.plan.fabric.netfile import net_chunks
 from infra.plan.fabric.opensm import ROOT_GUID_FILE, render_opensm_conf, render_partitions, render_root_guids
 from infra.plan.fabric.plan import FabricPlan
+from infra.plan.floor import FloorPlan, plan_floor
 
 NET_FILE = "fabric.net"
-FABRIC_FILES = (NET_FILE, "partitions.conf", "opensm.conf", ROOT_GUID_FILE, "bom.csv", "summary.txt")
+CABLES_FILE = "cables.csv"
+FABRIC_FILES = (NET_FILE, CABLES_FILE, "partitions.conf", "opensm.conf", ROOT_GUID_FILE, "bom.csv", "summary.txt")
 
 
 def link_speed(plan: FabricPlan) -> str:
@@ -31,13 +34,24 @@ def net_preamble(plan: FabricPlan) -> list[str]:
     ]
 
 
+def summary_lines(plan: FabricPlan, floor: FloorPlan) -> list[str]:
+    """What the command prints and ``summary.txt`` holds: the fabric, then the floor."""
+    return plan.summary_lines() + floor.summary_lines()
+
+
 def fabric_artifacts(config: SiteConfig, plan: FabricPlan) -> dict[str, str | Iterator[str]]:
-    """The files of one run; ``fabric.net`` is produced lazily, chunk by chunk, as it is written."""
+    """The files of one run; ``fabric.net`` and ``cables.csv`` are produced lazily, chunk by chunk, as written.
+
+    Raises ``FabricPlanError`` when a cable would be longer than any media reaches on this floor.
+    """
+    floor = plan_floor(config, plan)
+    cabling = CablePlan(plan, floor)
     return {
         NET_FILE: net_chunks(plan, link_speed(plan), net_preamble(plan)),
+        CABLES_FILE: cabling.csv_chunks(),
         "partitions.conf": render_partitions(config, plan),
         "opensm.conf": render_opensm_conf(plan),
         ROOT_GUID_FILE: render_root_guids(plan),
-        "bom.csv": render_bom_csv(plan.bom_rows()),
-        "summary.txt": "\n".join(plan.summary_lines()) + "\n",
+        "bom.csv": render_bom_csv(bom_rows(plan, cabling, config.floor.spares_percent)),
+        "summary.txt": "\n".join(summary_lines(plan, floor)) + "\n",
     }

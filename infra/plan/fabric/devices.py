@@ -9,10 +9,12 @@ one-port CA (node GUID, then one GUID per port).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import Enum
 
 from infra.acceptance.hardware import compute_hca_devices
+from infra.config.catalog import GpuModel
 from infra.config.schema import NodePool
 
 SWITCH_GUID_BASE = 0x0200_0000_0000_0000
@@ -110,7 +112,13 @@ class Hca:
 
 def hca_device(pool: NodePool, rail: int) -> str:
     """The RDMA device name of ``rail`` on the nodes of ``pool``: the table node acceptance checks."""
-    return compute_hca_devices(pool.gpu_model, pool.hcas.compute)[rail]
+    return _devices(pool.gpu_model, pool.hcas.compute)[rail]
+
+
+@functools.cache
+def _devices(model: GpuModel, count: int) -> tuple[str, ...]:
+    # Asked once per HCA of a 100,000-GPU plan: the table's answer is the same for every node of a pool.
+    return compute_hca_devices(model, count)
 
 
 Device = Switch | Hca

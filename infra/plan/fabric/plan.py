@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from infra.config.catalog import LINK_RATE_GBPS, SWITCHES, FabricGeneration, SwitchModel
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
-from infra.plan.fabric.bom import BomRow, bom_rows
 from infra.plan.fabric.devices import (
     NODE_DESCRIPTION_BYTES,
     Device,
@@ -268,10 +267,6 @@ class FabricPlan:
         return node_topology(layout.pool, position, pod=pod)
 
     # -- reports ----------------------------------------------------------------------------------
-
-    def bom_rows(self) -> tuple[BomRow, ...]:
-        """The bill of materials: switches and cables per tier, HCA ports per pool."""
-        return bom_rows(self)
 
     def summary_lines(self) -> list[str]:
         """A human summary: tiers, counts per tier, oversubscription, cables."""
