@@ -24,7 +24,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.engine.registration import RecordedResource
+from infra.engine.registration import RecordedResource as RecordedResource
 
 SECRET = "[secret]"
 # Signatures the Pulumi wire format uses for special values (sdk/go/common/resource/sig).
