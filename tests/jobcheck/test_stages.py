@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pilot_site import EXAMPLES, judge, judge_text, pilot, pilot_plan
 
 from infra.engine.plan import Plan
@@ -194,3 +195,110 @@ def test_multus_annotation_forms() -> None:
     assert parse_networks("ib-rail0, other/ib-rail1@net2", "ns") == [("ns", "ib-rail0"), ("other", "ib-rail1")]
     assert parse_networks('[{"name": "a"}, {"name": "b", "namespace": "x"}]', "ns") == [("ns", "a"), ("x", "b")]
     assert parse_networks("[{", "ns") is None
+
+
+def _with_policy(policy_spec: dict[str, Any], binding_spec: dict[str, Any]) -> SiteView:
+    """The pilot with one more ValidatingAdmissionPolicy and its binding, as a site would add them."""
+    document = json.loads(pilot_plan().to_json())
+    base = {"urn": "", "type": "", "component": "test", "parent": "", "provider": "", "custom": True, "options": {}}
+    for kind, spec in (("ValidatingAdmissionPolicy", policy_spec), ("ValidatingAdmissionPolicyBinding", binding_spec)):
+        inputs = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": "jobs-rule"}}
+        document["resources"].append(
+            {
+                **base,
+                "urn": f"urn:test::{kind}",
+                "type": f"kubernetes:admissionregistration.k8s.io/v1:{kind}",
+                "name": kind,
+                "inputs": {**inputs, "spec": spec},
+            }
+        )
+    return SiteView.of(Plan.from_json(json.dumps(document)))
+
+
+TENANT_BINDING = {
+    "policyName": "jobs-rule",
+    "validationActions": ["Deny"],
+    "matchResources": {
+        "namespaceSelector": {"matchExpressions": [{"key": "gigafactory.eu/tenant", "operator": "Exists"}]}
+    },
+}
+
+
+def test_admission_policy_on_jobs_evaluated_with_cel() -> None:
+    """A policy requiring a priority class on every tenant job, run by the real CEL engine."""
+    site = _with_policy(
+        {
+            "matchConstraints": {
+                "resourceRules": [
+                    {"apiGroups": ["batch"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["jobs"]}
+                ]
+            },
+            "variables": [
+                {"name": "labels", "expression": "has(object.metadata.labels) ? object.metadata.labels : {}"}
+            ],
+            "validations": [
+                {
+                    "expression": "'kueue.x-k8s.io/priority-class' in variables.labels",
+                    "message": "every job names its priority class",
+                }
+            ],
+        },
+        TENANT_BINDING,
+    )
+    refused = _judge_on(site, EXAMPLES / "fjord-ai-eval.yaml")
+    assert refused.stage == "admission"
+    reason = refused.reasons[0]
+    assert reason.message == "the job: every job names its priority class"
+    assert reason.decided_by == "ValidatingAdmissionPolicy jobs-rule (binding jobs-rule)"
+    assert reason.fix == "meet the policy's rule: 'kueue.x-k8s.io/priority-class' in variables.labels"
+    assert _judge_on(site, PRETRAIN).admitted, "the pre-training job names its priority class"
+
+
+def test_admission_policy_on_pods_sees_the_template(tmp_path: Path) -> None:
+    """Pods are created by the Job controller from the template: a pod rule judges the template."""
+    site = _with_policy(
+        {
+            "matchConstraints": {
+                "resourceRules": [
+                    {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+                ]
+            },
+            "matchConditions": [
+                {"name": "by-job-controller", "expression": "request.userInfo.username.endsWith(':job-controller')"}
+            ],
+            "validations": [
+                {
+                    "expression": "object.spec.containers.all(c, c.image.startsWith('nvcr.io/'))",
+                    "message": "images come from the site's registry mirror of nvcr.io",
+                }
+            ],
+        },
+        TENANT_BINDING,
+    )
+    assert _judge_on(site, PRETRAIN).admitted
+    path = tmp_path / "job.yaml"
+    path.write_text(PRETRAIN.read_text().replace("nvcr.io/nvidia/pytorch", "docker.io/pytorch/pytorch"))
+    refused = _judge_on(site, path)
+    assert refused.stage == "admission"
+    assert refused.reasons[0].message == "the job's pods: images come from the site's registry mirror of nvcr.io"
+    assert refused.reasons[0].field == "spec.template"
+
+
+def test_admission_policy_without_a_cel_engine_is_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra.jobcheck import policies
+
+    site = _with_policy(
+        {
+            "matchConstraints": {"resourceRules": [{"apiGroups": ["batch"], "operations": ["*"], "resources": ["*"]}]},
+            "validations": [{"expression": "false", "message": "nothing passes"}],
+        },
+        TENANT_BINDING,
+    )
+    monkeypatch.setattr(policies, "cel_api", None)
+    policies._compiled.cache_clear()
+    verdict = _judge_on(site, EXAMPLES / "fjord-ai-eval.yaml")
+    policies._compiled.cache_clear()
+    assert verdict.admitted
+    assert "admission policy jobs-rule not evaluated (no CEL engine installed): taken to allow the job" in (
+        verdict.assumptions
+    )
