@@ -12,6 +12,7 @@ import os
 import re
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,17 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+def _kind_of(value: Any) -> str:
+    """What kind of value was given, without its content."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    return _describe(value) if isinstance(value, (dict, list)) or value is None else type(value).__name__
+
+
 # Pydantic's wording for a wrong kind of value, in the words of a YAML file.
 _KIND_MESSAGES = (
     (re.compile(r"^must be a valid dictionary( or instance of \w+)?"), "must be a mapping"),
@@ -237,6 +249,9 @@ def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[Conf
             close = close or difflib.get_close_matches(given, choices, n=1)
             hint = f"did you mean {close[0]}?" if close else f"allowed values: {', '.join(choices)}"
             message = f"{_describe(item['input'])} is not allowed"
+        elif str(path[-1] if path else "").endswith("secret"):
+            # Where a secret reference belongs, the value given may be the secret itself.
+            message = re.sub(r" \(got .*\)$", "", message) + f" (got {_kind_of(item['input'])}, not shown here)"
         elif "(got " not in message:
             message = f"{message} (got {_describe(item['input'])})"
         found[path] = ConfigError(layers.location(path), field, message, hint)
@@ -244,11 +259,57 @@ def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[Conf
     return [e for p, e in found.items() if not any(q[: len(p)] == p and q != p for q in found)]
 
 
+# Credentials written into a URL: `scheme://user:password@host` or a query parameter that carries a
+# key or token. They would reach the plan, the Helm values and the StorageClass in clear text.
+_URL_CREDENTIALS = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s]*:[^/?#@\s]*@"
+    r"|[?&](password|passwd|pwd|token|secret|access_?key|secret_?key|api_?key)=[^&]",
+    re.IGNORECASE,
+)
+
+
+def _secret_field_near(path: ConfigPath) -> str:
+    """The secret reference a value at ``path`` should use instead: a ``*_secret`` field beside it."""
+    model = _model_at(path[:-1])
+    fields = [name for name in (model.model_fields if model else {}) if name.endswith("secret")]
+    if fields:
+        return f"put them in a Pulumi config secret and name it in {dotted_path((*path[:-1], fields[0]))}"
+    return "put them in a Pulumi config secret; a site file names secrets, never holds them"
+
+
+def _strings(data: Any, path: ConfigPath = ()) -> Iterator[tuple[ConfigPath, str]]:
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _strings(value, (*path, i))
+
+
+def _credential_errors(layers: LayeredConfig) -> list[ConfigError]:
+    """Values that carry credentials inside a URL; the value itself is never repeated."""
+    return [
+        ConfigError(
+            layers.location(path),
+            dotted_path(path),
+            "holds credentials inside a URL (not shown here)",
+            _secret_field_near(path),
+        )
+        for path, text in _strings(layers.data)
+        if _URL_CREDENTIALS.search(text)
+    ]
+
+
 def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
     """Load and validate one site file: the model, or every error found in it."""
     layers, errors = load_layers(Path(path))
     if layers is None:
         return None, errors
+    credentials = _credential_errors(layers)
+    if credentials:
+        return None, sorted_errors(credentials)
     placeholders = _placeholders(layers.data)
     if placeholders:
         return None, [

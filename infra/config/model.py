@@ -100,6 +100,21 @@ class SiteConfig(Model):
     # -- uniqueness ---------------------------------------------------------------------------
 
     @rule
+    def tenants_not_in_storage_namespaces(self) -> Iterator[Violation]:
+        # A Rook system's endpoint is `<cluster namespace>/<store>` (components/storage/rook.py): the
+        # namespace holding that Ceph cluster's admin keys.
+        ceph = {
+            s.endpoint.partition("/")[0]: s.name for s in self.storage if s.kind == "rook-ceph" and "/" in s.endpoint
+        }
+        for i, tenant in enumerate(self.tenants):
+            if tenant.name in ceph:
+                yield Violation(
+                    ("tenants", i, "name"),
+                    f"{tenant.name} is the namespace of Ceph cluster {ceph[tenant.name]} (storage endpoint)",
+                    "name the tenant after the organisation, e.g. oslo-hospital",
+                )
+
+    @rule
     def names_unique(self) -> Iterator[Violation]:
         groups: list[tuple[str, Sequence[NodePool | StorageSystem | Tenant]]] = [
             ("node_pools", self.node_pools),

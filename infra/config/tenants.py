@@ -37,6 +37,30 @@ class StorageQuota(Model):
     quota_tb: Number = Field(gt=0, description="Quota, TB.")
 
 
+# kube-* and default are Kubernetes' own (kubernetes.io/docs/concepts/overview/working-with-objects/
+# namespaces); openshift-* OpenShift's; gigafactory-* is kept for the platform's own.
+KUBERNETES_NAMESPACES = frozenset({"default"})
+RESERVED_PREFIXES = ("kube-", "openshift-", "gigafactory-")
+# Every namespace the composition itself uses: the operators' (components/operators/cluster_operators.py
+# OperatorNamespaces) and the storage drivers' (components/storage/drivers.py); a Rook Ceph cluster's
+# own namespace comes from its endpoint (SiteConfig's rule). components/ imports this package, so the
+# names are listed here; tests/config/test_tenant_namespaces.py keeps the two lists equal.
+SITE_NAMESPACES = frozenset(
+    {
+        "gpu-operator",
+        "nvidia-network-operator",
+        "node-feature-discovery",
+        "cert-manager",
+        "kueue-system",
+        "monitoring",
+        "exa-csi",
+        "csi-wekafs",
+        "vast-csi",
+        "rook-ceph",
+    }
+)
+
+
 class Tenant(Model):
     """An organisation using the site: its quotas, partition and isolation."""
 
@@ -93,12 +117,19 @@ class Tenant(Model):
 
     @rule
     def name_is_not_a_system_namespace(self) -> Iterator[Violation]:
-        # The tenant's namespace carries its name; kube-* names are Kubernetes' own
-        # (kubernetes.io/docs/concepts/overview/working-with-objects/namespaces).
-        if self.name == "default" or self.name.startswith("kube-"):
+        # The tenant's namespace carries its name, and with it a Role granting pods/exec and secrets,
+        # a quota and a NetworkPolicy: in an operator's namespace (rook-ceph holds Ceph's admin keys)
+        # that is the operator's secrets handed to the tenant.
+        if self.name in KUBERNETES_NAMESPACES or self.name.startswith(RESERVED_PREFIXES):
             yield Violation(
                 ("name",),
-                f"{self.name} is a namespace Kubernetes reserves for itself",
+                f"{self.name} is a namespace Kubernetes or the platform reserves for itself",
+                "name the tenant after the organisation, e.g. oslo-hospital",
+            )
+        elif self.name in SITE_NAMESPACES:
+            yield Violation(
+                ("name",),
+                f"{self.name} is the namespace of a component of the site; a tenant there would get its secrets",
                 "name the tenant after the organisation, e.g. oslo-hospital",
             )
 

@@ -340,8 +340,27 @@ FAILING = [
         ("name: startup", "name: kube-startup"),
         ("tenants: [lab, startup]", "tenants: [lab, kube-startup]"),
         errors=(
-            "site.yaml:64:11: tenants[1].name: kube-startup is a namespace Kubernetes reserves for itself\n"
-            "  hint: name the tenant after the organisation, e.g. oslo-hospital",
+            "site.yaml:64:11: tenants[1].name: kube-startup is a namespace Kubernetes or the platform reserves "
+            "for itself\n  hint: name the tenant after the organisation, e.g. oslo-hospital",
+        ),
+    ),
+    case(
+        "name_is_not_a_system_namespace",
+        ("name: startup", "name: rook-ceph"),
+        ("tenants: [lab, startup]", "tenants: [lab, rook-ceph]"),
+        errors=(
+            "site.yaml:64:11: tenants[1].name: rook-ceph is the namespace of a component of the site; a tenant "
+            "there would get its secrets\n  hint: name the tenant after the organisation, e.g. oslo-hospital",
+        ),
+        id="operator",
+    ),
+    case(
+        "tenants_not_in_storage_namespaces",
+        ("kind: vast", "kind: rook-ceph"),
+        ("endpoint: https://vms.example.internal", "endpoint: startup/fs"),
+        errors=(
+            "site.yaml:64:11: tenants[1].name: startup is the namespace of Ceph cluster clinical (storage "
+            "endpoint)\n  hint: name the tenant after the organisation, e.g. oslo-hospital",
         ),
     ),
     case(
@@ -736,6 +755,11 @@ VALID = [
         ("tenants: [lab, startup]", "tenants: [lab, kubeflow-startup]"),
     ),
     case("regulated_is_isolated"),
+    case(
+        "tenants_not_in_storage_namespaces",
+        ("kind: vast", "kind: rook-ceph"),
+        ("endpoint: https://vms.example.internal", "endpoint: ceph-clinical/fs"),
+    ),
     case("names_unique", *NVL_POOL),
     case("node_names_unique", ('"clin-{index:03d}"', '"gpu-{index:03d}"\n    first_index: 33')),
     case("partition_keys_unique", ("pkey: 0x8002", "pkey: 0x7ffe"), ("pkey: 0x8003", "pkey: 0x0003")),
