@@ -249,7 +249,7 @@ def _pydantic_errors(layers: LayeredConfig, error: ValidationError) -> list[Conf
             close = close or difflib.get_close_matches(given, choices, n=1)
             hint = f"did you mean {close[0]}?" if close else f"allowed values: {', '.join(choices)}"
             message = f"{_describe(item['input'])} is not allowed"
-        elif str(path[-1] if path else "").endswith("secret"):
+        elif str(path[-1] if path else "").endswith("secret") and "not shown here" not in message:
             # Where a secret reference belongs, the value given may be the secret itself.
             message = re.sub(r" \(got .*\)$", "", message) + f" (got {_kind_of(item['input'])}, not shown here)"
         elif "(got " not in message:
