@@ -212,14 +212,15 @@ def state_move_commands(mapping: UrnMap, old: Plan) -> list[str]:
         if stack != source:
             lines.append(f"pulumi stack init {shlex.quote(stack)} --copy-config-from {quoted}")
     released = [u for u in mapping.dropped if mapping.types.get(u) in RELEASED_TYPES]
-    if released:
-        kinds = " or ".join(f'.type == "{t}"' for t in RELEASED_TYPES)
-        lines += [
-            f"# {len(released):,} patches leave the state; their labels and taints stay on the Nodes.",
-            f"pulumi stack export --stack {quoted} | jq 'del(.deployment.resources[] | select({kinds}))' "
-            f"> {shlex.quote(source + '.released.json')}",
-            f"pulumi stack import --stack {quoted} --file {shlex.quote(source + '.released.json')}",
-        ]
+    kinds = " or ".join(f'.type == "{t}"' for t in RELEASED_TYPES)
+    # Always: a plan of the deployed site made with this code (``plan --single-stack``) has no
+    # NodePatches, but the deployed state made by older code does; the filter is idempotent.
+    lines += [
+        f"# NodePatches ({len(released):,} in the old plan) leave the state; labels and taints stay on the Nodes.",
+        f"pulumi stack export --stack {quoted} | jq 'del(.deployment.resources[] | select({kinds}))' "
+        f"> {shlex.quote(source + '.released.json')}",
+        f"pulumi stack import --stack {quoted} --file {shlex.quote(source + '.released.json')}",
+    ]
     for urn in mapping.dropped:
         if mapping.types.get(urn) not in RELEASED_TYPES:
             lines.append(f"# the new program no longer declares {urn}: `pulumi up` of {source} deletes it")

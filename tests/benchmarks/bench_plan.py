@@ -37,13 +37,33 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SITES = ("site-configs/eu-pilot.yaml", "site-configs/eu-gigafactory.yaml")
 TARGET_SECONDS = 60.0
-TARGET_RSS_MB = 2048.0
+TARGET_RSS_MB = 300.0
 TARGET_RATIO = 1.3
+TARGET_RESOURCES = 1_500  # in all, over every stack of the site (issue: a few hundred resources)
+TARGET_STACK_RESOURCES = 500
 TARGET_SITE = "eu-gigafactory"  # the target is set for the 100,000-GPU site; small sites are fixed-cost
 
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _import_sdk_modules() -> None:
+    """Import every pulumi-kubernetes module the components use, before the clock starts.
+
+    pulumi-kubernetes loads ``k8s.<group>.<version>`` lazily on first use: without this the
+    composition's first resource of each group pays an import (about 3 s in all), a fixed cost the
+    floor, which uses one module, mostly does not pay. Found from the components' source, so a
+    new group is covered without editing this list.
+    """
+    import importlib
+    import re
+
+    used = set()
+    for source in [*ROOT.joinpath("components").rglob("*.py"), *ROOT.joinpath("infra").rglob("*.py")]:
+        used |= set(re.findall(r"\bk8s\.([a-z]+(?:\.v[0-9a-z]+)?)\.[A-Z]", source.read_text(encoding="utf-8")))
+    for module in sorted(used):
+        importlib.import_module(f"pulumi_kubernetes.{module}")
 
 
 def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
@@ -55,24 +75,31 @@ def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
     config = load_site(site)
     import infra.site  # noqa: F401  (imports before the clock starts, as for the floor)
 
+    _import_sdk_modules()
+
     profiler = None
     if profile is not None:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     plan = plan_site(config)
-    recorded = time.perf_counter()
+    recorded, cpu_s = time.perf_counter(), time.process_time() - cpu
     text = plan.to_json()
     finished = time.perf_counter()
     if profiler is not None and profile is not None:
         profiler.disable()
         profile.parent.mkdir(parents=True, exist_ok=True)
         profiler.dump_stats(str(profile))
+    from infra.engine.stackplan import by_stack
+
     return {
         "resources": len(plan.resources),
+        "stacks": len(plan.stacks),
+        "largest_stack": max((len(found) for found in by_stack(plan).values()), default=0),
         "plan_s": recorded - started,
+        "cpu_s": cpu_s,
         "json_s": finished - recorded,
         "json_mb": len(text.encode()) / 2**20,
         "peak_rss_mb": _peak_rss_mb(),
@@ -101,10 +128,12 @@ def child_floor(count: int, flavour: str) -> dict[str, Any]:
         for index in range(count - 1):
             k8s.core.v1.ConfigMap(f"trivial-{index}", metadata={"name": f"trivial-{index}"}, opts=opts)
 
-    started = time.perf_counter()
+    if flavour == "k8s":
+        _ = k8s.core.v1.ConfigMap  # its module loads lazily: before the clock, as for the plan
+    started, cpu = time.perf_counter(), time.process_time()
     records = record_program(program, project="gigafactory", stack="floor")
-    elapsed = time.perf_counter() - started
-    return {"resources": len(records), "plan_s": elapsed, "peak_rss_mb": _peak_rss_mb()}
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    return {"resources": len(records), "plan_s": elapsed, "cpu_s": cpu_s, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _spawn(*args: str) -> dict[str, Any]:
@@ -141,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; peak memory = ru_maxrss of each run's process")
-    header = f"{'run':<28}{'resources':>10}{'wall s':>9}{'peak MB':>9}{'res/s':>9}"
+    header = f"{'run':<28}{'resources':>10}{'wall s':>9}{'CPU s':>9}{'peak MB':>9}{'res/s':>9}"
     print(header)
     print("-" * len(header))
     verdicts = []
@@ -153,11 +182,16 @@ def main(argv: list[str] | None = None) -> int:
         bare = _spawn("--child-floor", str(plan["resources"]), "--flavour", "bare")
         for label, run in ((f"plan {name}", plan), ("  floor k8s", floor), ("  floor bare", bare)):
             rate = run["resources"] / run["plan_s"] if run["plan_s"] else 0.0
-            print(f"{label:<28}{run['resources']:>10,}{run['plan_s']:>9.1f}{run['peak_rss_mb']:>9.0f}{rate:>9,.0f}")
-        ratio = plan["plan_s"] / floor["plan_s"] if floor["plan_s"] else float("inf")
-        bare_ratio = plan["plan_s"] / bare["plan_s"] if bare["plan_s"] else float("inf")
+            print(
+                f"{label:<28}{run['resources']:>10,}{run['plan_s']:>9.1f}{run['cpu_s']:>9.1f}"
+                f"{run['peak_rss_mb']:>9.0f}{rate:>9,.0f}"
+            )
+        # The verdict takes CPU time: on a shared machine wall time measures the other processes too.
+        ratio = plan["cpu_s"] / floor["cpu_s"] if floor["cpu_s"] else float("inf")
+        bare_ratio = plan["cpu_s"] / bare["cpu_s"] if bare["cpu_s"] else float("inf")
+        wall_ratio = plan["plan_s"] / floor["plan_s"] if floor["plan_s"] else float("inf")
         print(
-            f"{'':<4}plan/floor time: {ratio:.2f}x k8s, {bare_ratio:.2f}x bare; "
+            f"{'':<4}plan/floor CPU time: {ratio:.2f}x k8s, {bare_ratio:.2f}x bare (wall {wall_ratio:.2f}x k8s); "
             f"plan JSON {plan['json_mb']:.1f} MB serialised in {plan['json_s']:.1f} s"
         )
         verdicts.append((name, plan, ratio))
@@ -167,10 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     for name, plan, ratio in verdicts:
         if name != TARGET_SITE:
             continue
-        ok = plan["plan_s"] < TARGET_SECONDS and plan["peak_rss_mb"] < TARGET_RSS_MB and ratio <= TARGET_RATIO
+        ok = (
+            plan["plan_s"] < TARGET_SECONDS
+            and plan["peak_rss_mb"] < TARGET_RSS_MB
+            and ratio <= TARGET_RATIO
+            and plan["resources"] <= TARGET_RESOURCES
+            and plan["largest_stack"] <= TARGET_STACK_RESOURCES
+        )
         print(
-            f"{name}: {'meets' if ok else 'MISSES'} the target (< {TARGET_SECONDS:.0f} s, < {TARGET_RSS_MB:.0f} MB, "
-            f"<= {TARGET_RATIO}x the k8s floor): {plan['plan_s']:.1f} s, {plan['peak_rss_mb']:.0f} MB, {ratio:.2f}x"
+            f"{name}: {'meets' if ok else 'MISSES'} the target (<= {TARGET_RESOURCES:,} resources, no stack over "
+            f"{TARGET_STACK_RESOURCES}, < {TARGET_SECONDS:.0f} s, < {TARGET_RSS_MB:.0f} MB, <= {TARGET_RATIO}x the "
+            f"k8s floor): {plan['resources']:,} resources in {plan['stacks']} stacks (largest "
+            f"{plan['largest_stack']}), {plan['plan_s']:.1f} s, {plan['peak_rss_mb']:.0f} MB, {ratio:.2f}x"
         )
     return 0
 
