@@ -138,9 +138,7 @@ class GigafactorySite(pulumi.ComponentResource):
                     doca_ofed_version=config.operators.network_operator.doca_ofed_version,
                     network_operator_version=config.operators.network_operator.version,
                     namespace=namespaces.network_operator,
-                    ofed_upgrade=upgrade.model_copy(
-                        update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}
-                    ),
+                    ofed_upgrade=upgrade.model_copy(update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}),
                     tolerations=tolerations,
                     requires=(ops.network_operator,) if ops else self._upstream(OPERATORS),
                 ),
