@@ -13,12 +13,12 @@ input that is not what diff reads (not a plan, an unknown ref) or a report that 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 from infra.commands import exit_codes
+from infra.engine.migration import UrnMap, UrnMapError
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.report import PlanDiff, diff_plans, to_json, to_markdown, to_text
 from infra.outputs import is_stdout, write_output
@@ -48,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--urn-map",
         type=Path,
         metavar="FILE",
-        help="JSON object of old URN -> new URN (resources moved, e.g. by a stack split): read as moves, not "
-        "as delete plus create",
+        help="the old->new URN map `gigafactory migrate` writes (urn-map.json): its moves read as moves, not as "
+        "delete plus create (default: plans of different stack layouts are matched as migrate would)",
     )
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout (- is stdout)")
@@ -59,30 +59,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-class UrnMapError(Exception):
-    """An URN map file that cannot be read or is not an object of URN strings."""
-
-
-def read_urn_map(path: Path) -> dict[str, str]:
-    """The old -> new URN map in ``path``: a JSON object whose keys and values are URNs."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UrnMapError(f"{path}: cannot read: {error.strerror or error}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise UrnMapError(f"{path}: not JSON: {error}") from None
-    if not isinstance(document, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and k.startswith("urn:") and v.startswith("urn:")
-        for k, v in document.items()
-    ):
-        raise UrnMapError(f"{path}: expected a JSON object mapping each old URN to its new URN (urn:pulumi:...)")
-    return document
-
-
 def run(args: argparse.Namespace) -> int:
     """Print (or write) the diff; see the module docstring for exit codes."""
     try:
-        args.moved = read_urn_map(args.urn_map) if args.urn_map is not None else {}
+        args.moved = UrnMap.read(args.urn_map).moves if args.urn_map is not None else None
     except UrnMapError as error:
         print(error, file=sys.stderr)
         return EXIT_USAGE

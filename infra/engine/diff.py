@@ -181,7 +181,7 @@ def _change(
     )
 
 
-def _moved_to(old: Plan, new: Plan, moved: Mapping[str, str]) -> dict[str, str]:
+def moves_applied(old: Plan, new: Plan, moved: Mapping[str, str]) -> dict[str, str]:
     """The entries of an old -> new URN map that apply: the old URN is in ``old``, the new one in ``new``."""
     return {a: b for a, b in moved.items() if a != b and old.resource(a) is not None and new.resource(b) is not None}
 
@@ -216,7 +216,7 @@ def resource_changes(old: Plan, new: Plan, moved: Mapping[str, str] | None = Non
     moved resource is matched with its new URN and reported as an update of ``urn``, not as a
     delete plus a create.
     """
-    applied = _moved_to(old, new, moved or {})
+    applied = moves_applied(old, new, moved or {})
     if applied:
         return _with_moves(resource_changes(_renamed(old, applied), new), new, applied)
     changes: dict[str, ResourceChange] = {}
@@ -236,18 +236,16 @@ def resource_changes(old: Plan, new: Plan, moved: Mapping[str, str] | None = Non
 
 
 def _with_moves(changes: list[ResourceChange], new: Plan, moved: Mapping[str, str]) -> list[ResourceChange]:
-    """``changes`` with a ``urn`` field change on every moved resource (an update where nothing else changed)."""
-    by_urn = {c.urn: c for c in changes}
-    for before, after in moved.items():
-        move = FieldChange("urn", before, after)
-        current = by_urn.get(after)
-        if current is None:
-            resource = new.resource(after)
-            assert resource is not None  # _moved_to keeps only URNs the new plan has
-            by_urn[after] = _change(UPDATE, resource, fields=(move,))
-        else:
-            by_urn[after] = dataclasses.replace(current, fields=(move, *current.fields))
-    return sorted(by_urn.values(), key=lambda c: (c.component, c.urn))
+    """``changes`` with the move as the first field of every moved resource that also changes.
+
+    A moved resource that changes nothing else is no change: the moves are summed up per stack in
+    the intent (a stack split moves thousands of resources, one line each would bury the rest).
+    """
+    back = {after: before for before, after in moved.items()}
+    return [
+        dataclasses.replace(c, fields=(FieldChange("urn", back[c.urn], c.urn), *c.fields)) if c.urn in back else c
+        for c in changes
+    ]
 
 
 def _cascade_provider_replacements(old: Plan, new: Plan, changes: dict[str, ResourceChange]) -> None:

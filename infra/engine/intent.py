@@ -8,8 +8,11 @@ of these changes are dangerous is ``dangers.py``'s registry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from infra.engine.facts import PoolFacts, QuotaFacts, SiteFacts, StorageFacts, TenantFacts
 from infra.engine.findings import DRAIN, Finding, n, paired, signed, where
+from infra.engine.migration import urn_stack
 from infra.engine.node_intent import node_intents
 
 
@@ -22,6 +25,24 @@ def intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
     found += _operator_intents(old, new)
     found += _storage_intents(old, new)
     found += _fabric_and_power(old, new)
+    return found
+
+
+def move_intents(moved: Mapping[str, str]) -> list[Finding]:
+    """One line per destination stack of the resources that move (an old -> new URN map applied)."""
+    by_stack: dict[tuple[str, str], int] = {}
+    for before, after in moved.items():
+        key = (urn_stack(before), urn_stack(after))
+        by_stack[key] = by_stack.get(key, 0) + 1
+    found = []
+    for (source, target), count in sorted(by_stack.items()):
+        message = (
+            f"{n(count)} resource{'s' if count != 1 else ''} move from stack {source} to {target}"
+            if source != target
+            else f"{n(count)} resource{'s' if count != 1 else ''} of stack {source} change URN"
+        )
+        message += " (run the moves `gigafactory migrate` writes before `pulumi up`, or they are deleted and created)"
+        found.append(Finding("moves", target, message))
     return found
 
 

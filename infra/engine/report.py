@@ -16,9 +16,10 @@ from typing import Any
 import jinja2
 
 from infra.engine.dangers import DiffInput, dangers
-from infra.engine.diff import OPS, ResourceChange, resource_changes
+from infra.engine.diff import OPS, ResourceChange, moves_applied, resource_changes
 from infra.engine.findings import Finding
-from infra.engine.intent import intents
+from infra.engine.intent import intents, move_intents
+from infra.engine.migration import UrnMapError, urn_map
 from infra.engine.plan import Plan
 
 DIFF_FORMAT = "gigafactory-plan-diff/1"
@@ -64,8 +65,19 @@ class PlanDiff:
 
 
 def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> PlanDiff:
-    """Compare two plans of a site; ``moved`` maps old URNs to new ones (see ``resource_changes``)."""
-    changes = resource_changes(old, new, moved)
+    """Compare two plans of a site; ``moved`` maps old URNs to new ones (see ``resource_changes``).
+
+    Without a map, plans of different stack layouts (a site split into stacks) are matched by the
+    map ``gigafactory migrate`` writes for them (``infra/engine/migration.py``): what ``pulumi state
+    move`` moves is the same resource, not a delete plus a create.
+    """
+    if moved is None and old.stacks != new.stacks:
+        try:
+            moved = urn_map(old, new, new.stacks).moves
+        except UrnMapError:
+            moved = None
+    applied = moves_applied(old, new, moved or {})
+    changes = resource_changes(old, new, applied)
     old_facts, new_facts = old.facts, new.facts
     groups: dict[str, list[ResourceChange]] = {}
     for change in changes:
@@ -77,7 +89,7 @@ def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> 
         old_stack=old.stack,
         new_stack=new.stack,
         dangers=tuple(dangers(DiffInput(old, new, old_facts, new_facts, tuple(changes)))),
-        intents=tuple(intents(old_facts, new_facts)),
+        intents=tuple(move_intents(applied) + intents(old_facts, new_facts)),
         components=components,
     )
 

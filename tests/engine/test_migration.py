@@ -121,3 +121,20 @@ def test_map_file_round_trips_and_refuses_other_files(tmp_path: Path) -> None:
     path.write_text(old.to_json(), encoding="utf-8")
     with pytest.raises(UrnMapError, match="not a URN map"):
         UrnMap.read(path)
+
+
+def test_the_diff_reads_the_split_as_moves_not_deletes() -> None:
+    """The reviewer's diff of a site before and after its split: moves per stack, nothing deleted."""
+    from infra.engine.report import diff_plans
+
+    old, new = plans()
+    diff = diff_plans(old, new)
+    ops = {c.op for g in diff.components for c in g.changes}
+    assert "delete" not in ops, "the split deletes nothing that state move carries"
+    assert not any(d.kind == "protected-storage" for d in diff.dangers)
+    moves = [i for i in diff.intents if i.kind == "moves"]
+    assert moves and all("move from stack eu-pilot to eu-pilot." in i.message for i in moves)
+    assert sum(int(i.message.split(" ")[0].replace(",", "")) for i in moves) == len(urn_map(old, new).moves)
+    # Without the map the same change reads as a delete of everything that moves.
+    unmapped = diff_plans(old, new, {})
+    assert sum(c.op == "delete" for g in unmapped.components for c in g.changes) >= len(urn_map(old, new).moves)

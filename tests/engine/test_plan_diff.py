@@ -366,12 +366,16 @@ def test_moved_resources_without_the_map_read_as_delete_and_create() -> None:
 def test_urn_map_reads_a_move_as_a_move(tmp_path: Any) -> None:
     after, moved = _split_storage(BASE)
     diff = diff_plans(BASE, after, moved)
-    changes = [c for g in diff.components for c in g.changes]
-    assert {c.op for c in changes} == {UPDATE} and len(changes) == len(moved)
-    for change in changes:
-        (field,) = change.fields
-        assert field.path == "urn" and moved[field.old] == field.new == change.urn
+    assert diff.components == (), "a move that changes nothing else is no resource change"
+    assert [i.message.split(" (")[0] for i in diff.intents] == [
+        f"{len(moved)} resources move from stack synth to synth-storage"
+    ]
     assert diff.dangers == (), "a moved PVC is not deleted"
+    # A moved resource that also changes shows its move first.
+    resized, _ = _split_storage(synthetic_plan(Shape(pvc_size="200Ti")))
+    (change,) = [c for g in diff_plans(BASE, resized, moved).components for c in g.changes]
+    assert [f.path for f in change.fields] == ["urn", "spec.resources.requests.storage"]
+    assert moved[change.fields[0].old] == change.fields[0].new == change.urn
     # An entry whose new URN is not in the new plan is ignored: that resource really goes.
     gone = Plan(
         project=after.project,
@@ -388,11 +392,13 @@ def test_urn_map_on_the_command_line(tmp_path: Any, capsys: pytest.CaptureFixtur
     after, moved = _split_storage(BASE)
     (tmp_path / "old.json").write_text(BASE.to_json())
     (tmp_path / "new.json").write_text(after.to_json())
-    (tmp_path / "urns.json").write_text(json.dumps(moved))
+    from infra.engine.migration import UrnMap
+
+    (tmp_path / "urns.json").write_text(UrnMap(site="synth", moves=moved).to_json())
     files = [str(tmp_path / "old.json"), str(tmp_path / "new.json")]
     assert main(["diff", *files, "--fail-on-danger"]) == 3
     assert main(["diff", *files, "--fail-on-danger", "--urn-map", str(tmp_path / "urns.json")]) == 0
-    assert "urn: urn:pulumi:synth::" in capsys.readouterr().out
-    (tmp_path / "bad.json").write_text('["not", "a", "map"]')
+    assert "move from stack synth to synth-storage" in capsys.readouterr().out
+    (tmp_path / "bad.json").write_text('{"synth": "not a map"}')
     assert main(["diff", *files, "--urn-map", str(tmp_path / "bad.json")]) == 2
-    assert "expected a JSON object mapping each old URN" in capsys.readouterr().err
+    assert "not a URN map" in capsys.readouterr().err
