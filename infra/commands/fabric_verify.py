@@ -18,7 +18,7 @@ from pathlib import Path
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
 from infra.outputs import write_file_atomic
-from infra.plan.fabric.asbuilt import AsBuilt, compare, identify
+from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_devices
 from infra.plan.fabric.discovery import Discovery, DiscoveryError, parse_discovery
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import FabricPlan, plan_fabric
@@ -143,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return exit_codes.BAD_INPUT
     check_speed = not args.no_speed_check
-    result = compare(plan, discovery, identify(plan, discovery, names), check_speed=check_speed)
+    planned = planned_devices(plan)
+    identity = identify(plan, discovery, names, planned)
+    result = compare(plan, discovery, identity, check_speed=check_speed, planned=planned)
     if args.write_guids:
         target = Path(args.write_guids)
         try:

@@ -75,6 +75,7 @@ class FloorPlan:
         self.rack_units_used: list[int] = []
         self._su_first_rack: dict[tuple[str, int], int] = {}
         self._switch_place: dict[tuple[Role, int], Place] = {}
+        self._node_places: dict[tuple[str, int], Place] = {}
         self._row = 0
         self._slot = 0
         self._lay_out()
@@ -157,6 +158,14 @@ class FloorPlan:
 
     def node(self, pool_name: str, position: int) -> Place:
         """Where node ``position`` (0-based) of the pool sits."""
+        key = (pool_name, position)
+        place = self._node_places.get(key)
+        if place is None:
+            # Every rail of a node asks: the cable plan looks each node up once per HCA.
+            place = self._node_places[key] = self._node(pool_name, position)
+        return place
+
+    def _node(self, pool_name: str, position: int) -> Place:
         pool = self.fabric.layout(pool_name).pool
         su, slot = divmod(position, pool.scalable_unit_nodes)
         rack, within = divmod(slot, pool.nodes_per_rack)

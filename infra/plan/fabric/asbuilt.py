@@ -104,13 +104,26 @@ def identity_sorted(identity: Mapping[str, str]) -> list[tuple[str, str]]:
     return sorted(identity.items(), key=lambda item: item[1])
 
 
+def planned_devices(plan: FabricPlan) -> dict[str, Device]:
+    """Every planned device by name (for an HCA, the node description it should report)."""
+    return {device.name: device for device in plan.devices()}
+
+
 def _kind_fits(node: Node, device: Device) -> bool:
     return node.is_switch == isinstance(device, Switch)
 
 
-def identify(plan: FabricPlan, discovery: Discovery, names: Mapping[int, str] | None = None) -> dict[str, str]:
-    """Discovered node id -> planned device name for every node that could be identified."""
-    planned = {device.name: device for device in plan.devices()}
+def identify(
+    plan: FabricPlan,
+    discovery: Discovery,
+    names: Mapping[int, str] | None = None,
+    planned: Mapping[str, Device] | None = None,
+) -> dict[str, str]:
+    """Discovered node id -> planned device name for every node that could be identified.
+
+    ``planned`` is ``planned_devices(plan)`` when the caller already has it.
+    """
+    planned = planned if planned is not None else planned_devices(plan)
     identity: dict[str, str] = {}
     claimed: set[str] = set()
 
@@ -173,12 +186,14 @@ class _Pieces:
 class _Comparison:
     """Plan, discovery and identity, with how to name and describe a port of either."""
 
-    def __init__(self, plan: FabricPlan, discovery: Discovery, identity: dict[str, str]) -> None:
+    def __init__(
+        self, plan: FabricPlan, discovery: Discovery, identity: dict[str, str], planned: Mapping[str, Device]
+    ) -> None:
         self.plan = plan
         self.discovery = discovery
         self.identity = identity
         self.nodeid_of = {name: nodeid for nodeid, name in identity.items()}
-        self.planned: dict[str, Device] = {device.name: device for device in plan.devices()}
+        self.planned = planned
 
     def device(self, name: str) -> Device | None:
         return self.planned.get(name)
@@ -305,15 +320,24 @@ def _classify(c: _Comparison, planned: list[tuple[Port, Port]], found: list[tupl
     return findings
 
 
-def compare(plan: FabricPlan, discovery: Discovery, identity: dict[str, str], *, check_speed: bool = True) -> AsBuilt:
+def compare(
+    plan: FabricPlan,
+    discovery: Discovery,
+    identity: dict[str, str],
+    *,
+    check_speed: bool = True,
+    planned: Mapping[str, Device] | None = None,
+) -> AsBuilt:
     """Every difference between the plan and the discovery, one finding per fault."""
-    c = _Comparison(plan, discovery, identity)
+    c = _Comparison(plan, discovery, identity, planned if planned is not None else planned_devices(plan))
     pieces = _Pieces()
     bad_planned: list[tuple[Port, Port]] = []
     bad_found: list[tuple[Port, Port]] = []
     findings: list[Finding] = []
     speed = plan.generation.value
     planned_links = 0
+    # Discovered port links already matched to a planned link (by object id): not looked up again below.
+    matched: set[int] = set()
     for link in plan.links():
         planned_links += 1
         a = (link.lower.device.name, link.lower.port)
@@ -321,6 +345,10 @@ def compare(plan: FabricPlan, discovery: Discovery, identity: dict[str, str], *,
         na, nb = c.nodeid_of.get(a[0]), c.nodeid_of.get(b[0])
         got = discovery.links.get((na, a[1])) if na is not None else None
         if got is not None and got.peer == nb and got.peer_port == b[1]:
+            matched.add(id(got))
+            back = discovery.links.get((nb, b[1]))
+            if back is not None:
+                matched.add(id(back))
             narrow = got.width is not None and got.width < PLANNED_WIDTH
             slow = check_speed and got.speed is not None and SPEED_RANK[got.speed] < SPEED_RANK[speed]
             if narrow or slow:
@@ -343,6 +371,8 @@ def compare(plan: FabricPlan, discovery: Discovery, identity: dict[str, str], *,
         if (nodeid, port) > (got.peer, got.peer_port):
             continue
         found_links += 1
+        if id(got) in matched:
+            continue
         x, y = c.found_port(nodeid, port), c.found_port(got.peer, got.peer_port)
         if c.planned_peer(x) == y:
             continue

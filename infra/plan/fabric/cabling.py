@@ -288,9 +288,10 @@ class CablePlan:
     def csv_chunks(self) -> Iterator[str]:
         """``cables.csv``: a header, then one row per link, in chunks for a streaming writer."""
         yield ",".join(CABLE_COLUMNS) + "\n"
+        devices: dict[str, str] = {}  # device name -> "device,rack,u," (the part of an end that is per device)
         batch: list[str] = []
         for cable in self.cables():
-            batch.append(_row(cable))
+            batch.append(_row(cable, devices))
             if len(batch) == 2048:
                 yield "".join(batch)
                 batch.clear()
@@ -298,19 +299,24 @@ class CablePlan:
             yield "".join(batch)
 
 
-def _end_fields(end: End, place: Place) -> str:
+def _end_fields(end: End, place: Place, devices: dict[str, str]) -> str:
     device = end.device
+    where = devices.get(device.name)
     if isinstance(device, Hca):
-        return f"{device.hostname},{place.rack.name},{place.u},{device.device},,"
-    cage, half = cage_of(end.port)
-    return f"{device.name},{place.rack.name},{place.u},{end.port},{cage},{half}"
+        if where is None:
+            where = devices[device.name] = f"{device.hostname},{place.rack.name},{place.u},{device.device}"
+        return f"{where},,"
+    if where is None:
+        where = devices[device.name] = f"{device.name},{place.rack.name},{place.u}"
+    port = end.port
+    return f"{where},{port},{(port + 1) // 2},{2 - port % 2}"
 
 
-def _row(cable: Cable) -> str:
+def _row(cable: Cable, devices: dict[str, str]) -> str:
     # No field holds a comma or a quote (names are DNS labels, parts are fixed texts without commas).
     return (
         f"{cable.label},{cable.tier.value},{cable.assembly},{cable.media},{cable.part_class},{cable.length_m:g},"
-        f"{_end_fields(cable.a, cable.a_place)},{_end_fields(cable.b, cable.b_place)}\n"
+        f"{_end_fields(cable.a, cable.a_place, devices)},{_end_fields(cable.b, cable.b_place, devices)}\n"
     )
 
 
@@ -328,6 +334,11 @@ class _Cage:
     def cables(self, cabling: CablePlan) -> Iterator[Cable]:
         plan = cabling.plan
         optics = cabling.optics(self.tier)
+        if optics is not None:
+            parts = {
+                kind: f"{optics.fibre}; {optics.twin_port} at the switch cage; {far} at the far end"
+                for kind, far in (("hca", optics.single_port), ("switch", optics.twin_port))
+            }
         for (port, peer), place, length in zip(self.links, self.places, self.lengths, strict=True):
             here = End(self.switch, port)
             link = Link(self.tier, peer, here) if isinstance(peer.device, Hca) else Link(self.tier, here, peer)
@@ -338,6 +349,5 @@ class _Cage:
                 assert optics is not None
                 rounded = fibre_length(length)
                 media = optics.media
-                far = optics.single_port if isinstance(peer.device, Hca) else optics.twin_port
-                part = f"{optics.fibre}; {optics.twin_port} at the switch cage; {far} at the far end"
+                part = parts["hca" if isinstance(peer.device, Hca) else "switch"]
             yield Cable(label, self.tier, self.assembly, media, part, rounded, here, peer, self.place, place)
