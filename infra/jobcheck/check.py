@@ -90,7 +90,10 @@ def text_report(verdicts: Sequence[Verdict]) -> str:
 
 
 def _placement_lines(placement: dict[str, Any]) -> list[str]:
-    queue = f"queue {placement.get('cluster_queue')}, flavor {placement.get('flavor')}"
+    queue = (
+        f"LocalQueue {placement.get('local_queue')} -> ClusterQueue {placement.get('cluster_queue')}, "
+        f"flavor {placement.get('flavor')}"
+    )
     if placement.get("queue_defaulted"):
         queue += " (the namespace's LocalQueue `default`, given by Kueue)"
     lines = [queue]

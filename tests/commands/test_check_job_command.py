@@ -40,7 +40,7 @@ def test_admitted_job_exits_0_and_says_where_it_runs(
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"{job}: Job fjord-ai/eval-checkpoint: admitted"
-    assert "  queue fjord-ai, flavor h100-train" in lines
+    assert "  LocalQueue fjord-ai/default -> ClusterQueue fjord-ai, flavor h100-train" in lines
     assert "  pod set main: 1 pods on 1 node(s) of pool h100-train, 1 per node" in lines
     assert "  storage: lustre-shared (lustre-shared)" in lines
     assert any(line.startswith("  assumed: no other workload holds quota or nodes") for line in lines)
@@ -84,7 +84,7 @@ def test_tenant_option_checks_as_another_namespace(
     assert code == 1 and "the job names no namespace" in out and "pass --tenant NAME" in out
     code, out, _ = _run(capsys, str(job), "--plan", str(plan_file), "--tenant", "nordic-llm-lab")
     assert code == 0, out
-    assert "queue nordic-llm-lab, flavor h100-train" in out
+    assert "LocalQueue nordic-llm-lab/default -> ClusterQueue nordic-llm-lab, flavor h100-train" in out
 
 
 @pytest.mark.parametrize(

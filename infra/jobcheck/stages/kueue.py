@@ -43,6 +43,7 @@ def check(ctx: Context) -> list[Reason]:
             )
         ]
     ctx.cluster_queue = cluster_queue
+    ctx.placement["local_queue"] = f"{namespace}/{ctx.queue}"
     ctx.placement["cluster_queue"] = cq_name
     spec = cluster_queue.get("spec") or {}
     ns_object = site.get("Namespace", namespace) or {}
