@@ -154,6 +154,13 @@ class NodePool(Model):
     driver_upgrade: DriverUpgrade = Field(default_factory=DriverUpgrade, description="Driver roll-out.")
     sysctls: dict[str, str] = Field(default_factory=dict, description="Kernel settings every node must have.")
     hugepages_1gi: Integer = Field(0, ge=0, description="1 GiB hugepages every node must have.")
+    multi_node_nvlink: Flag = Field(
+        False,
+        description=(
+            "Multi-node NVLink (ComputeDomains across a GB200 NVL72 rack). Not deployed: must stay false "
+            "(README, 'What the operators require at run time')."
+        ),
+    )
 
     RENAMED: ClassVar[dict[str, str]] = {
         "node_count": "nodes",
@@ -173,6 +180,20 @@ class NodePool(Model):
                 gpus = 1
             return {**data, "gpus_per_node": gpus}
         return data
+
+    @field_validator("multi_node_nvlink")
+    @classmethod
+    def _no_multi_node_nvlink(cls, value: bool) -> bool:
+        # GPU Operator v26.7.0 offers ComputeDomains only through its chart's gpuCluster.deployCR,
+        # which values.yaml marks experimental and "an invalid configuration" beside ClusterPolicy:
+        # every pool would move to the DRA stack. Claiming it here would promise what is not built.
+        if value:
+            raise ValueError(
+                "multi-node NVLink (ComputeDomains) is not deployed: GPU Operator v26.7.0 offers it only through "
+                "the experimental GPUCluster stack, exclusive with ClusterPolicy; set multi_node_nvlink: false "
+                "(NVLink then spans one node)"
+            )
+        return value
 
     @field_validator("node_name_pattern")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.config.catalog import GPU_SYSTEMS, GpuModel
 from infra.engine.plan import Plan
 from infra.engine.stackplan import by_stack
 
@@ -46,6 +47,9 @@ def summary_lines(plan: Plan) -> list[str]:
             for name, pool in site["pools"].items()
         ]
     )
+    warnings = warning_lines(site["pools"])
+    if warnings:
+        lines += ["", "Warnings", *warnings]
     lines += ["", "Node labels and taints, per pool", *_identity_lines(site["pools"])]
     lines += ["", "Compute fabric", *_fabric_lines(site["fabric"])]
     lines += ["", "Storage", *_storage_lines(site["storage"])]
@@ -57,6 +61,22 @@ def summary_lines(plan: Plan) -> list[str]:
     counts = plan.component_counts()
     lines += ["", f"Resources per component ({len(plan.resources):,} in all)"]
     lines += _table([[plan.component_label(name), f"{count:,}"] for name, count in counts.items()])
+    return lines
+
+
+def warning_lines(pools: dict[str, Any]) -> list[str]:
+    """Known gaps a reviewer must see: pools whose racks are NVLink domains this site does not build."""
+    lines = []
+    for name, pool in pools.items():
+        model = GpuModel(pool["gpu_model"])
+        rack = GPU_SYSTEMS[model].rack_nodes
+        if rack is not None:
+            per_node = GPU_SYSTEMS[model].gpus_per_node
+            lines.append(
+                f"  ! pool {name}: {model.value} racks are NVLink domains of {rack} nodes, but no ComputeDomain is "
+                f"deployed (GPU Operator v26.7.0 offers them only through its experimental GPUCluster stack): "
+                f"jobs get NVLink within one node ({per_node} GPUs) and InfiniBand between nodes"
+            )
     return lines
 
 

@@ -118,6 +118,12 @@ def one(edit: Edit, error: str) -> object:
             "such as '25%' (got True)",
         ),
         one(
+            ("    purpose: training\n", "    purpose: training\n    multi_node_nvlink: true\n"),
+            "site.yaml:15:24: node_pools[0].multi_node_nvlink: multi-node NVLink (ComputeDomains) is not deployed: "
+            "GPU Operator v26.7.0 offers it only through the experimental GPUCluster stack, exclusive with "
+            "ClusterPolicy; set multi_node_nvlink: false (NVLink then spans one node) (got true)",
+        ),
+        one(
             ("ufm_credentials_secret: ufmCredentials", 'ufm_credentials_secret: "-----BEGIN PRIVATE KEY-----"'),
             "site.yaml:25:29: fabrics.compute.ufm_credentials_secret: must name a Pulumi config secret (letters, "
             "digits, '_', '.', ':' or '-'), never hold the secret itself; set the value with `pulumi config set "
