@@ -137,8 +137,9 @@ class StorageFacts(Facts):
     reclaim_policy: str
     encrypted: bool
     tenants: tuple[str, ...]
-    nodes: int = 0
-    """GPU nodes that use the system (the per-node figure divides by these)."""
+    nodes: int | None = None
+    """GPU nodes that use the system (the per-node figure divides by these); None in a plan written
+    before they were recorded (``gigafactory-plan/1``), so an older plan is not read as 0 nodes."""
 
 
 @dataclass(frozen=True)

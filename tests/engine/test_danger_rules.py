@@ -159,3 +159,9 @@ def test_a_dedicated_pool_shared_is_dangerous() -> None:
     old = with_site(BASE, lambda s: s["pools"]["train"].update(dedicated_to="team-a"))
     (danger,) = diff_plans(old, BASE).dangers
     assert danger.kind == "isolation" and "pool train dedicated to team-a -> shared" in danger.message
+
+
+def test_a_fact_an_older_plan_lacks_is_not_read_as_zero() -> None:
+    old = with_site(BASE, lambda s: s["storage"]["lustre"].pop("nodes"), fmt="gigafactory-plan/1")
+    diff = diff_plans(Plan.from_json(old.to_json()), BASE)
+    assert not any("nodes using it" in i.message for i in diff.intents), [i.message for i in diff.intents]
