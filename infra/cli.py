@@ -43,6 +43,7 @@ COMMANDS: tuple[str, ...] = (
     "schema",
     "completion",
     "check_job",
+    "report",
 )
 # Two-word commands: `gigafactory fabric verify ...` runs the `fabric-verify` sub-command (`fabric SITE`
 # keeps its one positional argument).

@@ -5,7 +5,7 @@
 # hosts, each a chroot built from the static busybox).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source_packages=(opensm ibsim-utils infiniband-diags openssh-server busybox-static procps zsh)
+source_packages=(opensm ibsim-utils infiniband-diags openssh-server busybox-static procps zsh chromium chromium-driver)
 EXTRAS=test bash infra/bootstrap.sh
 missing=()
 for pkg in "${source_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done

@@ -61,6 +61,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gigafactory completion bash > ~/.local/share/bash-completion/completions/gigafactory",
         "gigafactory completion zsh > ~/.zfunc/_gigafactory",
     ),
+    "report": (
+        "gigafactory report site-configs/eu-pilot.yaml -o out/eu-pilot.html",
+        "gigafactory report site-configs/eu-pilot.yaml -o out/eu-pilot.html --acceptance acceptance-eu-pilot.json",
+        "gigafactory report site-configs/eu-pilot.yaml -o out/eu-pilot.html --diff out/eu-pilot.old.plan.json",
+    ),
     "check-job": (
         "gigafactory check-job examples/jobs/fjord-ai-finetune.yaml --site site-configs/eu-pilot.yaml",
         "gigafactory check-job job.yaml --plan out/eu-gigafactory.plan.json --tenant fjord-ai --format json",

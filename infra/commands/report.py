@@ -1,0 +1,98 @@
+"""``gigafactory report SITE.yaml -o site.html``: the site as one self-contained HTML file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from infra.commands import exit_codes
+from infra.commands.plan import load_config, make_plan
+from infra.engine.plan import Plan, PlanFileError
+from infra.outputs import write_output
+from infra.plan.site_plan import PLANNING_ERRORS, build_site_plan, planning_errors
+from infra.report.build import AcceptanceFileError, ReportInputs, build_report, read_acceptance
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``report`` sub-command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="draw the site as one self-contained HTML file: fabric, racks, power, tenants, BOM",
+        description=(
+            "Write the site's report: the fat tree (aggregated per scalable unit and spine group), racks with kW, "
+            "power and capacity against the envelope, tenants with quotas, partitions and isolation, the bill "
+            "of materials and operator versions. One HTML file with inline SVG and CSS: no network, the same "
+            "bytes for the same inputs, readable printed on A3."
+        ),
+    )
+    parser.add_argument("site", metavar="SITE.yaml", help="site config file")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file (- for stdout)")
+    parser.add_argument(
+        "--acceptance", type=Path, metavar="RESULTS.json", help="colour nodes by a `gigafactory verify` result"
+    )
+    parser.add_argument(
+        "--diff", type=Path, metavar="OLD.plan.json", help="show what the site changes against an older plan"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; the exit-code contract of ``exit_codes``."""
+    config, code = load_config(args.site)
+    if config is None:
+        return code
+    try:
+        site_plan = build_site_plan(config)
+    except PLANNING_ERRORS as error:
+        for problem in planning_errors(Path(args.site), error):
+            print(problem, file=sys.stderr)
+        return exit_codes.REJECTED
+    inputs = ReportInputs(config=config, plan=site_plan)
+    if args.acceptance is not None:
+        try:
+            inputs = ReportInputs(config=config, plan=site_plan, acceptance=read_acceptance(args.acceptance))
+        except AcceptanceFileError as error:
+            print(error, file=sys.stderr)
+            return exit_codes.BAD_INPUT
+    if args.diff is not None:
+        changed = _diff_inputs(args, config_plan=make_plan(config, args.site), old_path=args.diff)
+        if isinstance(changed, int):
+            return changed
+        inputs = ReportInputs(
+            config=config,
+            plan=site_plan,
+            acceptance=inputs.acceptance,
+            diff_lines=changed[0],
+            danger_lines=changed[1],
+            changed_pools=changed[2],
+        )
+    html = build_report(inputs)
+    try:
+        write_output(args.output, html)
+    except OSError as error:
+        print(f"{args.output}: cannot write the report: {error.strerror or error}", file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    if args.output != "-":
+        print(f"wrote {args.output}: report of {config.site.name} ({len(html.encode()):,} bytes)", file=sys.stderr)
+    return exit_codes.OK
+
+
+def _diff_inputs(
+    args: argparse.Namespace, *, config_plan: Plan | None, old_path: Path
+) -> tuple[list[str], list[str], frozenset[str]] | int:
+    """The diff's text, its danger lines and the pools its findings name; or an exit status."""
+    from infra.engine.report import diff_plans, to_text
+
+    if config_plan is None:
+        return exit_codes.REJECTED
+    try:
+        old = Plan.read(old_path)
+    except PlanFileError as error:
+        print(error, file=sys.stderr)
+        return exit_codes.BAD_INPUT
+    diff = diff_plans(old, config_plan)
+    dangers = [f"{d.kind}: {d.subject}: {d.message}" for d in diff.dangers]
+    pools = set(config_plan.facts.pools) | set(old.facts.pools)
+    changed = frozenset(f.subject for f in (*diff.dangers, *diff.intents) if f.subject in pools)
+    return to_text(diff).splitlines(), dangers, changed

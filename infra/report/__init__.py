@@ -1,0 +1,1 @@
+"""The as-built report of a site: one self-contained HTML file."""

@@ -1,0 +1,241 @@
+"""``build_report``: the as-built report of a site as one self-contained HTML file.
+
+Everything comes from the site config and its ``SitePlan`` (fabric, capacity, addressing), plus
+optionally node acceptance results and a diff against an older plan. No network, no framework, no
+timestamp: the same inputs give the same bytes. Large sites are drawn as aggregates (scalable
+units, spine groups, rows of racks), and a row's rack elevations are drawn by a little vanilla
+JavaScript only when the reader opens the row, from a compact table embedded in the page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from infra.config.catalog import GPU_SYSTEMS
+from infra.config.model import SiteConfig
+from infra.plan.site_plan import SitePlan
+from infra.report.topology import draw_topology
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE = "report.html.j2"
+# Switch power for the per-rack figures (NVIDIA Quantum-2 QM9700 and Quantum-X800 Q3400 data sheets,
+# typical with optics): a few hundred watts to a few kW, small beside a GPU rack, but not zero.
+SWITCH_KW = {"QM9700": 1.72, "Q3400": 5.6}
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """A node's acceptance result as ``gigafactory verify`` wrote it."""
+
+    status: str
+    failed_checks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What a report is drawn from."""
+
+    config: SiteConfig
+    plan: SitePlan
+    acceptance: Mapping[str, NodeOutcome] = field(default_factory=dict)
+    diff_lines: Sequence[str] = ()
+    danger_lines: Sequence[str] = ()
+    changed_pools: frozenset[str] = frozenset()
+    chart_objects: Mapping[str, int] = field(default_factory=dict)
+
+
+class AcceptanceFileError(ValueError):
+    """An acceptance results file that is not what ``gigafactory verify`` writes."""
+
+
+def read_acceptance(path: Path) -> dict[str, NodeOutcome]:
+    """Node outcomes from a ``gigafactory verify --format json`` result file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        nodes = document["nodes"]
+        return {
+            str(n["node"]): NodeOutcome(
+                str(n["status"]),
+                tuple(str(c["name"]) for c in n.get("checks", []) if c.get("status") in ("fail", "error")),
+            )
+            for n in nodes
+        }
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AcceptanceFileError(f"{path}: cannot be read ({exc})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AcceptanceFileError(
+            f"{path}: not an acceptance result of `gigafactory verify --format json` ({exc.__class__.__name__}: {exc})"
+        ) from None
+
+
+def _pools(inputs: ReportInputs) -> list[dict[str, Any]]:
+    config, capacity = inputs.config, inputs.plan.capacity
+    rows = []
+    for pool in config.node_pools:
+        cap = capacity.pool(pool.name)
+        holders = [(t.name, q.gpus) for t in config.tenants for q in t.gpu_quotas if q.pool == pool.name]
+        rows.append(
+            {
+                "name": pool.name,
+                "model": pool.gpu_model.value,
+                "nodes": pool.nodes,
+                "gpus": cap.gpus,
+                "booked": cap.booked_gpus,
+                "free": max(cap.gpus - cap.booked_gpus, 0),
+                "booked_pct": min(100.0, 100.0 * cap.booked_gpus / cap.gpus) if cap.gpus else 0.0,
+                "sus": pool.scalable_units,
+                "kw": cap.it_load_kw,
+                "holders": holders,
+                "dedicated_to": pool.dedicated_to or "",
+                "changed": pool.name in inputs.changed_pools,
+            }
+        )
+    return rows
+
+
+def _racks(inputs: ReportInputs) -> list[dict[str, Any]]:
+    """One row per scalable unit: its racks with kW and, with acceptance results, each node's outcome."""
+    config = inputs.config
+    switch_kw = SWITCH_KW.get(config.fabrics.compute.switch_model.value, 0.0)
+    rows = []
+    for pool in config.node_pools:
+        node_kw = GPU_SYSTEMS[pool.gpu_model].node_kw
+        for su in range(pool.scalable_units):
+            first = su * pool.scalable_unit_nodes
+            names = [pool.node_name(p) for p in range(first, min(first + pool.scalable_unit_nodes, pool.nodes))]
+            racks: list[dict[str, Any]] = []
+            for start in range(0, len(names), pool.nodes_per_rack):
+                members = names[start : start + pool.nodes_per_rack]
+                racks.append(
+                    {
+                        "nodes": [[n, inputs.acceptance[n].status if n in inputs.acceptance else ""] for n in members],
+                        "kw": round(len(members) * node_kw, 1),
+                    }
+                )
+            # The SU's leaves (one per rail) sit in its network rack.
+            racks.append({"nodes": [], "kw": round(pool.hcas.compute * switch_kw, 1), "network": True})
+            outcomes = [inputs.acceptance[n].status for n in names if n in inputs.acceptance]
+            rows.append(
+                {
+                    "pool": pool.name,
+                    "su": su,
+                    "nodes": len(names),
+                    "kw": round(sum(r["kw"] for r in racks), 1),
+                    "racks": racks,
+                    "failed": sum(o != "pass" for o in outcomes),
+                    "verified": len(outcomes),
+                }
+            )
+    return rows
+
+
+def _tenants(config: SiteConfig) -> list[dict[str, Any]]:
+    rows = []
+    for tenant in config.tenants:
+        iso = tenant.isolation
+        guarantees = []
+        if iso.dedicated_nodes:
+            guarantees.append(("dedicated nodes", "pool taints + admission policy on tolerations and selectors"))
+        if iso.own_partition:
+            guarantees.append(("own InfiniBand partition", f"pkey 0x{tenant.pkey & 0x7FFF:04x}, no shared membership"))
+        if iso.encrypted_storage:
+            guarantees.append(("encrypted storage", "storage classes granted: encrypted systems only"))
+        if iso.egress == "deny":
+            guarantees.append(("no egress", "default-deny NetworkPolicy, cluster DNS only"))
+        rows.append(
+            {
+                "name": tenant.name,
+                "kind": tenant.kind,
+                "cohort": tenant.cohort or "",
+                "pkey": f"0x{tenant.pkey & 0x7FFF:04x}",
+                "quotas": [
+                    {
+                        "pool": q.pool,
+                        "gpus": q.gpus,
+                        "borrow": "" if q.borrowing_limit is None else q.borrowing_limit,
+                        "lend": "" if q.lending_limit is None else q.lending_limit,
+                    }
+                    for q in tenant.gpu_quotas
+                ],
+                "storage": [(s.system, s.quota_tb) for s in tenant.storage],
+                "guarantees": guarantees,
+            }
+        )
+    return rows
+
+
+def _storage(inputs: ReportInputs) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "capacity": s.capacity_tb,
+            "booked": s.booked_tb,
+            "booked_pct": min(100.0, 100.0 * s.booked_tb / s.capacity_tb) if s.capacity_tb else 0.0,
+            "read": s.read_gb_per_s,
+            "write": s.write_gb_per_s,
+            "per_node": s.read_gb_per_s_per_node,
+        }
+        for s in inputs.plan.capacity.storage
+    ]
+
+
+def _versions(config: SiteConfig) -> list[tuple[str, str]]:
+    operators = config.operators.model_dump(mode="json")
+    rows = []
+    for name, settings in sorted(operators.items()):
+        if isinstance(settings, dict) and "version" in settings:
+            rows.append((name.replace("_", " "), str(settings["version"])))
+    return rows
+
+
+def build_report(inputs: ReportInputs) -> str:
+    """The report's HTML text."""
+    config, plan = inputs.config, inputs.plan
+    topology = draw_topology(config, plan.fabric, inputs.changed_pools)
+    capacity = plan.capacity
+    racks = _racks(inputs)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        keep_trailing_newline=True,
+    )
+    failing = sorted(
+        (node, outcome.failed_checks) for node, outcome in inputs.acceptance.items() if outcome.status != "pass"
+    )
+    return environment.get_template(TEMPLATE).render(
+        site=config.site,
+        fabric=plan.fabric,
+        fabric_lines=plan.fabric.summary_lines(),
+        topology=topology,
+        pools=_pools(inputs),
+        rack_rows=racks,
+        # "</" never appears in the embedded JSON, so no value can close its <script> element.
+        rack_data=json.dumps([[r["pool"], r["su"], r["racks"]] for r in racks], separators=(",", ":")).replace(
+            "</", "<\\/"
+        ),
+        power={
+            "it": capacity.it_load_kw,
+            "facility": capacity.facility_kw,
+            "envelope": capacity.envelope_kw,
+            "it_pct": min(100.0, 100.0 * capacity.it_load_kw / capacity.envelope_kw),
+            "facility_pct": min(100.0, 100.0 * capacity.facility_kw / capacity.envelope_kw),
+            "pue": capacity.pue,
+        },
+        tenants=_tenants(config),
+        storage=_storage(inputs),
+        bom=plan.fabric.bom_rows(),
+        versions=_versions(config),
+        acceptance=bool(inputs.acceptance),
+        failing=failing,
+        diff_lines=list(inputs.diff_lines),
+        danger_lines=list(inputs.danger_lines),
+        chart_objects=sorted(inputs.chart_objects.items()),
+    )
