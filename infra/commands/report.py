@@ -94,5 +94,7 @@ def _diff_inputs(
     diff = diff_plans(old, config_plan)
     dangers = [f"{d.kind}: {d.subject}: {d.message}" for d in diff.dangers]
     pools = set(config_plan.facts.pools) | set(old.facts.pools)
-    changed = frozenset(f.subject for f in (*diff.dangers, *diff.intents) if f.subject in pools)
+    # Findings about a pool name it as their subject ("pool h100-train").
+    subjects = {f.subject.removeprefix("pool ") for f in (*diff.dangers, *diff.intents)}
+    changed = frozenset(subjects & pools)
     return to_text(diff).splitlines(), dangers, changed

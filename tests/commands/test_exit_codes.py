@@ -183,6 +183,23 @@ CASES: dict[str, list[Case]] = {
             exit_codes.BAD_INPUT,
         ),
     ],
+    "report": [
+        ("written", lambda i, o: ["report", PILOT, "-o", str(o / "site.html")], exit_codes.OK),
+        ("invalid site", lambda i, o: ["report", i.invalid, "-o", str(o / "site.html")], exit_codes.REJECTED),
+        ("not YAML", lambda i, o: ["report", i.not_yaml, "-o", str(o / "site.html")], exit_codes.BAD_INPUT),
+        (
+            "acceptance file is not a result",
+            lambda i, o: ["report", PILOT, "-o", str(o / "site.html"), "--acceptance", i.not_yaml],
+            exit_codes.BAD_INPUT,
+        ),
+        (
+            "diff against what is not a plan",
+            lambda i, o: ["report", PILOT, "-o", str(o / "site.html"), "--diff", i.not_yaml],
+            exit_codes.BAD_INPUT,
+        ),
+        ("unwritable", lambda i, o: ["report", PILOT, "-o", "/proc/site.html"], exit_codes.BAD_INPUT),
+        ("no output given", lambda i, o: ["report", PILOT], exit_codes.BAD_INPUT),
+    ],
     "completion": [
         ("bash", lambda i, o: ["completion", "bash"], exit_codes.OK),
         ("unknown shell", lambda i, o: ["completion", "fish"], exit_codes.BAD_INPUT),
