@@ -8,7 +8,8 @@ from pathlib import Path
 from infra.config.model import SiteConfig
 from infra.engine.facts import site_facts
 from infra.engine.plan import Plan, build_plan
-from infra.engine.runtime import RecordedResource, record_program
+from infra.engine.registration import RecordedResource
+from infra.engine.runtime import record_program
 from infra.stacks import StackPart
 
 PROJECT = "gigafactory"  # Pulumi.yaml `name`; URNs carry it
