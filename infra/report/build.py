@@ -17,16 +17,15 @@ from typing import Any
 
 import jinja2
 
-from infra.config.catalog import GPU_SYSTEMS
 from infra.config.model import SiteConfig
+from infra.plan.fabric.bom import bom_rows
+from infra.plan.fabric.cabling import CablePlan
+from infra.plan.floor import FloorPlan, plan_floor
 from infra.plan.site_plan import SitePlan
 from infra.report.topology import draw_topology
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "report.html.j2"
-# Switch power for the per-rack figures (NVIDIA Quantum-2 QM9700 and Quantum-X800 Q3400 data sheets,
-# typical with optics): a few hundred watts to a few kW, small beside a GPU rack, but not zero.
-SWITCH_KW = {"QM9700": 1.72, "Q3400": 5.6}
 
 
 @dataclass(frozen=True)
@@ -99,39 +98,44 @@ def _pools(inputs: ReportInputs) -> list[dict[str, Any]]:
     return rows
 
 
-def _racks(inputs: ReportInputs) -> list[dict[str, Any]]:
-    """One row per scalable unit: its racks with kW and, with acceptance results, each node's outcome."""
-    config = inputs.config
-    switch_kw = SWITCH_KW.get(config.fabrics.compute.switch_model.value, 0.0)
-    rows = []
-    for pool in config.node_pools:
-        node_kw = GPU_SYSTEMS[pool.gpu_model].node_kw
-        for su in range(pool.scalable_units):
-            first = su * pool.scalable_unit_nodes
-            names = [pool.node_name(p) for p in range(first, min(first + pool.scalable_unit_nodes, pool.nodes))]
-            racks: list[dict[str, Any]] = []
-            for start in range(0, len(names), pool.nodes_per_rack):
-                members = names[start : start + pool.nodes_per_rack]
-                racks.append(
-                    {
-                        "nodes": [[n, inputs.acceptance[n].status if n in inputs.acceptance else ""] for n in members],
-                        "kw": round(len(members) * node_kw, 1),
-                    }
-                )
-            # The SU's leaves (one per rail) sit in its network rack.
-            racks.append({"nodes": [], "kw": round(pool.hcas.compute * switch_kw, 1), "network": True})
-            outcomes = [inputs.acceptance[n].status for n in names if n in inputs.acceptance]
-            rows.append(
-                {
-                    "pool": pool.name,
-                    "su": su,
-                    "nodes": len(names),
-                    "kw": round(sum(r["kw"] for r in racks), 1),
-                    "racks": racks,
-                    "failed": sum(o != "pass" for o in outcomes),
-                    "verified": len(outcomes),
-                }
-            )
+def _floor_rows(inputs: ReportInputs, floor: FloorPlan) -> list[dict[str, Any]]:
+    """The floor plan by row: each rack with kW against the limit and its devices bottom up.
+
+    A device is ``[name, lowest U, height U, status]`` (status: the node's acceptance result, ``switch``
+    for a switch, '' for a node not verified). One pass over nodes and switches, so the 100k site's
+    ~3,000 racks cost no more than their devices.
+    """
+    limit = floor.floor.rack_power_kw
+    devices: list[list[list[Any]]] = [[] for _ in floor.racks]
+    for switch in floor.fabric.switches():
+        place = floor.switch(switch)
+        devices[place.rack.index].append([switch.name, place.u, place.height, "switch"])
+    for pool in inputs.config.node_pools:
+        for position in range(pool.nodes):
+            place = floor.node(pool.name, position)
+            name = pool.node_name(position)
+            outcome = inputs.acceptance.get(name)
+            devices[place.rack.index].append([name, place.u, place.height, outcome.status if outcome else ""])
+    rows: list[dict[str, Any]] = []
+    for rack, kw, contents in zip(floor.racks, floor.rack_kw, devices, strict=True):
+        if rack.row == len(rows):
+            rows.append({"row": rack.row, "racks": [], "kw": 0.0, "over": 0, "failed": 0, "verified": 0, "gpu": 0})
+        row = rows[rack.row]
+        row["racks"].append(
+            {
+                "name": rack.name,
+                "kind": rack.kind,
+                "purpose": rack.purpose,
+                "kw": round(kw, 1),
+                "devices": sorted(contents, key=lambda d: d[1]),
+            }
+        )
+        row["kw"] = round(row["kw"] + kw, 1)
+        row["over"] += kw > limit
+        row["gpu"] += rack.kind == "gpu"
+        statuses = [d[3] for d in contents if d[3] not in ("", "switch")]
+        row["verified"] += len(statuses)
+        row["failed"] += sum(s != "pass" for s in statuses)
     return rows
 
 
@@ -200,7 +204,9 @@ def build_report(inputs: ReportInputs) -> str:
     config, plan = inputs.config, inputs.plan
     topology = draw_topology(config, plan.fabric, inputs.changed_pools)
     capacity = plan.capacity
-    racks = _racks(inputs)
+    floor = plan_floor(config, plan.fabric)
+    rows = _floor_rows(inputs, floor)
+    cabling = CablePlan(plan.fabric, floor)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
@@ -216,11 +222,14 @@ def build_report(inputs: ReportInputs) -> str:
         fabric_lines=plan.fabric.summary_lines(),
         topology=topology,
         pools=_pools(inputs),
-        rack_rows=racks,
+        floor=floor.floor,
+        floor_rows=rows,
+        rack_count=len(floor.racks),
         # "</" never appears in the embedded JSON, so no value can close its <script> element.
-        rack_data=json.dumps([[r["pool"], r["su"], r["racks"]] for r in racks], separators=(",", ":")).replace(
-            "</", "<\\/"
-        ),
+        rack_data=json.dumps(
+            {"units": floor.floor.rack_units, "limit": floor.floor.rack_power_kw, "rows": [r["racks"] for r in rows]},
+            separators=(",", ":"),
+        ).replace("</", "<\\/"),
         power={
             "it": capacity.it_load_kw,
             "facility": capacity.facility_kw,
@@ -231,7 +240,7 @@ def build_report(inputs: ReportInputs) -> str:
         },
         tenants=_tenants(config),
         storage=_storage(inputs),
-        bom=plan.fabric.bom_rows(),
+        bom=bom_rows(plan.fabric, cabling, config.floor.spares_percent),
         versions=_versions(config),
         acceptance=bool(inputs.acceptance),
         failing=failing,

@@ -6,6 +6,7 @@ Targets (issue: the as-built report): produced in under 10 s, under 10 MB; Chrom
 
 from __future__ import annotations
 
+import resource
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "eu-gigafactory.html"
         started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(
             [sys.executable, "-m", "infra.cli", "report", "site-configs/eu-gigafactory.yaml", "-o", str(page)],
             cwd=REPO,
@@ -27,8 +29,14 @@ def main() -> int:
             capture_output=True,
         )
         produced = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         size = page.stat().st_size
-        print(f"report eu-gigafactory: {produced:.2f} s (target < 10 s), {size / 1e6:.2f} MB (target < 10 MB)")
+        # CPU time too: on a shared machine the wall time says more about the neighbours than the report.
+        print(
+            f"report eu-gigafactory: {produced:.2f} s wall, {cpu:.2f} s CPU (target < 10 s), "
+            f"{size / 1e6:.2f} MB (target < 10 MB)"
+        )
         driver = shutil.which("chromedriver")
         if driver is None:
             print("chromium load: skipped (install Debian's chromium and chromium-driver)")

@@ -15,6 +15,8 @@ import pytest
 
 from infra.cli import main
 from infra.config.loader import load_site
+from infra.config.model import SiteConfig
+from infra.plan.floor import plan_floor
 from infra.plan.site_plan import build_site_plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,26 +98,22 @@ def test_report_loads_cleanly_and_matches_the_plan(browser: Any, tmp_path: Path,
     )
     assert cables == fabric.cables.leaf_spine, "the bundles carry every leaf-spine cable"
     assert count("#tenant-table tr.tenant") == len(config.tenants)
-    assert count("details.rack-row") == sum(p.scalable_units for p in config.node_pools)
+    floor = plan_floor(config, fabric)
+    assert count("details.rack-row") == floor.rows
     assert count("#topology g.su.regulated") == sum(
-        p.scalable_units
-        for p in config.node_pools
-        if p.dedicated_to and config.tenant(p.dedicated_to).kind == "regulated"  # type: ignore[union-attr]
+        p.scalable_units for p in config.node_pools if p.dedicated_to and _regulated(config, p.dedicated_to)
     )
-    # Open the last row (closed by default on a large site): its elevation is drawn then.
+    # Open the last row (closed by default on a large site): its elevations are drawn then, one per rack.
     browser.execute_script("const d = [...document.querySelectorAll('details.rack-row')].pop(); d.open = true;")
-    last = config.node_pools[-1]
-    racks = (
-        -(
-            -min(last.scalable_unit_nodes, last.nodes - (last.scalable_units - 1) * last.scalable_unit_nodes)
-            // last.nodes_per_rack
-        )
-        + 1
-    )
     drawn = browser.execute_script(
-        "return [...document.querySelectorAll('details.rack-row')].pop().querySelectorAll('rect.rack').length;"
+        "const d = [...document.querySelectorAll('details.rack-row')].pop();"
+        "return [d.querySelectorAll('g.rack-elevation').length, d.querySelectorAll('rect.node').length,"
+        " d.querySelectorAll('rect.switch-unit').length];"
     )
-    assert drawn == racks
+    last_row = [rack for rack in floor.racks if rack.row == floor.rows - 1]
+    devices = [name for rack in last_row for name, _ in floor.contents(rack)]
+    switches = {s.name for s in fabric.switches()}
+    assert drawn == [len(last_row), sum(d not in switches for d in devices), sum(d in switches for d in devices)]
     assert browser.execute_script(CLIPPED_LABELS) == []
     browser.save_screenshot(str(tmp_path / f"{site}.png"))
     assert (tmp_path / f"{site}.png").stat().st_size > 10_000
@@ -153,3 +151,8 @@ def test_acceptance_results_colour_the_nodes(browser: Any, tmp_path: Path) -> No
     assert colours == [1, 1, 1]
     failing = browser.execute_script("return [...document.querySelectorAll('#failing td')].map(t => t.textContent);")
     assert failing == ["pilot-gpu-001", "ib-port-mlx5_5", "pilot-gpu-003", "unreachable"]
+
+
+def _regulated(config: SiteConfig, tenant: str) -> bool:
+    found = config.tenant(tenant)
+    return found is not None and found.kind == "regulated"
