@@ -308,3 +308,52 @@ def test_acknowledgement_counts_only_after_the_last_push(site_repo: tuple[Path, 
     assert "read('event-action') === 'synchronize'" in comment and "removeLabel" in comment, (
         "the workflow with write access removes a label given before the push"
     )
+
+
+# -- preview: only the stacks a change touches ----------------------------------------------------
+
+_FAKE_BOOTSTRAP = """#!/bin/sh
+# Stands in for infra/bootstrap.sh: a gigafactory whose plan lists two stacks per site and, with
+# --against, touches the second one only.
+mkdir -p .venv/bin
+cat > .venv/bin/gigafactory <<'TOOL'
+#!/bin/sh
+site=$(basename "$2" .yaml)
+case "$*" in
+  *--against*) printf '%s.pool-x\\n' "$site" > "$6" ;;
+  *) printf '{"stacks": ["%s", "%s.pool-x"]}' "$site" "$site" > "$4" ;;
+esac
+TOOL
+chmod +x .venv/bin/gigafactory
+"""
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_preview_lists_the_touched_stacks_of_changed_sites_and_every_stack_of_new_ones(
+    site_repo: tuple[Path, str],
+) -> None:
+    repo, _ = site_repo
+    (repo / "infra" / "bootstrap.sh").write_text(_FAKE_BOOTSTRAP)
+    (repo / "infra" / "bootstrap.sh").chmod(0o755)
+    (repo / ".gitignore").write_text(".venv/\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "bootstrap")
+    base = _git(repo, "rev-parse", "HEAD").strip()
+    (repo / "site-configs" / "c.yaml").write_text("x: 1\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "new site c")
+    script = next(s["run"] for s in load("preview.yml")["jobs"]["stacks"]["steps"] if s.get("id") == "touched")
+    output = repo / "github_output"
+    output.write_text("")
+    temp = repo.parent / "runner-temp"
+    temp.mkdir()
+    env = {**os.environ, "BASE_SHA": base, "GITHUB_OUTPUT": str(output), "RUNNER_TEMP": str(temp)}
+    env["SITES"] = '["a", "c"]'
+    done = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(output.read_text().strip().removeprefix("stacks="))
+    assert found == [
+        {"site": "a", "stack": "a.pool-x"},
+        {"site": "c", "stack": "c"},
+        {"site": "c", "stack": "c.pool-x"},
+    ], "a changed site previews what it touches; a new site all its stacks"
