@@ -8,9 +8,14 @@ known_hosts and ProxyJump), ``paramiko://``, ``local://``, ``kubectl://``, ``ans
 
 from __future__ import annotations
 
+import functools
+import logging
+import queue
+import shlex
+import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +30,19 @@ from infra.acceptance.results import CheckResult, NodeResult, Status
 DEFAULT_CONNECT = "paramiko://{target}"
 _SSH_BACKENDS = ("ssh", "safe-ssh", "paramiko")
 _MESSAGE_LIMIT = 400
+# The whole check of one node (connect and every check): a node that is slower than this is
+# reported unreachable, wherever it stopped, and the run goes on.
+DEFAULT_NODE_TIMEOUT_S = 300
+# Each command on a node: `systemctl`, `pgrep` or `sysctl` can hang on a sick node; coreutils' (and
+# busybox's) timeout kills it, and the check that ran it fails instead of waiting.
+COMMAND_TIMEOUT_S = 60
+# OpenSSH: give up on a connection or a server that stops answering (after its banner, too).
+_SSH_DEADLINES = "-o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3"
+
+# paramiko's transport thread logs a failed negotiation (a host that never sends its banner) with
+# its traceback through logging's last-resort handler; the node's result already says what failed.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
 
 
 @dataclass(frozen=True)
@@ -55,12 +73,35 @@ def backend_name(spec: str) -> str:
     return spec.split("://", 1)[0] if "://" in spec else "paramiko"
 
 
-def open_host(spec: str, ssh_config: str | None = None) -> Any:
-    """A testinfra ``Host`` for ``spec``, not shared with testinfra's global cache."""
+def _bounded_commands(backend: Any, seconds: int) -> None:
+    """Run every command of ``backend`` under ``timeout``, so none can hang the node's check."""
+    plain = backend.get_command
+
+    def get_command(command: str, *args: str) -> str:
+        return f"timeout -s KILL {seconds} sh -c {shlex.quote(plain(command, *args))}"
+
+    backend.get_command = get_command
+
+
+def open_host(spec: str, ssh_config: str | None = None, command_timeout: int | None = None) -> Any:
+    """A testinfra ``Host`` for ``spec``, not shared with testinfra's global cache, connected now.
+
+    testinfra's paramiko backend connects in a ``functools.cached_property``, whose lock (Python
+    3.11) is one for all instances: connections to many dead nodes would queue behind each other
+    whatever ``--workers`` says. The connection is made here instead, outside that lock.
+    """
+    name = backend_name(spec)
     kwargs: dict[str, Any] = {}
-    if ssh_config is not None and backend_name(spec) in _SSH_BACKENDS:
+    if ssh_config is not None and name in _SSH_BACKENDS:
         kwargs["ssh_config"] = ssh_config
+    if name in ("ssh", "safe-ssh"):
+        kwargs["ssh_extra_args"] = _SSH_DEADLINES
     backend = testinfra.backend.get_backend(spec, **kwargs)
+    if command_timeout is not None and name != "local":
+        _bounded_commands(backend, command_timeout)
+    connect = getattr(type(backend), "client", None)
+    if isinstance(connect, functools.cached_property):
+        backend.__dict__["client"] = connect.func(backend)
     host = testinfra.host.Host(backend)
     backend.set_host(host)
     return host
@@ -79,11 +120,18 @@ def _describe(exc: BaseException) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
 
 
-def run_checks(reader: NodeReader, checks: Sequence[Check]) -> tuple[CheckResult, ...]:
-    """Run ``checks`` in order on one node; a check whose prerequisite did not pass is skipped."""
+def run_checks(
+    reader: NodeReader, checks: Sequence[Check], stage: Callable[[str], None] | None = None
+) -> tuple[CheckResult, ...]:
+    """Run ``checks`` in order on one node; a check whose prerequisite did not pass is skipped.
+
+    ``stage`` is told the name of each check as it starts (where a node that hangs stopped).
+    """
     status: dict[str, Status] = {}
     results = []
     for check in checks:
+        if stage is not None:
+            stage(check.name)
         blocked = next((r for r in check.requires if status.get(r) != "pass"), None)
         if blocked is not None:
             reason = "node unreachable" if blocked == REACHABLE else f"{blocked} did not pass"
@@ -102,21 +150,41 @@ def run_checks(reader: NodeReader, checks: Sequence[Check]) -> tuple[CheckResult
     return tuple(results)
 
 
-def verify_node(target: Target, checks: Sequence[Check], ssh_config: str | None = None) -> NodeResult:
+def verify_node(
+    target: Target,
+    checks: Sequence[Check],
+    ssh_config: str | None = None,
+    stage: Callable[[str], None] | None = None,
+    command_timeout: int | None = COMMAND_TIMEOUT_S,
+) -> NodeResult:
     """Connect to one node, run its pool's checks, disconnect."""
     place = target.place
+    if stage is not None:
+        stage("connect")
     try:
-        host = open_host(target.spec, ssh_config)
+        host = open_host(target.spec, ssh_config, command_timeout)
     except Exception as exc:
-        results: tuple[CheckResult, ...] = (
-            CheckResult(REACHABLE, "error", "a Linux shell answers", "", f"cannot connect: {_describe(exc)}"),
-        )
-    else:
-        try:
-            results = run_checks(NodeReader(host), checks)
-        finally:
-            close_host(host)
+        return unreachable(target, checks, f"cannot reach the node: {_describe(exc)}")
+    try:
+        results = run_checks(NodeReader(host), checks, stage)
+    finally:
+        close_host(host)
     return NodeResult(place.node, place.pool, place.scalable_unit, place.rack, results)
+
+
+def unreachable(target: Target, checks: Sequence[Check], message: str) -> NodeResult:
+    """The result of a node that could not be checked: ``message`` on reachability, every other check skipped."""
+    place = target.place
+    results = [CheckResult(REACHABLE, "error", "a Linux shell answers", "", message)]
+    results += [
+        CheckResult(c.name, "skip", c.expected, "", "skipped: node unreachable") for c in checks if c.name != REACHABLE
+    ]
+    return NodeResult(place.node, place.pool, place.scalable_unit, place.rack, tuple(results))
+
+
+def timed_out(target: Target, checks: Sequence[Check], seconds: float, stage: str) -> NodeResult:
+    """The result of a node whose check did not finish within ``seconds``."""
+    return unreachable(target, checks, f"unreachable: timed out after {seconds:g} s at {stage}")
 
 
 def verify_nodes(
@@ -126,16 +194,60 @@ def verify_nodes(
     workers: int,
     ssh_config: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    timeout: float = DEFAULT_NODE_TIMEOUT_S,
 ) -> list[NodeResult]:
-    """Verify every target with up to ``workers`` nodes in flight; results come back in target order."""
+    """Verify every target with up to ``workers`` nodes in flight; results come back in target order.
+
+    Each node has ``timeout`` seconds for its whole check. Nodes run in daemon threads: one that
+    hangs past its deadline is reported (``timed_out``) and left behind, and cannot keep the
+    process from exiting.
+    """
     results: list[NodeResult | None] = [None] * len(targets)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="verify") as pool:
-        futures = {
-            pool.submit(verify_node, target, checks[target.place.pool], ssh_config): i
-            for i, target in enumerate(targets)
-        }
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
+    stages = ["waiting"] * len(targets)
+    finished: queue.Queue[tuple[int, NodeResult]] = queue.Queue()
+    command_timeout = max(1, min(COMMAND_TIMEOUT_S, int(timeout)))
+
+    def work(index: int) -> None:
+        target = targets[index]
+        try:
+            node = verify_node(
+                target,
+                checks[target.place.pool],
+                ssh_config,
+                lambda name: stages.__setitem__(index, name),
+                command_timeout,
+            )
+        except BaseException as exc:  # never lose a node: a defect is reported as its result
+            node = unreachable(target, checks[target.place.pool], f"could not be checked: {_describe(exc)}")
+        finished.put((index, node))
+
+    running: dict[int, float] = {}
+    started = done = 0
+    while done < len(targets):
+        while started < len(targets) and len(running) < workers:
+            running[started] = time.monotonic()
+            threading.Thread(target=work, args=(started,), name=f"verify-{started}", daemon=True).start()
+            started += 1
+        wait = max(0.0, min(running.values()) + timeout - time.monotonic())
+        try:
+            index, node = finished.get(timeout=wait)
+        except queue.Empty:
+            now = time.monotonic()
+            expired = [i for i, since in running.items() if now - since >= timeout]
+        else:
+            if index not in running:  # already reported as timed out
+                continue
+            expired = []
+            results[index] = node
+            del running[index]
+            done += 1
+            if progress is not None:
+                progress(done, len(targets))
+        for index in expired:
+            target = targets[index]
+            results[index] = timed_out(target, checks[target.place.pool], timeout, stages[index])
+            del running[index]
+            done += 1
             if progress is not None:
                 progress(done, len(targets))
     return [r for r in results if r is not None]

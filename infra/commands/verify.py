@@ -28,13 +28,22 @@ from infra.acceptance.inventory import InventoryError, InventoryHost, read_inven
 from infra.acceptance.labels import label_commands
 from infra.acceptance.nodes import NodeIndex
 from infra.acceptance.results import VerifyReport, render_json, render_junit
-from infra.acceptance.runner import DEFAULT_CONNECT, Target, backend_name, host_spec, verify_nodes
+from infra.acceptance.runner import (
+    COMMAND_TIMEOUT_S,
+    DEFAULT_CONNECT,
+    DEFAULT_NODE_TIMEOUT_S,
+    Target,
+    backend_name,
+    host_spec,
+    verify_nodes,
+)
 from infra.commands import exit_codes, fail, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.outputs import is_stdout, write_output
 
 MAX_WORKERS = 1024
+MAX_TIMEOUT_S = 86_400
 _MAX_HOST_ERRORS = 20
 _DEVICE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _EXTENSIONS = {"json": "json", "junit": "xml"}
@@ -64,6 +73,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"(default {DEFAULT_CONNECT}; ssh://{{target}} uses OpenSSH and its known_hosts)",
     )
     parser.add_argument("--workers", type=int, default=16, metavar="N", help="nodes checked at once (default 16)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_NODE_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"deadline for the whole check of one node (default {DEFAULT_NODE_TIMEOUT_S}); a node past it is "
+        f"unreachable: timed out after SECONDS s at <stage>. Each command on a node gets at most "
+        f"{COMMAND_TIMEOUT_S} s",
+    )
     parser.add_argument("--format", choices=sorted(_EXTENSIONS), default="json", help="result format (default json)")
     parser.add_argument("-o", "--output", metavar="FILE", help="result file (default acceptance-<site>.json|xml)")
     parser.add_argument(
@@ -98,6 +116,8 @@ def _check_options(args: argparse.Namespace) -> list[str]:
     errors = []
     if not 1 <= args.workers <= MAX_WORKERS:
         errors.append(f"--workers: must be between 1 and {MAX_WORKERS} (got {args.workers})")
+    if not 1 <= args.timeout <= MAX_TIMEOUT_S:  # NaN fails both comparisons
+        errors.append(f"--timeout: must be between 1 and {MAX_TIMEOUT_S:,} seconds (got {args.timeout:g})")
     if args.ssh_config is not None:
         errors.extend(_ssh_config_problems(Path(args.ssh_config)))
     if args.limit is not None and args.inventory is None:
@@ -216,7 +236,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     started = time.monotonic()
-    nodes = verify_nodes(targets, checks, workers=args.workers, ssh_config=args.ssh_config, progress=_progress)
+    nodes = verify_nodes(
+        targets, checks, workers=args.workers, ssh_config=args.ssh_config, progress=_progress, timeout=args.timeout
+    )
     elapsed = time.monotonic() - started
     report = VerifyReport(site.site.name, tuple(nodes))
 
