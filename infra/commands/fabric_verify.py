@@ -22,6 +22,7 @@ from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_device
 from infra.plan.fabric.discovery import Discovery, DiscoveryError, parse_discovery
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import FabricPlan, plan_fabric
+from infra.plan.floor import plan_floor
 from infra.plan.site_plan import planning_errors
 
 # ibnetdiscover's --node-name-map format (infiniband-diags man page): `0x<guid> "name"` per line.
@@ -145,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
     check_speed = not args.no_speed_check
     planned = planned_devices(plan)
     identity = identify(plan, discovery, names, planned)
-    result = compare(plan, discovery, identity, check_speed=check_speed, planned=planned)
+    floor = plan_floor(config, plan)
+    result = compare(plan, discovery, identity, check_speed=check_speed, planned=planned, floor=floor)
     if args.write_guids:
         target = Path(args.write_guids)
         try:

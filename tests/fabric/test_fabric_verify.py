@@ -161,7 +161,9 @@ def test_command_exit_codes_json_and_guid_map(tmp_path: Path, capsys: pytest.Cap
     report = json.loads(out)
     assert code == 1 and report["matches"] is False and len(report["findings"]) == 1
     assert report["findings"][0]["labels"] == [label(plan, unplugged)]
-    assert "pilot-gpu-002 mlx5_3 port 1 <-> h100-train-su000-leaf-r1 port 2" in report["findings"][0]["line"]
+    # Each end with its rack and U: the node in the first GPU rack, its leaf in the SU's network rack.
+    line = report["findings"][0]["line"]
+    assert "pilot-gpu-002 mlx5_3 port 1 (r000-00 U9) <-> h100-train-su000-leaf-r1 port 2 (r000-08 U2)" in line
     not_discovery = tmp_path / "bom.csv"
     not_discovery.write_text("category,item\n")
     code, _, err = run(capsys, str(PILOT), "--discovered", str(not_discovery))

@@ -29,6 +29,7 @@ from infra.plan.fabric.labels import cable_label, link_at
 
 if TYPE_CHECKING:
     from infra.plan.fabric.plan import FabricPlan
+    from infra.plan.floor import FloorPlan
 
 # Every planned link is 4 lanes wide (4x NDR / 4x XDR ports).
 PLANNED_WIDTH = 4
@@ -187,9 +188,15 @@ class _Comparison:
     """Plan, discovery and identity, with how to name and describe a port of either."""
 
     def __init__(
-        self, plan: FabricPlan, discovery: Discovery, identity: dict[str, str], planned: Mapping[str, Device]
+        self,
+        plan: FabricPlan,
+        discovery: Discovery,
+        identity: dict[str, str],
+        planned: Mapping[str, Device],
+        floor: FloorPlan | None,
     ) -> None:
         self.plan = plan
+        self.floor = floor
         self.discovery = discovery
         self.identity = identity
         self.nodeid_of = {name: nodeid for nodeid, name in identity.items()}
@@ -218,7 +225,11 @@ class _Comparison:
 
     def show(self, port: Port) -> str:
         name, number = port
-        if name in self.planned or name in self.nodeid_of:
+        device = self.planned.get(name)
+        if device is not None and self.floor is not None:
+            place = self.floor.place(device)
+            return f"{name} port {number} ({place.rack.name} U{place.u})"
+        if device is not None or name in self.nodeid_of:
             return f"{name} port {number}"
         node = self.discovery.nodes.get(name)
         description = node.description if node is not None else ""
@@ -327,9 +338,13 @@ def compare(
     *,
     check_speed: bool = True,
     planned: Mapping[str, Device] | None = None,
+    floor: FloorPlan | None = None,
 ) -> AsBuilt:
-    """Every difference between the plan and the discovery, one finding per fault."""
-    c = _Comparison(plan, discovery, identity, planned if planned is not None else planned_devices(plan))
+    """Every difference between the plan and the discovery, one finding per fault.
+
+    With ``floor`` every planned end is shown with its rack and U, where a technician finds it.
+    """
+    c = _Comparison(plan, discovery, identity, planned if planned is not None else planned_devices(plan), floor)
     pieces = _Pieces()
     bad_planned: list[tuple[Port, Port]] = []
     bad_found: list[tuple[Port, Port]] = []
