@@ -11,10 +11,25 @@ POOL_LABEL = "gigafactory.eu/pool"
 GPU_MODEL_LABEL = "gigafactory.eu/gpu-model"
 PURPOSE_LABEL = "gigafactory.eu/purpose"
 TENANT_LABEL = "gigafactory.eu/tenant"
+# Tenants' namespaces carry their kind (research, startup, industry, regulated); admission policies select them by it.
+TENANT_KIND_LABEL = "gigafactory.eu/tenant-kind"
 # GPU Operator per-node selections of a MIG layout and a device-plugin configuration
 # (GPU Operator docs, "GPU Partitioning" and "Time-Slicing GPUs").
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+
+# Node labels that decide isolation. Kubelets may not set labels under node-restriction.kubernetes.io/
+# (NodeRestriction admission plugin), so a compromised node cannot move itself into a dedicated pool;
+# they are written by a control-plane identity (nfd-master lists the prefix in `extraLabelNs`, NFD
+# v0.19.0 pkg/apis/nfd/validate/validate.go), and the `gigafactory-node-isolation` admission policy
+# denies any `system:node:*` change to them and to the isolation taints.
+NODE_RESTRICTION_PREFIX = "node-restriction.kubernetes.io/"
+ISOLATION_POOL_LABEL = f"{NODE_RESTRICTION_PREFIX}gigafactory-pool"
+ISOLATION_TENANT_LABEL = f"{NODE_RESTRICTION_PREFIX}gigafactory-tenant"
+ISOLATION_LABELS = (ISOLATION_POOL_LABEL, ISOLATION_TENANT_LABEL)
+# Node selection keys a tenant pod could use to ask for another tenant's nodes: the isolation labels
+# and their informational twins above (which a node could forge, so they never decide placement).
+PLACEMENT_LABELS = (ISOLATION_POOL_LABEL, ISOLATION_TENANT_LABEL, POOL_LABEL, TENANT_LABEL)
 
 # Marks objects that hold tenant data encrypted at rest (StorageClasses).
 ENCRYPTED_LABEL = "gigafactory.eu/encrypted"

@@ -16,6 +16,8 @@ import pulumi_kubernetes as k8s
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.gpu_sharing import merge_sharing, pool_sharing
+from components.isolation.admission import TenantAdmission, TenantAdmissionArgs
+from components.isolation.policies import DedicatedPool, IsolationRules, node_name_pattern
 from components.labels import tolerations_for
 from components.network.infiniband_fabric import (
     UFM_FIELDS,
@@ -30,7 +32,7 @@ from components.operators.cluster_operators import (
     OperatorNamespaces,
     operator_versions,
 )
-from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name
+from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name, granted_priority_classes
 from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
@@ -93,6 +95,7 @@ class GigafactorySite(pulumi.ComponentResource):
         self.fabric: InfiniBandFabric | None = None
         self.scheduling: Scheduling | None = None
         self.tenants: dict[str, Tenant] = {}
+        self.admission: TenantAdmission | None = None
         self.storage: dict[str, StorageSystem] = {}
 
         if self._composes(OPERATORS):
@@ -165,6 +168,7 @@ class GigafactorySite(pulumi.ComponentResource):
                     tenant_args(config, tenant, requires=(*kueue, *fabric, self.scheduling)),
                     child,
                 )
+            self.admission = TenantAdmission(f"{name}-admission", TenantAdmissionArgs(isolation_rules(config)), child)
         if self._composes(STORAGE):
             for kind in sorted({s.kind for s in config.storage}):
                 systems = tuple(s for s in config.storage if s.kind == kind)
@@ -316,6 +320,24 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
         if tenant.isolation.own_partition and config.fabrics.compute.rdma_mode == "shared"
         else (),
         requires=requires,
+    )
+
+
+def isolation_rules(config: SiteConfig) -> IsolationRules:
+    """What the tenant admission policies encode: tenants, dedicated pools with their taints, priorities."""
+    return IsolationRules(
+        tenants=tuple(t.name for t in config.tenants),
+        dedicated=tuple(
+            DedicatedPool(
+                pool=p.name,
+                tenant=p.dedicated_to,
+                taints=tuple((t.key, t.value, t.effect) for t in p.taints),
+                node_names=node_name_pattern(p.node_name_pattern),
+            )
+            for p in config.node_pools
+            if p.dedicated_to is not None
+        ),
+        granted_priorities=tuple((t.name, granted_priority_classes(t)) for t in config.tenants),
     )
 
 

@@ -119,6 +119,7 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
         "gigafactory:scheduling:Scheduling",
         "gigafactory:tenancy:Tenant",
         "gigafactory:storage:StorageSystem",
+        "gigafactory:isolation:TenantAdmission",
     }
     for component in components:
         assert component.parent == root.urn, component.urn

@@ -10,7 +10,7 @@ import pulumi
 
 from components.compute.node_identity import NFD_API, NODE_FEATURE_RULE, unit_rules
 from components.kube import custom_resource, meta
-from components.labels import POOL_LABEL, taint_dict, tolerations_for
+from components.labels import ISOLATION_POOL_LABEL, POOL_LABEL, taint_dict, tolerations_for
 from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
@@ -59,7 +59,7 @@ class GpuNodePool(pulumi.ComponentResource):
       selection) and the pool's taints (``node_identity``); no resource per node;
     - an ``NVIDIADriver`` selecting the pool's nodes, carrying the driver version and the pool's
       upgrade policy (max unavailable, parallel upgrades, drain);
-    - a Kueue ``ResourceFlavor`` named after the pool: the pool label as node selector, the pool's
+    - a Kueue ``ResourceFlavor`` named after the pool: the isolation pool label as node selector, the pool's
       taints as node taints with matching tolerations, the topology for topology-aware scheduling.
 
     Outputs: ``flavor_name``, ``node_selector``, ``tolerations``, ``nodes``, ``gpu_units``.
@@ -87,7 +87,9 @@ class GpuNodePool(pulumi.ComponentResource):
             _driver_spec(args, selector, tolerations),
             crd_opts,
         )
-        flavor_spec: dict[str, Any] = {"nodeLabels": selector}
+        # Kueue puts the flavor's nodeLabels into every admitted pod's nodeSelector: the label a node
+        # cannot set on itself, so a forged node never attracts this pool's workloads.
+        flavor_spec: dict[str, Any] = {"nodeLabels": {ISOLATION_POOL_LABEL: pool.name}}
         if pool.taints:
             flavor_spec["nodeTaints"] = [taint_dict(t) for t in pool.taints]
             # Kueue injects these into every workload admitted to the flavor, so a tenant with quota

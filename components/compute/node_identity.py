@@ -37,7 +37,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.compute.gpu_sharing import sharing_labels
-from components.labels import GPU_MODEL_LABEL, POOL_LABEL, PURPOSE_LABEL, TENANT_LABEL, taint_dict
+from components.labels import (
+    GPU_MODEL_LABEL,
+    ISOLATION_POOL_LABEL,
+    ISOLATION_TENANT_LABEL,
+    POOL_LABEL,
+    PURPOSE_LABEL,
+    TENANT_LABEL,
+    taint_dict,
+)
 from infra.config.schema import NodePool, Taint
 from infra.plan.topology import BLOCK_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology
 
@@ -66,6 +74,9 @@ def pool_labels(pool: NodePool) -> dict[str, str]:
         GPU_MODEL_LABEL: pool.gpu_model.value,
         PURPOSE_LABEL: pool.purpose,
         **({TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
+        # What decides isolation, under node-restriction.kubernetes.io/ (components.labels).
+        ISOLATION_POOL_LABEL: pool.name,
+        **({ISOLATION_TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
         **sharing_labels(pool),
         **pool.labels,
     }

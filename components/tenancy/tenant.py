@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kube import custom_resource, meta, pod_security_labels
-from components.labels import GPU_RESOURCE, TENANT_LABEL
+from components.labels import GPU_RESOURCE, TENANT_KIND_LABEL, TENANT_LABEL
 from components.network.infiniband_fabric import network_pkey, vf_resource
 from infra.config.schema import Tenant as TenantConfig
 from infra.config.types import format_pkey
@@ -20,11 +20,11 @@ from infra.plan.addressing import ippool_name
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"
 LOCAL_QUEUE = "default"
-TENANT_KIND_LABEL = "gigafactory.eu/tenant-kind"
 OBJECT_BUCKET_CLAIMS = "count/objectbucketclaims.objectbucket.io"
 # What tenant members may do in their namespace: run and inspect workloads, keep configuration
 # and data claims. Not granted: NetworkPolicies, ResourceQuotas, Roles and RoleBindings, which
-# hold the isolation in place (the built-in `edit` role would let members delete NetworkPolicies).
+# hold the isolation in place (the built-in `edit` role would let members delete NetworkPolicies),
+# and Endpoints/EndpointSlices, which would point a Service of theirs at any address.
 MEMBER_RULES: tuple[Any, ...] = (
     {
         "apiGroups": [""],
@@ -35,7 +35,6 @@ MEMBER_RULES: tuple[Any, ...] = (
             "pods/attach",
             "pods/portforward",
             "services",
-            "endpoints",
             "configmaps",
             "secrets",
             "persistentvolumeclaims",

@@ -12,7 +12,14 @@ from nfd_master import node_rules, outcome
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
-from components.labels import DEVICE_PLUGIN_CONFIG_LABEL, MIG_CONFIG_LABEL, POOL_LABEL, TENANT_LABEL
+from components.labels import (
+    DEVICE_PLUGIN_CONFIG_LABEL,
+    ISOLATION_POOL_LABEL,
+    ISOLATION_TENANT_LABEL,
+    MIG_CONFIG_LABEL,
+    POOL_LABEL,
+    TENANT_LABEL,
+)
 from infra.config.schema import NodePool
 from infra.plan.capacity import mig_instances_per_gpu
 from infra.plan.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, RACK_LABEL
@@ -59,6 +66,7 @@ def test_every_node_gets_pool_and_topology_labels_from_one_rule_per_scalable_uni
     first, last = nodes["pilot-gpu-001"], nodes["pilot-gpu-096"]
     assert first.labels == {
         POOL_LABEL: "h100-train",
+        ISOLATION_POOL_LABEL: "h100-train",
         "gigafactory.eu/gpu-model": "H100-SXM-80GB",
         "gigafactory.eu/purpose": "training",
         BLOCK_LABEL: "h100-train-su000",
@@ -93,9 +101,12 @@ def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
         assert found.taints == [taint], name
         assert found.labels[TENANT_LABEL] == "oslo-hospital", name
         assert found.labels["gigafactory.eu/data-class"] == "health", name
+        # The labels that decide isolation are ones a kubelet may not set (NodeRestriction).
+        assert found.labels[ISOLATION_TENANT_LABEL] == "oslo-hospital", name
+        assert found.labels[ISOLATION_POOL_LABEL] == "h100-clinical", name
     flavor = recording.one("ResourceFlavor", "h100-clinical")
     assert spec(flavor) == {
-        "nodeLabels": {POOL_LABEL: "h100-clinical"},
+        "nodeLabels": {ISOLATION_POOL_LABEL: "h100-clinical"},
         "nodeTaints": [taint],
         "tolerations": [{**taint, "operator": "Equal"}],
         "topologyName": "site-fabric",

@@ -1,0 +1,1 @@
+"""Tenant isolation: admission policies and what enforces each guarantee."""
