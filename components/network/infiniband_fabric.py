@@ -288,6 +288,29 @@ def _pool_selector(pools: tuple[str, ...]) -> dict[str, Any]:
     return {"key": POOL_LABEL, "operator": "In", "values": list(pools)}
 
 
+def _multus_config(args: InfiniBandFabricArgs) -> dict[str, Any]:
+    """Multus' daemon configuration with namespace isolation on.
+
+    The operator's default daemon configuration (Mellanox/network-operator
+    manifests/state-multus-cni/0040-configmap.yml), plus ``namespaceIsolation``: a pod may only
+    use networks of its own namespace (Multus defaults to false: multus-cni docs/configuration.md),
+    except those in ``globalNamespaces`` (the platform's IPoIB networks). The tenant admission
+    policy ``gigafactory-tenant-networks`` denies the same at the API server; this is the second layer.
+    """
+    return {
+        "chrootDir": "/hostroot",
+        "cniVersion": "0.3.1",
+        "logLevel": "verbose",
+        "logToStderr": True,
+        "cniConfigDir": "/host/etc/cni/net.d",
+        "multusAutoconfigDir": "/host/etc/cni/net.d",
+        "multusConfigFile": "auto",
+        "socketDir": "/host/run/multus/",
+        "namespaceIsolation": True,
+        "globalNamespaces": args.namespace,
+    }
+
+
 def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str, Any]:
     upgrade = args.ofed_upgrade or DriverUpgrade()
     rails = args.addressing.rails
@@ -328,7 +351,7 @@ def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str,
             "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 30},
         },
         "secondaryNetwork": {
-            "multus": {"image": "multus-cni"},
+            "multus": {"image": "multus-cni", "config": json.dumps(_multus_config(args), sort_keys=True)},
             "cniPlugins": {"image": "plugins"},
             "ipoib": {"image": "ipoib-cni"},
         },

@@ -12,7 +12,7 @@ import yaml
 from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
 from components.compute.node_identity import RESTRICTED_LABEL_NS, nodefeature_binding_policy
 from components.kube import custom_resource, helm_release, meta, pod_security_labels
-from components.labels import PART_OF
+from components.labels import PART_OF, TENANT_KIND_LABEL
 from components.scheduling.quotas import EXCLUDED_RESOURCE_PREFIXES
 from components.upgrades import gpu_driver_upgrade_policy
 from infra.config.schema import DriverUpgrade, Operators
@@ -103,9 +103,26 @@ KUEUE_DEFAULT_CONFIGURATION: dict[str, Any] = {
 }
 
 
+# Namespaces Kueue manages even without a queue name: the tenants' (they carry their kind). System
+# and operator namespaces lack the label, so their pods and jobs never wait for a queue.
+KUEUE_MANAGED_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_KIND_LABEL, "operator": "Exists"}]}
+
+
 def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_PREFIXES) -> str:
-    """Kueue's Configuration (the chart's default) excluding ``excluded_prefixes`` from quota."""
-    config = {**KUEUE_DEFAULT_CONFIGURATION, "resources": {"excludeResourcePrefixes": list(excluded_prefixes)}}
+    """Kueue's Configuration (the chart's default) excluding ``excluded_prefixes`` from quota.
+
+    With ``manageJobsWithoutQueueName``, a job or pod in a tenant namespace without a
+    ``kueue.x-k8s.io/queue-name`` label is still Kueue's: it stays suspended (a pod stays gated)
+    until one of the namespace's queues admits it, instead of bypassing quotas and dedicated pools.
+    Only the namespaces ``managedJobsNamespaceSelector`` selects are managed (kubernetes-sigs/kueue
+    site/content/en/docs/tasks/manage/enforce_job_management/manage_jobs_without_queue_name.md).
+    """
+    config = {
+        **KUEUE_DEFAULT_CONFIGURATION,
+        "resources": {"excludeResourcePrefixes": list(excluded_prefixes)},
+        "manageJobsWithoutQueueName": True,
+        "managedJobsNamespaceSelector": KUEUE_MANAGED_NAMESPACES,
+    }
     return yaml.safe_dump(config, sort_keys=False)
 
 

@@ -21,6 +21,11 @@ KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"
 LOCAL_QUEUE = "default"
 OBJECT_BUCKET_CLAIMS = "count/objectbucketclaims.objectbucket.io"
+# Addresses a tenant with open egress still may not reach: RFC 1918 private, RFC 6598 shared
+# (carrier-grade NAT, often pod networks), RFC 3927 link-local (metadata services); IPv6 unique
+# local (RFC 4193) and link-local.
+PRIVATE_IPV4 = ("10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16")
+PRIVATE_IPV6 = ("fc00::/7", "fe80::/10")
 # What tenant members may do in their namespace: run and inspect workloads, keep configuration
 # and data claims. Not granted: NetworkPolicies, ResourceQuotas, Roles and RoleBindings, which
 # hold the isolation in place (the built-in `edit` role would let members delete NetworkPolicies),
@@ -125,9 +130,10 @@ class Tenant(pulumi.ComponentResource):
     - a ``ResourceQuota``: GPUs (nominal plus borrowable), storage per StorageClass of its shares,
       zero on every other class, no object bucket claims without an object share, zero of the
       default partition's shared RDMA devices when it has its own partition;
-    - ``NetworkPolicies``: ingress denied except from its own namespace; with ``egress: deny``
-      egress denied too, except to its own namespace and to the cluster DNS (service discovery
-      for distributed jobs; the DNS pods are the only way out, and nothing reaches the internet);
+    - ``NetworkPolicies``: ingress and egress denied except within its own namespace and to the
+      cluster DNS (service discovery for distributed jobs); with ``egress: allow`` also to the
+      internet, never to a private, shared or link-local address (other tenants, the cluster's
+      services, UFM and storage management); with ``egress: deny`` nothing leaves the site;
     - its Kueue ``LocalQueue`` ``default`` on its ClusterQueue;
     - per rail, a ``NetworkAttachmentDefinition`` ``ib-rail<N>``: an InfiniBand VF on the tenant's
       partition key (ib-sriov CNI, ib-kubernetes through UFM, RDMA isolated per pod), addressed
@@ -202,36 +208,50 @@ class Tenant(pulumi.ComponentResource):
     def _network_policies(
         self, args: TenantArgs, space: str, labels: dict[str, str], opts: pulumi.ResourceOptions
     ) -> None:
-        closed = args.tenant.isolation.egress == "deny"
+        # Every tenant's ingress and egress are closed by default: traffic between tenants, and to
+        # the platform's management APIs (UFM's REST API, storage management), is never open.
         same_namespace: Any = [{"podSelector": {}}]
-        types = ["Ingress", "Egress"] if closed else ["Ingress"]
-        deny: Any = {"podSelector": {}, "policyTypes": types}
-        k8s.networking.v1.NetworkPolicy(
-            f"{self._name}-default-deny", metadata=meta("default-deny", space, labels), spec=deny, opts=opts
-        )
-        allow: Any = {"podSelector": {}, "policyTypes": types, "ingress": [{"from": same_namespace}]}
-        if closed:
-            allow["egress"] = [{"to": same_namespace}]
-        k8s.networking.v1.NetworkPolicy(
-            f"{self._name}-allow-same-namespace",
-            metadata=meta("allow-same-namespace", space, labels),
-            spec=allow,
-            opts=opts,
-        )
-        if closed:
-            dns_peer = {
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}},
-                "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
-            }
-            dns: Any = {
+        types = ["Ingress", "Egress"]
+        policies: dict[str, Any] = {
+            "default-deny": {"podSelector": {}, "policyTypes": types},
+            "allow-same-namespace": {
+                "podSelector": {},
+                "policyTypes": types,
+                "ingress": [{"from": same_namespace}],
+                "egress": [{"to": same_namespace}],
+            },
+            "allow-cluster-dns": {
                 "podSelector": {},
                 "policyTypes": ["Egress"],
                 "egress": [
-                    {"to": [dns_peer], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}
+                                },
+                                "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        }
+        if args.tenant.isolation.egress == "allow":
+            # Out of the site only: every private, shared and link-local range is excepted, which
+            # holds other tenants' pods, the cluster's services and the management networks.
+            policies["allow-internet"] = {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_IPV4)}}]},
+                    {"to": [{"ipBlock": {"cidr": "::/0", "except": list(PRIVATE_IPV6)}}]},
                 ],
             }
+        for policy_name, body in policies.items():
             k8s.networking.v1.NetworkPolicy(
-                f"{self._name}-allow-dns", metadata=meta("allow-cluster-dns", space, labels), spec=dns, opts=opts
+                f"{self._name}-{policy_name}", metadata=meta(policy_name, space, labels), spec=body, opts=opts
             )
 
     def _partition_network(
@@ -280,6 +300,9 @@ def _quota(args: TenantArgs) -> dict[str, str]:
         hard[f"{storage_class}.storageclass.storage.k8s.io/persistentvolumeclaims"] = "0"
     if not args.object_storage:
         hard[OBJECT_BUCKET_CLAIMS] = "0"
+    # One InfiniBand virtual function per GPU: no more VFs than GPUs on its partition networks.
+    for rail in args.rails:
+        hard[f"requests.{vf_resource(rail)}"] = str(args.gpu_limit or 0)
     for resource in sorted(args.denied_resources):
         hard[f"requests.{resource}"] = "0"
     return hard

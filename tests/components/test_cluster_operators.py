@@ -173,3 +173,19 @@ def test_doca_ofed_upgrades_as_many_nodes_at_once_as_the_pools_allow_together() 
         }
     )
     assert ofed_parallel_upgrades(config.model_copy(update={"operators": chosen})) == 8
+
+
+def test_kueue_manages_every_tenant_workload_and_no_system_namespace() -> None:
+    values = releases(build(pilot()))["kueue"].inputs["values"]
+    config = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
+    assert config["kind"] == "Configuration" and config["apiVersion"] == "config.kueue.x-k8s.io/v1beta2"
+    assert config["manageJobsWithoutQueueName"] is True
+    # Tenant namespaces carry gigafactory.eu/tenant-kind; kube-system and the operators' do not.
+    assert config["managedJobsNamespaceSelector"] == {
+        "matchExpressions": [{"key": "gigafactory.eu/tenant-kind", "operator": "Exists"}]
+    }
+    # The value replaces the chart's whole file: its integrations (pods among them) are kept.
+    assert {"batch/job", "pod", "jobset.x-k8s.io/jobset", "trainer.kubeflow.org/trainjob"} <= set(
+        config["integrations"]["frameworks"]
+    )
+    assert config["webhook"] == {"port": 9443}

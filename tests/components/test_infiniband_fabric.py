@@ -69,6 +69,11 @@ def test_nic_cluster_policy_configures_driver_rdma_per_rail_networks_and_ib_kube
     assert [r["resourceName"] for r in rdma] == [f"rail{n}" for n in range(8)]
     assert rdma[3]["selectors"]["ifNames"] == ["ib-rail3"]
     assert set(policy["secondaryNetwork"]) == {"multus", "cniPlugins", "ipoib"}
+    multus = json.loads(policy["secondaryNetwork"]["multus"]["config"])
+    # A pod may use only networks of its own namespace (Multus' default is false), but for the
+    # platform's IPoIB networks in the operator's namespace.
+    assert (multus["namespaceIsolation"], multus["globalNamespaces"]) == (True, "nvidia-network-operator")
+    assert multus["multusConfigFile"] == "auto"
     assert policy["nvIpam"]["image"] == "nvidia-k8s-ipam"
     assert policy["ibKubernetes"]["ufmSecret"] == UFM_SECRET
     assert policy["tolerations"] == [{"key": "k", "operator": "Exists", "effect": "NoSchedule"}]

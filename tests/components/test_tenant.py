@@ -71,13 +71,37 @@ def test_tenant_without_gpu_quota_may_request_no_gpus() -> None:
     assert recording.kind("NetworkAttachmentDefinition") == [], "no GPU pool, no compute rails"
 
 
-def test_open_tenant_keeps_egress_and_only_admits_its_own_namespace() -> None:
+def test_open_tenant_reaches_only_the_internet_its_namespace_and_dns() -> None:
     recording = build(pilot(), "nordic-llm-lab")
     deny = spec(recording.one("NetworkPolicy", "default-deny", "nordic-llm-lab"))
-    assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     allow = spec(recording.one("NetworkPolicy", "allow-same-namespace", "nordic-llm-lab"))
     assert allow["ingress"] == [{"from": [{"podSelector": {}}]}]
-    assert recording.kind("NetworkPolicy", "allow-cluster-dns") == []
+    assert allow["egress"] == [{"to": [{"podSelector": {}}]}]
+    assert recording.kind("NetworkPolicy", "allow-cluster-dns", "nordic-llm-lab")
+    internet = spec(recording.one("NetworkPolicy", "allow-internet", "nordic-llm-lab"))
+    v4 = internet["egress"][0]["to"][0]["ipBlock"]
+    assert v4["cidr"] == "0.0.0.0/0"
+    # The site's management and storage networks are private: never reachable from a tenant pod.
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"} <= set(v4["except"])
+
+
+def test_closed_tenant_has_no_way_to_the_internet() -> None:
+    recording = build(pilot(), "oslo-hospital")
+    assert recording.kind("NetworkPolicy", "allow-internet", "oslo-hospital") == []
+    names = {r.inputs["metadata"]["name"] for r in recording.kind("NetworkPolicy", namespace="oslo-hospital")}
+    assert names == {"default-deny", "allow-same-namespace", "allow-cluster-dns"}
+
+
+def test_tenant_members_cannot_write_endpoints() -> None:
+    for rule in MEMBER_RULES:
+        assert "endpoints" not in rule["resources"] and "endpointslices" not in rule["resources"], rule
+
+
+def test_virtual_functions_are_limited_to_one_per_gpu() -> None:
+    hard = spec(build(pilot(), "fjord-ai").one("ResourceQuota", "tenant-quota", "fjord-ai"))["hard"]
+    gpus = hard["requests.nvidia.com/gpu"]
+    assert [hard[f"requests.nvidia.com/ib_rail{r}_vf"] for r in range(8)] == [gpus] * 8
 
 
 def test_local_queue_points_at_the_tenant_cluster_queue() -> None:
