@@ -2,9 +2,10 @@
 
 DIR receives, all at once or not at all: ``fabric.net`` (cabling plan, ibnetdiscover format),
 ``cables.csv`` (every link with its label, assembly, ends in rack and U, length and media),
-``partitions.conf``, ``opensm.conf`` and ``root-guids.conf`` (OpenSM), ``bom.csv`` and
-``summary.txt``, with the manifest ``.gigafactory-fabric.sha256``. DIR must be new, empty, or a
-previous output of this command that nobody edited since (``infra.outputs``).
+``partitions.conf`` and ``ufm-partitions.json`` (the same partitions as UFM REST calls), ``opensm.conf``
+and ``root-guids.conf`` (OpenSM), ``bom.csv`` and ``summary.txt``, with the manifest
+``.gigafactory-fabric.sha256``. DIR must be new, empty, or a previous output of this command that
+nobody edited since (``infra.outputs``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
+from infra.config.model import SiteConfig
 from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 from infra.plan.fabric.errors import FabricPlanError
-from infra.plan.fabric.plan import plan_fabric
+from infra.plan.fabric.partitions import GuidMapError, PartitionPlan, plan_partitions, read_guid_map
+from infra.plan.fabric.plan import FabricPlan, plan_fabric
 from infra.plan.site_plan import planning_errors
 
 OWNER = "fabric"
@@ -38,7 +41,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DIR",
         help=f"folder to write ({', '.join(FABRIC_FILES)}); replaced whole",
     )
+    parser.add_argument(
+        "--guid-map",
+        metavar="FILE",
+        help="port GUIDs of the discovered fabric (fabric verify --write-guids JSON, or CSV name,port_guid): "
+        "partitions list exact port members, isolating tenants' dedicated ports",
+    )
     parser.set_defaults(func=run)
+
+
+def _partitions(args: argparse.Namespace, config: SiteConfig, plan: FabricPlan) -> tuple[PartitionPlan | None, int]:
+    """The partition model, with the GUID map if one was given; (None, exit status) after printing a problem."""
+    if args.guid_map is None:
+        return plan_partitions(config, plan), exit_codes.OK
+    path = Path(args.guid_map)
+    try:
+        guids = read_guid_map(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(
+            f"{display_path(path)}: cannot read the GUID map: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr
+        )
+        return None, exit_codes.BAD_INPUT
+    except GuidMapError as exc:
+        print(f"{display_path(path)}: {exc}\n  hint: pass the file fabric verify --write-guids wrote", file=sys.stderr)
+        return None, exit_codes.BAD_INPUT
+    partitions = plan_partitions(config, plan, guids)
+    if partitions.missing:
+        shown = ", ".join(partitions.missing[:3]) + (", ..." if len(partitions.missing) > 3 else "")
+        print(
+            f"{display_path(path)}: {len(partitions.missing)} compute ports of the plan are not in the GUID map "
+            f"({shown}); they would lose the shared partition; nothing written\n"
+            "  hint: discover the whole fabric (fabric verify --write-guids) before writing exact partitions",
+            file=sys.stderr,
+        )
+        return None, exit_codes.REJECTED
+    return partitions, exit_codes.OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
         return print_errors(args.site, errors, "nothing written")
     try:
         plan = plan_fabric(config)
-        files = fabric_artifacts(config, plan)
+    except FabricPlanError as exc:
+        return print_errors(args.site, planning_errors(path, exc), "nothing written")
+    partitions, status = _partitions(args, config, plan)
+    if partitions is None:
+        return status
+    try:
+        files = fabric_artifacts(config, plan, partitions)
     except FabricPlanError as exc:
         return print_errors(args.site, planning_errors(path, exc), "nothing written")
     try:
@@ -69,5 +112,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{where}: cannot write: {reason}; nothing written", file=sys.stderr)
         return exit_codes.BAD_INPUT
     print(files["summary.txt"], end="")
+    if partitions.pending:
+        print(
+            f"partitions: {len(partitions.pending)} ports of dedicated pools with their own partition stay in the "
+            "default partition until the fabric is discovered: rerun with --guid-map (fabric verify --write-guids)",
+            file=sys.stderr,
+        )
     print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")
     return exit_codes.OK

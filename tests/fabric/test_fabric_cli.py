@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fabric_sites import PILOT, REPO, pool, write_site
 
 from infra.cli import main
+from infra.config.loader import load_site
 from infra.config.model import SiteConfig
 from infra.outputs import manifest_name
-from infra.plan.fabric import FabricPlan
+from infra.plan.fabric import FabricPlan, plan_fabric
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 
 
@@ -106,8 +109,8 @@ def test_failure_while_streaming_leaves_the_previous_output(
     assert run(capsys, str(PILOT), "-o", str(out))[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken(config: SiteConfig, plan: FabricPlan) -> dict[str, str | Iterator[str]]:
-        files = fabric_artifacts(config, plan)
+    def broken(config: SiteConfig, plan: FabricPlan, partitions: Any = None) -> dict[str, str | Iterator[str]]:
+        files = fabric_artifacts(config, plan, partitions)
 
         def chunks() -> Iterator[str]:
             yield "Switch\t64 half a record"
@@ -132,3 +135,28 @@ def test_unwritable_output_is_named_as_given(capsys: pytest.CaptureFixture[str])
         stderr.splitlines()[0] == "/proc/gigafactory-fabric: cannot write: No such file or directory; nothing written"
     ), stderr
     assert "/proc/." not in stderr and "Traceback" not in stderr
+
+
+def test_guid_map_gives_exact_partitions_and_a_partial_map_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = load_site(PILOT)
+    plan = plan_fabric(config)
+    first = run(capsys, str(PILOT), "-o", str(tmp_path / "before"))
+    assert first[0] == 0 and "256 ports of dedicated pools" in first[2]
+    guids = {h.name: {"kind": "hca", "port_guid": f"0x{h.port_guid:016x}"} for h in plan.hcas()}
+    complete = tmp_path / "guids.json"
+    complete.write_text(json.dumps(guids))
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "after"), "--guid-map", str(complete))
+    assert code == 0, stderr
+    assert "dedicated pools" not in stderr
+    text = (tmp_path / "after" / "partitions.conf").read_text()
+    assert "shared=0x7ffe,ipoib,mtu=5,indx0 :" in text
+    del guids["pilot-gpu-007 mlx5_3"]
+    complete.write_text(json.dumps(guids))
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "partial"), "--guid-map", str(complete))
+    assert code == 1 and "1 compute ports of the plan are not in the GUID map (pilot-gpu-007 mlx5_3)" in stderr
+    assert not (tmp_path / "partial").exists()
+    complete.write_text("{not json")
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "bad"), "--guid-map", str(complete))
+    assert code == 2 and "not JSON" in stderr

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 from infra.config.model import SiteConfig
 from infra.plan.fabric.bom import bom_rows, render_bom_csv
 from infra.plan.fabric.cabling import CablePlan
 from infra.plan.fabric.netfile import net_chunks
-from infra.plan.fabric.opensm import ROOT_GUID_FILE, render_opensm_conf, render_partitions, render_root_guids
+from infra.plan.fabric.opensm import MTU_CODES, ROOT_GUID_FILE, render_opensm_conf, render_partitions, render_root_guids
+from infra.plan.fabric.partitions import PartitionPlan, plan_partitions, ufm_partitions
 from infra.plan.fabric.plan import FabricPlan
 from infra.plan.floor import FloorPlan, plan_floor
 
 NET_FILE = "fabric.net"
 CABLES_FILE = "cables.csv"
-FABRIC_FILES = (NET_FILE, CABLES_FILE, "partitions.conf", "opensm.conf", ROOT_GUID_FILE, "bom.csv", "summary.txt")
+UFM_FILE = "ufm-partitions.json"
+FABRIC_FILES = (
+    NET_FILE,
+    CABLES_FILE,
+    "partitions.conf",
+    UFM_FILE,
+    "opensm.conf",
+    ROOT_GUID_FILE,
+    "bom.csv",
+    "summary.txt",
+)
 
 
 def link_speed(plan: FabricPlan) -> str:
@@ -39,17 +51,24 @@ def summary_lines(plan: FabricPlan, floor: FloorPlan) -> list[str]:
     return plan.summary_lines() + floor.summary_lines()
 
 
-def fabric_artifacts(config: SiteConfig, plan: FabricPlan) -> dict[str, str | Iterator[str]]:
+def fabric_artifacts(
+    config: SiteConfig, plan: FabricPlan, partitions: PartitionPlan | None = None
+) -> dict[str, str | Iterator[str]]:
     """The files of one run; ``fabric.net`` and ``cables.csv`` are produced lazily, chunk by chunk, as written.
 
-    Raises ``FabricPlanError`` when a cable would be longer than any media reaches on this floor.
+    ``partitions`` (from ``plan_partitions`` with a GUID map) gives exact port membership; without
+    it the partitions are those known before discovery. Raises ``FabricPlanError`` when a cable would
+    be longer than any media reaches on this floor.
     """
     floor = plan_floor(config, plan)
     cabling = CablePlan(plan, floor)
+    model = partitions if partitions is not None else plan_partitions(config, plan)
+    ufm = ufm_partitions(model, MTU_CODES[config.fabrics.compute.ipoib_mtu])
     return {
         NET_FILE: net_chunks(plan, link_speed(plan), net_preamble(plan)),
         CABLES_FILE: cabling.csv_chunks(),
-        "partitions.conf": render_partitions(config, plan),
+        "partitions.conf": render_partitions(config, plan, model),
+        UFM_FILE: json.dumps(ufm, indent=1, sort_keys=True) + "\n",
         "opensm.conf": render_opensm_conf(plan),
         ROOT_GUID_FILE: render_root_guids(plan),
         "bom.csv": render_bom_csv(bom_rows(plan, cabling, config.floor.spares_percent)),

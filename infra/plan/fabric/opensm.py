@@ -8,21 +8,18 @@ Gb/s (XDR 4x) (PathRecord rate codes, OpenSM ib_types.h ``IB_PATH_RECORD_RATE_*`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import jinja2
 
 from infra.config.catalog import FabricGeneration
 from infra.config.model import SiteConfig
 from infra.config.types import format_pkey
+from infra.plan.fabric.partitions import Partition, PartitionPlan, plan_partitions
 from infra.plan.fabric.plan import FabricPlan
 
 MTU_CODES = {2048: 4, 4096: 5}
 RATE_CODES = {FabricGeneration.NDR: 21, FabricGeneration.XDR: 23}
 CONFIG_DIR = "/etc/opensm"
 ROOT_GUID_FILE = "root-guids.conf"
-# Full membership is the top bit of a partition key (IBTA: P_Key membership type).
-FULL_MEMBER_BIT = 0x8000
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("infra", "templates"),
@@ -32,43 +29,40 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-@dataclass(frozen=True)
-class TenantPartition:
-    """What partitions.conf says about one tenant."""
-
-    name: str
-    kind: str
-    pkey: str
-    defmember: str
-    own_partition: bool
-
-
-def tenant_partitions(config: SiteConfig) -> list[TenantPartition]:
-    """One partition per tenant, in config order."""
-    return [
-        TenantPartition(
-            tenant.name,
-            tenant.kind,
-            format_pkey(tenant.pkey),
-            "full" if tenant.pkey & FULL_MEMBER_BIT else "limited",
-            tenant.isolation.own_partition,
-        )
-        for tenant in config.tenants
-    ]
-
-
-def render_partitions(config: SiteConfig, plan: FabricPlan) -> str:
-    """``partitions.conf``: the default partition and one per tenant."""
+def render_partitions(config: SiteConfig, plan: FabricPlan, partitions: PartitionPlan | None = None) -> str:
+    """``partitions.conf``: the partitions of ``plan_partitions`` (no GUIDs unless ``partitions`` has them)."""
     mtu = config.fabrics.compute.ipoib_mtu
+    model = partitions if partitions is not None else plan_partitions(config, plan)
+    mtu_code, rate_code = MTU_CODES[mtu], RATE_CODES[plan.generation]
     return _TEMPLATES.get_template("partitions.conf.j2").render(
         site=plan.site,
-        tenants=tenant_partitions(config),
+        partitions=[(p, _definition(p, mtu_code, rate_code)) for p in model.partitions],
+        pending=len(model.pending),
+        discovered=model.discovered and any(p.isolated for p in model.partitions),
         mtu=mtu,
-        mtu_code=MTU_CODES[mtu],
-        rate_code=RATE_CODES[plan.generation],
+        mtu_code=mtu_code,
+        rate_code=rate_code,
         rate_gbps=plan.link_gbps,
         generation=plan.generation.value,
     )
+
+
+def _definition(partition: Partition, mtu_code: int, rate_code: int) -> str:
+    """One partition definition, a member per line when it has members."""
+    flags = [f"{partition.name}={format_pkey(partition.pkey)}", "ipoib"]
+    if partition.tenant is not None:
+        flags += [f"rate={rate_code}", f"mtu={mtu_code}", f"defmember={partition.defmember}"]
+    else:
+        # No rate on the default and shared partitions: a slower port (a management HCA) may still join.
+        flags.append(f"mtu={mtu_code}")
+    if partition.index0:
+        flags.append("indx0")
+    head = ",".join(flags)
+    if not any(m.id.startswith("0x") for m in partition.members):
+        listed = ", ".join(f"{m.id}={m.membership}" for m in partition.members)
+        return f"{head} : {listed} ;" if listed else f"{head} : ;"
+    members = ",\n".join(f"  {m.id}={m.membership}" for m in partition.members)
+    return f"{head} :\n{members} ;"
 
 
 def render_opensm_conf(plan: FabricPlan) -> str:
