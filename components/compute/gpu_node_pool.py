@@ -89,7 +89,8 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         # Kueue puts the flavor's nodeLabels into every admitted pod's nodeSelector: the label a node
         # cannot set on itself, so a forged node never attracts this pool's workloads.
-        flavor_spec: dict[str, Any] = {"nodeLabels": {ISOLATION_POOL_LABEL: pool.name}}
+        # The informational pool label stays too, so a job selecting it still meets the flavor.
+        flavor_spec: dict[str, Any] = {"nodeLabels": {POOL_LABEL: pool.name, ISOLATION_POOL_LABEL: pool.name}}
         if pool.taints:
             flavor_spec["nodeTaints"] = [taint_dict(t) for t in pool.taints]
             # Kueue injects these into every workload admitted to the flavor, so a tenant with quota

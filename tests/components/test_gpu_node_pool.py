@@ -106,7 +106,7 @@ def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
         assert found.labels[ISOLATION_POOL_LABEL] == "h100-clinical", name
     flavor = recording.one("ResourceFlavor", "h100-clinical")
     assert spec(flavor) == {
-        "nodeLabels": {ISOLATION_POOL_LABEL: "h100-clinical"},
+        "nodeLabels": {POOL_LABEL: "h100-clinical", ISOLATION_POOL_LABEL: "h100-clinical"},
         "nodeTaints": [taint],
         "tolerations": [{**taint, "operator": "Equal"}],
         "topologyName": "site-fabric",

@@ -48,7 +48,8 @@ REFUSED = {
         "spec.template.spec.nodeSelector",
         "flavor h100-train doesn't match node affinity",
         "select nodes of the flavor your queue offers",
-        "ResourceFlavor h100-train (nodeLabels gigafactory.eu/pool=h100-train)",
+        "ResourceFlavor h100-train (nodeLabels gigafactory.eu/pool=h100-train, "
+        "node-restriction.kubernetes.io/gigafactory-pool=h100-train)",
     ),
     "scheduling-no-such-gpu.yaml": (
         "scheduling",
