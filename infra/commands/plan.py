@@ -10,6 +10,7 @@ from pathlib import Path
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
+from infra.engine.isolation import summary_lines as isolation_summary_lines
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import Progress
 from infra.engine.runtime import DuplicateResourceError
@@ -133,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
             return exit_codes.BAD_INPUT
     for line in summary_lines(plan):
         print(line, file=summary)
+    isolation = isolation_summary_lines(config)
+    if isolation:
+        for line in ["", "Isolation of regulated tenants", *isolation]:
+            print(line, file=summary)
     if args.stats:
         print("\nCost of a real `pulumi up` per stack (self-managed backend, modelled)", file=summary)
         for line in cost_lines(plan):

@@ -8,6 +8,8 @@ Layout of the output folder (every name derives from the objects, so it is deter
     patches/<namespace|_cluster>/<kind>--<name>.yaml      server-side-apply patches (e.g. NodePatch)
     helm/releases.yaml                           chart, version, repository, namespace per release
     helm/<namespace>--<release>.values.yaml      the values each release is installed with
+    control-plane/encryption-configuration.yaml  API server encryption at rest (KMS v2) and
+    control-plane/audit-policy.yaml              audit policy, for the control plane (not applied)
 
 Objects whose inputs hold a secret are not written (their value never reaches a plan); the index
 lists them under ``withheld`` with the reason, so a GitOps user provisions them from the secret
@@ -23,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from infra.engine.control_plane import control_plane_files
 from infra.engine.gitops import (
     GitOpsOptions,
     Release,
@@ -154,6 +157,8 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
         files.update({path: to_yaml(document) for path, document in written.items()})
         tool = "flux" if gitops.target == "flux" else "argocd"
         files.update(kustomizations(files, ["manifests", "base", "releases", tool], [tool]))
+    # Files for the API servers, not objects to apply: outside the kustomizations.
+    control = control_plane_files(plan)
     index = {
         "format": RENDER_FORMAT,
         "site": plan.stack,
@@ -162,7 +167,9 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
         "helm_releases": "helm/releases.yaml" if releases else None,
         "gitops": gitops.target if gitops is not None else None,
         "withheld": sorted(withheld, key=lambda e: e["urn"]),
+        "control_plane": sorted(control),
     }
+    files.update(control)
     files["index.yaml"] = to_yaml(index)
     return files
 

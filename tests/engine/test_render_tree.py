@@ -24,6 +24,8 @@ KUSTOMIZATION = "/kustomization.yaml"  # kustomize's index of a folder, not an A
 def test_layout_of_the_synthetic_site() -> None:
     files = render_files(synthetic_plan())
     assert sorted(files) == [
+        "control-plane/audit-policy.yaml",
+        "control-plane/encryption-configuration.yaml",
         "helm/gpu-operator--gpu-operator.values.yaml",
         "helm/releases.yaml",
         "index.yaml",
