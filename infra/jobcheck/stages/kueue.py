@@ -138,7 +138,8 @@ def _flavor_refusal(
                 f"ResourceFlavor {name} (nodeTaints)",
                 f"this flavor's nodes belong to someone else: submit to your own tenant's queue, not {name}",
             )
-        node_labels = {str(k): str(v) for k, v in (spec.get("nodeLabels") or {}).items()}
+        # Sorted: the recorded inputs' map order is not stable from run to run.
+        node_labels = {str(k): str(v) for k, v in sorted((spec.get("nodeLabels") or {}).items())}
         if not _selector_fits(pod_spec, node_labels):
             return ctx.reason(
                 (*pod_set.path, "spec", "nodeSelector" if "nodeSelector" in pod_spec else "affinity"),
