@@ -32,7 +32,13 @@ from components.operators.cluster_operators import (
     OperatorNamespaces,
     operator_versions,
 )
-from components.scheduling.scheduling import Scheduling, SchedulingArgs, cluster_queue_name, granted_priority_classes
+from components.scheduling.scheduling import (
+    PRIORITY_CLASSES,
+    Scheduling,
+    SchedulingArgs,
+    cluster_queue_name,
+    granted_priority_classes,
+)
 from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
@@ -338,6 +344,7 @@ def isolation_rules(config: SiteConfig) -> IsolationRules:
             if p.dedicated_to is not None
         ),
         granted_priorities=tuple((t.name, granted_priority_classes(t)) for t in config.tenants),
+        priority_classes=tuple(p.name for p in PRIORITY_CLASSES),
     )
 
 

@@ -25,7 +25,6 @@ class TenantAdmission(pulumi.ComponentResource):
 
     Policies (``components.isolation.policies``): ``gigafactory-dedicated-nodes`` (no toleration,
     node selector, affinity or nodeName reaching another tenant's dedicated pool),
-    ``gigafactory-dedicated-tenant-placement`` (a dedicated tenant's pods stay on its pools),
     ``gigafactory-tenant-networks`` (network annotations name only the pod's own namespace, both
     forms), ``gigafactory-no-external-ips``, ``gigafactory-priority-classes``,
     ``gigafactory-node-isolation`` (``system:node:*`` may not change isolation labels or taints) and

@@ -17,17 +17,10 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from components.labels import (
-    ISOLATION_POOL_LABEL,
-    PLACEMENT_LABELS,
-    TENANT_KIND_LABEL,
-)
+from components.labels import PLACEMENT_LABELS, TENANT_KIND_LABEL
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 NODE_USER_PREFIX = "system:node:"
-# Kueue's pod integration gates every pod it manages until the pod's workload is admitted
-# (kueue v0.19.2 pkg/controller/jobs/pod/pod_controller.go, `kueue.x-k8s.io/admission`).
-KUEUE_ADMISSION_GATE = "kueue.x-k8s.io/admission"
 # Kueue reads a workload's priority class from this label (kueue v0.19.2 pkg/constants, WorkloadPriorityClassLabel).
 KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
 # Multus reads the networks of a pod from these annotations, in either of two forms: a JSON list of
@@ -75,6 +68,9 @@ class IsolationRules:
 
     granted_priorities: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Per tenant, the Kueue WorkloadPriorityClasses it may use; none may name a Pod PriorityClass."""
+
+    priority_classes: tuple[str, ...] = ()
+    """Every WorkloadPriorityClass of the site (a name outside it is Kueue's to refuse: it does not exist)."""
 
 
 @dataclass(frozen=True)
@@ -218,39 +214,6 @@ def dedicated_nodes(rules: IsolationRules) -> Policy:
     )
 
 
-def dedicated_tenant_placement(rules: IsolationRules) -> Policy | None:
-    """A tenant with dedicated pools runs pods only there: each is held by Kueue or selects its own pool."""
-    owners = sorted({d.tenant for d in rules.dedicated})
-    if not owners:
-        return None
-    return Policy(
-        name="gigafactory-dedicated-tenant-placement",
-        resources=(("", "pods"),),
-        operations=("CREATE", "UPDATE"),
-        variables=(
-            (
-                "ownPools",
-                f"{cel({d.pool: d.tenant for d in rules.dedicated})}.filter(p, "
-                f"{cel({d.pool: d.tenant for d in rules.dedicated})}[p] == request.namespace)",
-            ),
-        ),
-        validations=(
-            Validation(
-                f"(has(object.spec.schedulingGates) && object.spec.schedulingGates.exists(g, g.name == "
-                f"'{KUEUE_ADMISSION_GATE}')) || (has(object.spec.nodeSelector) && "
-                f"'{ISOLATION_POOL_LABEL}' in object.spec.nodeSelector && "
-                f"object.spec.nodeSelector['{ISOLATION_POOL_LABEL}'] in variables.ownPools)",
-                f"the tenant's pods run only on its dedicated pools: submit through its Kueue LocalQueue, or "
-                f"select one of them with {ISOLATION_POOL_LABEL}",
-            ),
-        ),
-        namespace_selector={
-            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": owners}]
-        },
-        guards="its pods run only on its dedicated nodes (Kueue-held until admitted to its own flavor)",
-    )
-
-
 def _network_rule(annotation: str) -> Validation:
     value = f"object.metadata.annotations['{annotation}']"
     entry = r"(' + request.namespace + r'/)?[^,/\s@]+(@[^,/\s]+)?\s*"
@@ -313,10 +276,12 @@ def priority_classes(rules: IsolationRules) -> Policy:
         variables=(
             ("granted", f"{cel(granted)}"),
             ("mine", "request.namespace in variables.granted ? variables.granted[request.namespace] : []"),
+            ("known", cel(list(rules.priority_classes))),
         ),
         validations=(
             Validation(
                 f"!has(object.metadata.labels) || !('{KUEUE_PRIORITY_LABEL}' in object.metadata.labels) || "
+                f"!(object.metadata.labels['{KUEUE_PRIORITY_LABEL}'] in variables.known) || "
                 f"object.metadata.labels['{KUEUE_PRIORITY_LABEL}'] in variables.mine",
                 f"{KUEUE_PRIORITY_LABEL} names a priority class this tenant was not granted",
             ),
@@ -407,7 +372,6 @@ def isolation_policies(rules: IsolationRules) -> list[Policy]:
     """Every policy for ``rules``, in a stable order."""
     made = [
         dedicated_nodes(rules),
-        dedicated_tenant_placement(rules),
         tenant_networks(rules),
         no_external_ips(rules),
         priority_classes(rules),

@@ -32,15 +32,16 @@ PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
     PriorityClass("gigafactory-preemptible", 10, "Opportunistic work on borrowed capacity; first to be preempted."),
 )
 
-# Preempts everything below it: for the platform's own work, never granted to a tenant (the
-# `gigafactory-priority-classes` admission policy denies it).
-PLATFORM_PRIORITY_CLASSES = ("gigafactory-critical",)
+# Preempts everything below it: clinical work only, granted to regulated tenants alone (the
+# `gigafactory-priority-classes` admission policy denies it to the others).
+CLINICAL_PRIORITY_CLASSES = ("gigafactory-critical",)
 
 
 def granted_priority_classes(tenant: Tenant) -> tuple[str, ...]:
-    """The WorkloadPriorityClasses ``tenant``'s workloads may name: every class but the platform's."""
-    del tenant  # the same ladder for every tenant today; the policy takes a list per tenant
-    return tuple(p.name for p in PRIORITY_CLASSES if p.name not in PLATFORM_PRIORITY_CLASSES)
+    """The WorkloadPriorityClasses ``tenant``'s workloads may name: all for regulated tenants, else all but critical."""
+    if tenant.kind == "regulated":
+        return tuple(p.name for p in PRIORITY_CLASSES)
+    return tuple(p.name for p in PRIORITY_CLASSES if p.name not in CLINICAL_PRIORITY_CLASSES)
 
 
 @dataclass(frozen=True)

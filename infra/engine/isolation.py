@@ -14,7 +14,6 @@ import yaml
 
 from components.isolation.policies import (
     dedicated_nodes,
-    dedicated_tenant_placement,
     no_external_ips,
     node_isolation,
     priority_classes,
@@ -23,7 +22,7 @@ from components.isolation.policies import (
 )
 from components.labels import ISOLATION_POOL_LABEL
 from components.operators.cluster_operators import kueue_configuration
-from components.scheduling.scheduling import PLATFORM_PRIORITY_CLASSES
+from components.scheduling.scheduling import CLINICAL_PRIORITY_CLASSES
 from infra.config.model import SiteConfig
 from infra.config.schema import Tenant
 from infra.config.types import format_pkey
@@ -67,14 +66,13 @@ def tenant_guarantees(config: SiteConfig, tenant: Tenant) -> tuple[Guarantee, ..
     if pools:
         listed = ", ".join(f"{p.name} ({p.nodes} nodes)" for p in pools)
         taints = ", ".join(f"{t.key}={t.value}:{t.effect}" for p in pools for t in p.taints)
-        placement = dedicated_tenant_placement(rules)
         made.append(
             Guarantee(
                 "dedicated-nodes",
                 f"only {name}'s pods run on {listed}, and its pods run nowhere else",
                 (
                     _policy(dedicated_nodes(rules).name),
-                    *((_policy(placement.name),) if placement else ()),
+                    "Kueue: its ClusterQueue admits only into its own pools' flavors",
                     f"node taints {taints} (NodeFeatureRule and kubelet --register-with-taints)",
                     *(f"ResourceFlavor/{p.name} ({ISOLATION_POOL_LABEL})" for p in pools),
                 ),
@@ -149,7 +147,8 @@ def tenant_guarantees(config: SiteConfig, tenant: Tenant) -> tuple[Guarantee, ..
     made.append(
         Guarantee(
             "priority",
-            f"no tenant takes {', '.join(PLATFORM_PRIORITY_CLASSES)} or a Pod PriorityClass to preempt its work",
+            f"no other tenant takes {', '.join(CLINICAL_PRIORITY_CLASSES)} (regulated tenants only) or a Pod "
+            "PriorityClass to preempt its work",
             (
                 _policy(priority_classes(rules).name),
                 f"ClusterQueue/{name}" + (" (no cohort)" if tenant.cohort is None else ""),

@@ -60,7 +60,7 @@ def test_refused_job_exits_1_with_located_reason(plan_file: Path, capsys: pytest
 
 
 def test_json_format_and_several_documents(tmp_path: Path, plan_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    refused = (EXAMPLES / "refused" / "networks-other-namespace.yaml").read_text()
+    refused = (EXAMPLES / "refused" / "networks-missing-devices.yaml").read_text()
     job = tmp_path / "two.yaml"
     job.write_text(EVAL_JOB + "---\n" + refused)
     code, out, _ = _run(capsys, str(job), "--plan", str(plan_file), "--format", "json")
@@ -68,11 +68,11 @@ def test_json_format_and_several_documents(tmp_path: Path, plan_file: Path, caps
     assert code == 1 and report["admitted"] is False
     assert [(j["name"], j["admitted"], j["stage"]) for j in report["jobs"]] == [
         ("eval-checkpoint", True, None),
-        ("eval-networks", False, "networks"),
+        ("eval-no-devices", False, "networks"),
     ]
     reason = report["jobs"][1]["reasons"][0]
     line = int(reason["location"].split(":")[1])
-    assert "k8s.v1.cni.cncf.io/networks" in job.read_text().splitlines()[line - 1], "located in the second document"
+    assert "limits:" in job.read_text().splitlines()[line - 1], "located in the second document"
 
 
 def test_tenant_option_checks_as_another_namespace(

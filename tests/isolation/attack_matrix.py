@@ -114,6 +114,8 @@ def not_applicable(config: SiteConfig, attacker: Tenant, victim: Tenant) -> dict
             skipped[path] = f"{victim.name} has no partition network (no GPU quota)"
     if not _classes(config, victim) - _classes(config, attacker):
         skipped["storage-class"] = f"{victim.name} has no storage class {attacker.name} lacks a share of"
+    if attacker.kind == "regulated":
+        skipped["priority-kueue-class"] = f"{attacker.name} holds the highest class already (clinical work)"
     if not victim.gpu_quotas:
         skipped["join-victim-queue"] = f"{victim.name} has no ClusterQueue"
     return skipped

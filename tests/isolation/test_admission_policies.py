@@ -127,7 +127,7 @@ def test_tolerations_that_match_no_dedicated_taint_are_admitted() -> None:
 
 
 def test_the_owner_may_tolerate_its_own_taint() -> None:
-    hospital = pod("oslo-hospital", tolerations=[TAINT], schedulingGates=[{"name": "kueue.x-k8s.io/admission"}])
+    hospital = pod("oslo-hospital", tolerations=[TAINT])
     assert create_pod(hospital, HOSPITAL_NS) == []
 
 
@@ -177,16 +177,6 @@ def test_affinity_by_node_name_fields_and_spec_node_name_are_denied() -> None:
     own = {"matchExpressions": [{"key": ISOLATION_POOL_LABEL, "operator": "In", "values": ["h100-train"]}]}
     fine = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [own]}}}
     assert create_pod(pod(affinity=fine)) == []
-
-
-def test_the_dedicated_tenant_runs_only_on_its_pools() -> None:
-    ungated = pod("oslo-hospital")
-    assert denied_by(create_pod(ungated, HOSPITAL_NS)) == {"gigafactory-dedicated-tenant-placement"}
-    shared = pod("oslo-hospital", nodeSelector={ISOLATION_POOL_LABEL: "h100-train"})
-    assert denied_by(create_pod(shared, HOSPITAL_NS)) == {"gigafactory-dedicated-tenant-placement"}
-    # What Kueue's admission leaves on the pod: its flavor's node label (and the toleration).
-    admitted = pod("oslo-hospital", nodeSelector={ISOLATION_POOL_LABEL: "h100-clinical"}, tolerations=[TAINT])
-    assert create_pod(admitted, HOSPITAL_NS) == []
 
 
 # -- networks -----------------------------------------------------------------------------------
@@ -247,6 +237,10 @@ def test_external_ips_are_denied_in_every_namespace() -> None:
 def test_priority_classes_not_granted_are_denied() -> None:
     critical = pod(labels={"kueue.x-k8s.io/priority-class": "gigafactory-critical"})
     assert denied_by(create_pod(critical)) == {"gigafactory-priority-classes"}
+    # Clinical work: the regulated tenant holds the critical class; a name that is no class is Kueue's to refuse.
+    clinical = pod("oslo-hospital", labels={"kueue.x-k8s.io/priority-class": "gigafactory-critical"})
+    assert create_pod(clinical, HOSPITAL_NS) == []
+    assert create_pod(pod(labels={"kueue.x-k8s.io/priority-class": "no-such-class"})) == []
     assert denied_by(create_pod(pod(priorityClassName="system-node-critical"))) == {"gigafactory-priority-classes"}
     standard = pod(labels={"kueue.x-k8s.io/priority-class": "gigafactory-standard"})
     assert create_pod(standard) == []

@@ -44,12 +44,11 @@ REFUSED = {
         "ClusterQueue fjord-ai (flavor h100-train)",
     ),
     "kueue-another-tenants-pool.yaml": (
-        "kueue",
-        "spec.template.spec.nodeSelector",
-        "flavor h100-train doesn't match node affinity",
-        "select nodes of the flavor your queue offers",
-        "ResourceFlavor h100-train (nodeLabels gigafactory.eu/pool=h100-train, "
-        "node-restriction.kubernetes.io/gigafactory-pool=h100-train)",
+        "admission",
+        "spec.template",
+        "spec.nodeSelector selects a node pool dedicated to another tenant",
+        "meet the policy's rule",
+        "ValidatingAdmissionPolicy gigafactory-dedicated-nodes",
     ),
     "scheduling-no-such-gpu.yaml": (
         "scheduling",
@@ -59,11 +58,18 @@ REFUSED = {
         "node pool h100-train",
     ),
     "networks-other-namespace.yaml": (
+        "admission",
+        "spec.template",
+        "k8s.v1.cni.cncf.io/networks may name only networks in the pod's own namespace",
+        "meet the policy's rule",
+        "ValidatingAdmissionPolicy gigafactory-tenant-networks",
+    ),
+    "networks-missing-devices.yaml": (
         "networks",
-        "spec.template.metadata.annotations.k8s.v1.cni.cncf.io/networks",
-        "network nordic-llm-lab/ib-rail0 is in namespace nordic-llm-lab, not the job's",
-        "name your tenant's own networks: ib-rail0, ib-rail1",
-        "NetworkAttachmentDefinition nordic-llm-lab/ib-rail0",
+        "spec.template.spec.containers[0].resources.limits",
+        "network ib-rail0 needs the device nvidia.com/ib_rail0_vf, which no container requests",
+        "add nvidia.com/ib_rail0_vf: 1 to the limits of the container that uses ib-rail0",
+        "NetworkAttachmentDefinition fjord-ai/ib-rail0",
     ),
     "storage-class-not-granted.yaml": (
         "storage",
