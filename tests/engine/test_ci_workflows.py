@@ -154,6 +154,7 @@ _FAKE_GIGAFACTORY = """#!/bin/sh
 case "$1" in
   plan) echo '{}' > "$4" ;;
   diff) echo "diff report"; exit "$FAKE_DIFF_STATUS" ;;
+  report) echo "<html>$*</html>" > "$4" ;;
 esac
 """
 
@@ -175,13 +176,18 @@ def test_plan_diff_reads_the_exit_contract_under_bash_e(tmp_path: Path, status: 
         tool.chmod(0o755)
     output = tmp_path / "github_output"
     env = {**os.environ, "SITES": "a", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
-    env.update(CODE="false", NUMBER="7", ACTION="opened")
+    env.update(CODE="false", NUMBER="7", ACTION="opened", RUN_URL="7")
     env["FAKE_DIFF_STATUS"] = str(status)
     done = subprocess.run(
         ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     assert " ".join(output.read_text().split()) == verdict
+    # The head's report rides in the same artifact, drawn against the base's plan, and the comment links it.
+    report = (tmp_path / "out" / "reports" / "a.html").read_text()
+    assert "--diff" in report and report.split("--diff ")[1].split("<")[0].endswith("out/plans/a.base.json")
+    comment = (tmp_path / "out" / "comment.md").read_text()
+    assert "reports/a.html" in comment and "[this run](7)" in comment
 
 
 # -- pinned actions ---------------------------------------------------------------------------
