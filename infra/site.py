@@ -39,7 +39,7 @@ from components.scheduling.scheduling import (
     cluster_queue_name,
     granted_priority_classes,
 )
-from components.storage.driver import StorageSpec, quantity_tb, storage_class_name
+from components.storage.driver import StorageServer, StorageSpec, quantity_tb, storage_class_name
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from components.tenancy.tenant import Tenant, TenantArgs
@@ -182,7 +182,7 @@ class GigafactorySite(pulumi.ComponentResource):
                     f"{name}-storage-{kind}",
                     StorageSystemArgs(
                         kind=kind,
-                        systems=tuple(storage_spec(s) for s in systems),
+                        systems=tuple(storage_spec(s, storage_servers(config)) for s in systems),
                         shares={s.name: self._shares(config, s.name) for s in systems},
                         node_tolerations=tolerations,
                     ),
@@ -235,8 +235,17 @@ class GigafactorySite(pulumi.ComponentResource):
         )
 
 
-def storage_spec(system: StorageConfig) -> StorageSpec:
-    """What a storage driver needs of a site's storage system."""
+def storage_servers(config: SiteConfig) -> tuple[StorageServer, ...]:
+    """The site's storage nodes as storage servers: hostname, the disks Ceph may take, rack."""
+    return tuple(
+        StorageServer(pool.node_name(i), pool.devices, pool.rack(i))
+        for pool in config.storage_nodes
+        for i in range(pool.nodes)
+    )
+
+
+def storage_spec(system: StorageConfig, servers: tuple[StorageServer, ...] = ()) -> StorageSpec:
+    """What a storage driver needs of a site's storage system (``servers``: where self-hosted kinds run)."""
     return StorageSpec(
         name=system.name,
         kind=system.kind,
@@ -248,6 +257,7 @@ def storage_spec(system: StorageConfig) -> StorageSpec:
         credentials_secret=system.credentials_secret,
         view_policy=system.view_policy,
         vip_pool=system.vip_pool,
+        servers=servers if system.kind == "rook-ceph" else (),
     )
 
 

@@ -25,6 +25,15 @@ CSI_SECRET_PARAMS = (
 
 
 @dataclass(frozen=True)
+class StorageServer:
+    """A storage node that serves a self-hosted kind (Ceph): its hostname, the disks it gives, its rack."""
+
+    name: str
+    devices: tuple[str, ...]
+    rack: str
+
+
+@dataclass(frozen=True)
 class StorageSpec:
     """One storage system as its driver sees it: plain values, no site model."""
 
@@ -57,6 +66,9 @@ class StorageSpec:
 
     vip_pool: str | None = None
     """VAST: the virtual-IP pool clients mount through (default: the system's name)."""
+
+    servers: tuple[StorageServer, ...] = ()
+    """Self-hosted kinds (Rook): the storage nodes its daemons and OSDs run on, and nowhere else."""
 
 
 @dataclass(frozen=True)

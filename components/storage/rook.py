@@ -15,6 +15,7 @@ from components.storage.driver import (
     DriverChart,
     ExtraRelease,
     StorageDriver,
+    StorageServer,
     StorageSpec,
 )
 
@@ -146,7 +147,11 @@ class RookCephDriver(StorageDriver):
                 "metadataPool": replicated,
                 "dataPools": [{"name": "data0", **replicated}],
                 "preserveFilesystemOnDelete": True,
-                "metadataServer": {"activeCount": 1, "activeStandby": True},
+                "metadataServer": {
+                    "activeCount": 1,
+                    "activeStandby": True,
+                    "placement": storage_placement(system.servers),
+                },
             }
             return BackingStore("filesystem", ROOK_API, "CephFilesystem", store, cluster_ns, spec)
         if system.interface == "object":
@@ -154,22 +159,55 @@ class RookCephDriver(StorageDriver):
                 "metadataPool": replicated,
                 "dataPool": replicated,
                 "preservePoolsOnDelete": True,
-                "gateway": {"port": 80, "instances": 2},
+                "gateway": {"port": 80, "instances": 2, "placement": storage_placement(system.servers)},
             }
             return BackingStore("objectstore", ROOK_API, "CephObjectStore", store, cluster_ns, spec)
         spec = {"failureDomain": "host", **replicated}
         return BackingStore("blockpool", ROOK_API, "CephBlockPool", store, cluster_ns, spec)
 
 
+def storage_placement(servers: Sequence[StorageServer]) -> dict[str, Any]:
+    """A Rook placement that keeps pods on ``servers`` only (by hostname, which kubelets label)."""
+    names = sorted({s.name for s in servers})
+    term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": names}]}
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+
+
+def _servers(systems: Sequence[StorageSpec]) -> list[StorageServer]:
+    found: dict[str, StorageServer] = {}
+    for system in systems:
+        for server in system.servers:
+            found.setdefault(server.name, server)
+    return [found[name] for name in sorted(found)]
+
+
 def _cluster_values(systems: Sequence[StorageSpec]) -> dict[str, Any]:
-    storage: dict[str, Any] = {"useAllNodes": True, "useAllDevices": True}
+    servers = _servers(systems)
+    if not servers:
+        raise ValueError(
+            f"Ceph for {', '.join(s.name for s in systems)} has no storage nodes to run on (site storage_nodes)"
+        )
+    # Only the storage nodes, only the named disks: never useAllNodes/useAllDevices, which put
+    # OSDs on every GPU node and take any raw disk (Rook CephCluster `storage.nodes`, ceph-cluster-crd).
+    storage: dict[str, Any] = {
+        "useAllNodes": False,
+        "useAllDevices": False,
+        "nodes": [{"name": s.name, "devices": [{"name": d} for d in s.devices]} for s in servers],
+    }
     if any(s.encrypted for s in systems):
         # OSDs on dm-crypt: every pool of this cluster is encrypted at rest (Rook
         # CephCluster `storage.config.encryptedDevice`).
         storage["config"] = {"encryptedDevice": "true"}
     return {
         "operatorNamespace": ROOK_OPERATOR_NAMESPACE,
-        "cephClusterSpec": {"storage": storage},
+        "cephClusterSpec": {
+            "storage": storage,
+            # Monitors, managers, OSDs and crash collectors on the storage nodes only, so Rook's
+            # PodDisruptionBudgets (managePodBudgets) never cover a pod on a GPU node and never hold
+            # up a GPU driver-upgrade drain (Rook docs, "Managed Disruption Budgets").
+            "placement": {"all": storage_placement(servers)},
+            "disruptionManagement": {"managePodBudgets": True},
+        },
         # Pools, filesystems and object stores are the site's own resources, not the chart's.
         "cephBlockPools": [],
         "cephFileSystems": [],

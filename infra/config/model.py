@@ -30,6 +30,7 @@ from infra.config.schema import (
     StorageSystem,
     Tenant,
 )
+from infra.config.storage_nodes import StorageNodePool
 from infra.config.types import format_pkey
 
 
@@ -40,6 +41,9 @@ class SiteConfig(Model):
     node_pools: tuple[NodePool, ...] = Field(min_length=1, description="GPU node pools.")
     fabrics: Fabrics = Field(description="Compute and storage fabrics.")
     storage: tuple[StorageSystem, ...] = Field((), description="Storage systems.")
+    storage_nodes: tuple[StorageNodePool, ...] = Field(
+        (), description="Storage node pools (no GPUs): where Ceph's daemons and OSDs run."
+    )
     operators: Operators = Field(default_factory=Operators, description="Pinned operator versions.")
     tenants: tuple[Tenant, ...] = Field((), description="Tenants and their quotas.")
     floor: Floor = Field(default_factory=Floor, description="Data-hall layout: rows, racks, power per rack.")
@@ -145,6 +149,39 @@ class SiteConfig(Model):
                     )
                     break
                 owner[name] = i
+        gpu_names = set(owner)
+        storage_owner: dict[str, int] = {}
+        for j, storage_pool in enumerate(self.storage_nodes):
+            for name in storage_pool.node_names():
+                other = (
+                    f"node_pools[{owner[name]}]"
+                    if name in gpu_names
+                    else f"storage_nodes[{storage_owner[name]}]"
+                    if storage_owner.get(name, j) != j
+                    else None
+                )
+                if other is not None:
+                    yield Violation(
+                        ("storage_nodes", j, "node_name_pattern"),
+                        f"node name {name!r} is also produced by {other}.node_name_pattern",
+                        "give each pool its own prefix in node_name_pattern, or move first_index",
+                    )
+                    break
+                storage_owner[name] = j
+
+    @rule
+    def ceph_runs_on_storage_nodes(self) -> Iterator[Violation]:
+        if self.storage_nodes:
+            return
+        for i, system in enumerate(self.storage):
+            if system.kind == "rook-ceph":
+                yield Violation(
+                    ("storage", i, "kind"),
+                    "rook-ceph runs Ceph on the site's storage nodes, and storage_nodes is empty (Ceph on GPU "
+                    "nodes would take their disks and block their drains)",
+                    "add a storage_nodes pool: nodes, node_name_pattern and the devices Ceph may take",
+                )
+                return
 
     @rule
     def partition_keys_unique(self) -> Iterator[Violation]:

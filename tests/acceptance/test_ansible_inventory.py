@@ -131,3 +131,17 @@ def test_unknown_limit_and_missing_file(tmp_path: Path) -> None:
         read_inventory(path, "pool_x")
     with pytest.raises(InventoryError, match=r"missing\.yaml: file not found"):
         read_inventory(tmp_path / "missing.yaml")
+
+
+def test_storage_nodes_are_not_gpu_nodes_to_accept_or_cable() -> None:
+    """Storage nodes hold no GPUs and sit on the storage fabric: the GPU nodes' inventory (what
+    `verify` checks) and the compute fabric plan leave them out."""
+    from infra.plan.fabric import plan_fabric
+
+    site = load_site(Path(__file__).resolve().parents[2] / "site-configs" / "eu-pilot.yaml")
+    storage_nodes = {name for pool in site.storage_nodes for name in pool.node_names()}
+    assert storage_nodes
+    text = render_inventory(site)
+    assert not any(name in text for name in storage_nodes)
+    gpu_ports = sum(p.nodes * p.hcas.compute for p in site.node_pools)
+    assert plan_fabric(site).endpoints == gpu_ports

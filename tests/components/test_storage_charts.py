@@ -16,7 +16,7 @@ from component_harness import gigafactory, pilot
 from components.storage.driver import StorageSpec
 from components.storage.drivers import driver_for
 from components.storage.rook import CEPH_CSI_DRIVERS_CHART
-from infra.site import storage_spec
+from infra.site import storage_servers, storage_spec
 
 CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
 TOLERATION = {"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"}
@@ -31,7 +31,8 @@ def chart_values(chart_dir: str) -> Any:
 
 def specs(kind: str) -> tuple[StorageSpec, ...]:
     systems = [*pilot().storage, *gigafactory().storage]
-    return tuple({s.name: storage_spec(s) for s in systems if s.kind == kind}.values())
+    config = pilot() if kind == "rook-ceph" else gigafactory()
+    return tuple({s.name: storage_spec(s, storage_servers(config)) for s in systems if s.kind == kind}.values())
 
 
 def undeclared(values: Any, defaults: Any, path: str = "") -> list[str]:
@@ -126,3 +127,36 @@ def test_exascaler_example_filesystem_does_not_survive_the_merge_and_classes_nam
     assert sorted(merged) == sorted(s.name for s in systems)
     for system in systems:
         assert driver.storage_class(system, with_secret=False).parameters["configName"] in merged, system.name
+
+
+def test_ceph_runs_on_the_storage_nodes_only_with_their_named_disks() -> None:
+    """`useAllNodes`/`useAllDevices` put OSDs on every node (GPU nodes included) and take any raw disk
+    (Rook v1.20.6 CephCluster `storage`, Documentation/CRDs/Cluster/ceph-cluster-crd.md); Rook's
+    managed PodDisruptionBudgets then cover pods on GPU nodes and hold up their driver-upgrade drains.
+    The site's Ceph runs on its storage nodes only."""
+    config = pilot()
+    driver = driver_for("rook-ceph")
+    storage_nodes = {name for pool in config.storage_nodes for name in pool.node_names()}
+    gpu_nodes = {name for pool in config.node_pools for name in pool.node_names()}
+    assert storage_nodes and not storage_nodes & gpu_nodes
+    for release in driver.extra_releases(specs("rook-ceph")):
+        spec = release.values["cephClusterSpec"]
+        storage = spec["storage"]
+        assert storage["useAllNodes"] is False and storage["useAllDevices"] is False, release.chart.release
+        assert {n["name"] for n in storage["nodes"]} == storage_nodes
+        assert all(n["devices"] == [{"name": d} for d in config.storage_nodes[0].devices] for n in storage["nodes"])
+        terms = spec["placement"]["all"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        (term,) = terms["nodeSelectorTerms"]
+        assert term["matchExpressions"] == [
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": sorted(storage_nodes)}
+        ]
+    for system in specs("rook-ceph"):
+        store = driver.backing_store(system)
+        placed = store.spec.get("metadataServer", store.spec.get("gateway", {"placement": spec["placement"]["all"]}))
+        assert placed["placement"] == spec["placement"]["all"], system.name
+
+
+def test_ceph_without_storage_nodes_never_reaches_composition() -> None:
+    bare = StorageSpec("objects", "rook-ceph", "rook-ceph/objects", interface="object")
+    with pytest.raises(ValueError, match="no storage nodes to run on"):
+        driver_for("rook-ceph").extra_releases((bare,))

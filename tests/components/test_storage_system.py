@@ -22,7 +22,7 @@ from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from infra.config.model import SiteConfig
 from infra.engine.runtime import SECRET
-from infra.site import storage_spec
+from infra.site import storage_servers, storage_spec
 
 TYPE = "gigafactory:storage:StorageSystem"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -46,7 +46,9 @@ def build(config: SiteConfig, kind: str) -> Any:
         }
         StorageSystem(
             f"storage-{kind}",
-            StorageSystemArgs(kind=kind, systems=tuple(storage_spec(s) for s in systems), shares=shares),
+            StorageSystemArgs(
+                kind=kind, systems=tuple(storage_spec(s, storage_servers(config)) for s in systems), shares=shares
+            ),
             opts,
         )
 

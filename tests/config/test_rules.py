@@ -35,6 +35,12 @@ NVL_POOL_ENTRY: Edit = (
 NVL_FLOOR: Edit = ("egress: deny}\n", "egress: deny}\nfloor: {rack_power_kw: 130}\n")
 NVL_POOL: tuple[Edit, ...] = (NVL_POOL_ENTRY, NVL_FLOOR)
 TRAIN_NODES = '    nodes: 32\n    node_name_pattern: "gpu-'
+# Storage nodes for Ceph, appended at the end of the file (no line of the site moves).
+CEPH_NODES: Edit = (
+    "egress: deny}\n",
+    "egress: deny}\n"
+    'storage_nodes:\n  - {name: ceph, nodes: 3, node_name_pattern: "ceph-{index:02d}", devices: [nvme0n1]}\n',
+)
 LAB_QUOTA = "gpu_quotas: [{pool: train, gpus: 128, borrowing_limit: 64, lending_limit: 64}]"
 
 
@@ -358,6 +364,7 @@ FAILING = [
         "tenants_not_in_storage_namespaces",
         ("kind: vast", "kind: rook-ceph"),
         ("endpoint: https://vms.example.internal", "endpoint: startup/fs"),
+        CEPH_NODES,
         errors=(
             "site.yaml:64:11: tenants[1].name: startup is the namespace of Ceph cluster clinical (storage "
             "endpoint)\n  hint: name the tenant after the organisation, e.g. oslo-hospital",
@@ -709,9 +716,20 @@ FAILING = [
         ),
         id="unencrypted",
     ),
+    case(
+        "ceph_runs_on_storage_nodes",
+        ("    kind: vast\n", "    kind: rook-ceph\n"),
+        errors=(
+            "site.yaml:47:11: storage[1].kind: rook-ceph runs Ceph on the site's storage nodes, and storage_nodes is "
+            "empty (Ceph on GPU nodes would take their disks and block their drains)\n"
+            "  hint: add a storage_nodes pool: nodes, node_name_pattern and the devices Ceph may take",
+        ),
+    ),
 ]
 
+
 VALID = [
+    case("ceph_runs_on_storage_nodes", ("    kind: vast\n", "    kind: rook-ceph\n"), CEPH_NODES),
     case("kubernetes_supported", in_site('kubernetes_version: "1.33"')),
     case(
         "settings_match_mode",
@@ -746,6 +764,7 @@ VALID = [
         "interface_fits_kind",
         ("    kind: vast\n", "    kind: rook-ceph\n    interface: block\n"),
         ("    mount_path: /clinical\n", ""),
+        CEPH_NODES,
     ),
     case("borrowing_needs_cohort", ("lending_limit: 64}", "lending_limit: 128}")),
     case("one_quota_per_pool_and_system"),
@@ -759,6 +778,7 @@ VALID = [
         "tenants_not_in_storage_namespaces",
         ("kind: vast", "kind: rook-ceph"),
         ("endpoint: https://vms.example.internal", "endpoint: ceph-clinical/fs"),
+        CEPH_NODES,
     ),
     case("names_unique", *NVL_POOL),
     case("node_names_unique", ('"clin-{index:03d}"', '"gpu-{index:03d}"\n    first_index: 33')),
