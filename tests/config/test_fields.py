@@ -266,7 +266,7 @@ def test_field_accepts(site_files: SiteFiles, edit: Edit) -> None:
             ("extends: base.yaml\n", "extends: base.yaml\nxyz: 1\n"),
             [
                 "site.yaml:2:1: xyz: unknown key\n"
-                "  hint: known keys: site, node_pools, fabrics, storage, operators, tenants, floor"
+                "  hint: known keys: site, node_pools, fabrics, storage, storage_nodes, operators, tenants, floor"
             ],
         ),
         (
