@@ -17,7 +17,9 @@ from typing import Any
 
 import jinja2
 
+from components.network.infiniband_fabric import network_pkey
 from infra.config.model import SiteConfig
+from infra.engine.isolation import tenant_guarantees
 from infra.plan.fabric.bom import bom_rows
 from infra.plan.fabric.cabling import CablePlan
 from infra.plan.floor import FloorPlan, plan_floor
@@ -142,22 +144,17 @@ def _floor_rows(inputs: ReportInputs, floor: FloorPlan) -> list[dict[str, Any]]:
 def _tenants(config: SiteConfig) -> list[dict[str, Any]]:
     rows = []
     for tenant in config.tenants:
-        iso = tenant.isolation
-        guarantees = []
-        if iso.dedicated_nodes:
-            guarantees.append(("dedicated nodes", "pool taints + admission policy on tolerations and selectors"))
-        if iso.own_partition:
-            guarantees.append(("own InfiniBand partition", f"pkey 0x{tenant.pkey & 0x7FFF:04x}, no shared membership"))
-        if iso.encrypted_storage:
-            guarantees.append(("encrypted storage", "storage classes granted: encrypted systems only"))
-        if iso.egress == "deny":
-            guarantees.append(("no egress", "default-deny NetworkPolicy, cluster DNS only"))
+        # The same guarantees `gigafactory plan` prints, from the one place that derives them.
+        guarantees = [
+            (g.name + ("" if g.holds else " (NOT MET)"), g.statement, "; ".join(g.enforced_by))
+            for g in tenant_guarantees(config, tenant)
+        ]
         rows.append(
             {
                 "name": tenant.name,
                 "kind": tenant.kind,
                 "cohort": tenant.cohort or "",
-                "pkey": f"0x{tenant.pkey & 0x7FFF:04x}",
+                "pkey": network_pkey(tenant.pkey),
                 "quotas": [
                     {
                         "pool": q.pool,
