@@ -24,7 +24,7 @@ from infra.plan.fabric.bom import bom_rows
 from infra.plan.fabric.cabling import CablePlan
 from infra.plan.floor import FloorPlan, plan_floor
 from infra.plan.site_plan import SitePlan
-from infra.report.topology import draw_topology
+from infra.report.topology import draw_topology, tenant_colours_of
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -218,6 +218,7 @@ def build_report(inputs: ReportInputs) -> str:
         fabric=plan.fabric,
         fabric_lines=plan.fabric.summary_lines(),
         topology=topology,
+        tenant_colours=tenant_colours_of(config),
         pools=_pools(inputs),
         floor=floor.floor,
         floor_rows=rows,

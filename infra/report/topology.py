@@ -23,6 +23,7 @@ SU_GAP = 6
 ROW_GAP = 70
 PALETTE = ("#3b6ea5", "#d08c2c", "#4b9a62", "#a14f8c", "#7a6f4d", "#4aa3a8", "#b05c4a", "#6d6fb8")
 REGULATED_FILL = "url(#regulated)"
+UNBOOKED = "#c9d3de"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class TopologyDrawing:
     spine_groups: int
     bundles: int
     pool_colours: dict[str, str]
+
+
+def tenant_colours_of(config: SiteConfig) -> dict[str, str]:
+    """A colour per tenant, in config order (the palette read from its end, apart from the pools')."""
+    return {tenant.name: PALETTE[-1 - i % len(PALETTE)] for i, tenant in enumerate(config.tenants)}
 
 
 def pool_colours(config: SiteConfig) -> dict[str, str]:
@@ -54,9 +60,12 @@ def draw_topology(
         p.name: p.dedicated_to for p in config.node_pools if p.dedicated_to and _is_regulated(config, p.dedicated_to)
     }
     quota_holders: dict[str, list[str]] = {p.name: [] for p in config.node_pools}
+    largest: dict[str, tuple[int, str]] = {}
     for tenant in config.tenants:
         for quota in tenant.gpu_quotas:
             quota_holders.setdefault(quota.pool, []).append(tenant.name)
+            largest[quota.pool] = max(largest.get(quota.pool, (-1, "")), (quota.gpus, tenant.name))
+    tenant_colours = tenant_colours_of(config)
     shape = fabric.shape
     pods = max(shape.pods, 1)
     # Scalable units in global order, each with its pool and pod.
@@ -140,9 +149,13 @@ def draw_topology(
                 label_cls = "label su-label" + (" on-hatch" if pool in regulated else "")
                 inner += _text(x + size / 2, y + size - 22, f"SU {index}", cls=label_cls)
                 inner += _text(x + size / 2, y + size - 8, f"{pool}", cls=label_cls)
+            # Coloured by pool, or (the reader's choice) by the tenant holding the most quota on it.
+            holder = largest.get(pool, (0, ""))[1]
+            by_tenant = REGULATED_FILL if pool in regulated else tenant_colours.get(holder, UNBOOKED)
             parts.append(
                 f'<g class="{classes}" data-pool="{escape(pool)}" data-su="{index}"><title>{escape(title)}</title>'
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{size}" height="{size}" rx="2" fill="{fill}" '
+                f'data-fill-pool="{fill}" data-fill-tenant="{by_tenant}" '
                 f'stroke="{colours[pool]}" stroke-width="2"/>{inner}</g>'
             )
             su_centre[index] = (x + size / 2, y)

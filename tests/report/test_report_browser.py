@@ -156,3 +156,23 @@ def test_acceptance_results_colour_the_nodes(browser: Any, tmp_path: Path) -> No
 def _regulated(config: SiteConfig, tenant: str) -> bool:
     found = config.tenant(tenant)
     return found is not None and found.kind == "regulated"
+
+
+def test_colour_by_tenant_and_filter_by_pool(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(_report(tmp_path, "eu-pilot").as_uri())
+    fills = "return [...document.querySelectorAll('#topology g.su > rect[data-fill-pool]')].map(r => r.getAttribute('fill'));"
+    by_pool = browser.execute_script(fills)
+    Select(browser.find_element(By.ID, "colour-by")).select_by_value("tenant")
+    by_tenant = browser.execute_script(fills)
+    # h100-train's largest holder is nordic-llm-lab; the clinical unit stays hatched (regulated).
+    assert by_tenant != by_pool and by_tenant[-1] == by_pool[-1] == "url(#regulated)"
+    assert browser.find_element(By.ID, "tenant-legend").is_displayed()
+    Select(browser.find_element(By.ID, "pool-filter")).select_by_value("h100-clinical")
+    shown = browser.execute_script(
+        "return [...document.querySelectorAll('#topology g.su')].filter(g => g.style.display !== 'none')"
+        ".map(g => g.dataset.pool);"
+    )
+    assert shown == ["h100-clinical"]
