@@ -163,7 +163,10 @@ def test_colour_by_tenant_and_filter_by_pool(browser: Any, tmp_path: Path) -> No
     from selenium.webdriver.support.ui import Select
 
     browser.get(_report(tmp_path, "eu-pilot").as_uri())
-    fills = "return [...document.querySelectorAll('#topology g.su > rect[data-fill-pool]')].map(r => r.getAttribute('fill'));"
+    fills = (
+        "return [...document.querySelectorAll('#topology g.su > rect[data-fill-pool]')]"
+        ".map(r => r.getAttribute('fill'));"
+    )
     by_pool = browser.execute_script(fills)
     Select(browser.find_element(By.ID, "colour-by")).select_by_value("tenant")
     by_tenant = browser.execute_script(fills)
