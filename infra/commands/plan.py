@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
+from infra.commands.rendered_state import add_charts_argument, chart_summary, render_chart_objects
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.isolation import summary_lines as isolation_summary_lines
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="with --against: write the touched stacks there, one per line (for CI)",
     )
+    add_charts_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -114,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(config, args.site, single_stack=args.single_stack)
     if plan is None:
         return exit_codes.REJECTED
+    charts = None
+    if args.charts is not None:
+        charts, code = render_chart_objects(plan, args.charts, args.site)
+        if charts is None:
+            return code
     elapsed = time.monotonic() - started
     # With -o - the plan is standard output; the summary goes to stderr so the JSON stays whole.
     summary = sys.stderr if is_stdout(args.output) else sys.stdout
@@ -146,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         listed = ", ".join(n if n in plan.stacks or not plan.stacks else f"{n} (gone: destroy it)" for n in touched)
         listed = listed or "none"
         print(f"\nstacks this change touches ({len(touched)} of {len(plan.stacks) or 1}): {listed}", file=summary)
+    print(chart_summary(charts), file=summary)
     written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
     count = len(plan.stacks) or 1
     stacks = f"{count} stack{'s' if count != 1 else ''}"

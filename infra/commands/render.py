@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
+from infra.commands.rendered_state import add_charts_argument, chart_summary, render_chart_objects
 from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
 from infra.engine.render import render_files
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where DIR sits in the git repository the GitOps tool reads (default: DIR as given)",
     )
     parser.add_argument("--repo-url", metavar="URL", help="that git repository's URL (needed by --gitops argocd)")
+    add_charts_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -81,12 +83,17 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(config, args.source)
         if plan is None:
             return exit_codes.REJECTED
+    charts = None
+    if args.charts is not None:
+        charts, code = render_chart_objects(plan, args.charts, args.source)
+        if charts is None:
+            return code
     gitops = None
     if args.gitops is not None:
         path = args.gitops_path or output.as_posix()
         gitops = GitOpsOptions(target=args.gitops, site=plan.stack, path=path, repo_url=args.repo_url)
     try:
-        files = render_files(plan, gitops)
+        files = render_files(plan, gitops, charts)
     except GitOpsError as error:
         print(f"render --gitops {args.gitops}: {error}", file=sys.stderr)
         return exit_codes.BAD_INPUT
@@ -109,4 +116,5 @@ def run(args: argparse.Namespace) -> int:
         f"rendered {plan.stack}: {manifests:,} manifests, {patches:,} patches, {values} Helm values files"
         f"{gitops_line} -> {args.output}/ (index.yaml lists each with its URN)"
     )
+    print(chart_summary(charts))
     return exit_codes.OK

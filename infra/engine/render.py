@@ -10,10 +10,16 @@ Layout of the output folder (every name derives from the objects, so it is deter
     helm/<namespace>--<release>.values.yaml      the values each release is installed with
     control-plane/encryption-configuration.yaml  API server encryption at rest (KMS v2) and
     control-plane/audit-policy.yaml              audit policy, for the control plane (not applied)
+    charts/<namespace>--<release>/<namespace|_cluster>/<kind>[.<group>]--<name>.yaml
+                                                 with --charts: what each release creates
 
 Objects whose inputs hold a secret are not written (their value never reaches a plan); the index
 lists them under ``withheld`` with the reason, so a GitOps user provisions them from the secret
 store. Helm values that are secret keep the ``[secret]`` marker and are listed per release.
+A release's objects are written only when its chart was rendered (``infra.engine.charts``), for
+review and validation (Helm installs them; no kustomization lists them); each file names its
+release, chart and template in a first-line comment, and those holding values the chart generates
+at install (``[generated]``) or a secret value are withheld likewise.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from infra.engine.charts.render import GENERATED, ChartRendering
 from infra.engine.control_plane import control_plane_files
 from infra.engine.gitops import (
     GitOpsOptions,
@@ -68,7 +75,7 @@ def to_yaml(document: Any) -> str:
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
 
 
-def _file_name(document: dict[str, Any]) -> str:
+def object_file_name(document: dict[str, Any]) -> str:
     api_version = str(document["apiVersion"])
     group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
     kind = str(document["kind"]).lower()
@@ -77,6 +84,8 @@ def _file_name(document: dict[str, Any]) -> str:
 
 
 def _withheld_reason(document: dict[str, Any]) -> str | None:
+    if _holds(document, GENERATED):
+        return f"holds values the chart generates at install ({', '.join(marked_paths(document, GENERATED))})"
     if _holds(document, SECRET):
         paths = ", ".join(marked_paths(document, SECRET))
         return f"holds secret values ({paths}); provision it from the secret store"
@@ -109,11 +118,14 @@ def _check_object(urn: str, document: dict[str, Any]) -> None:
             )
 
 
-def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, str]:
+def render_files(
+    plan: Plan, gitops: GitOpsOptions | None = None, charts: ChartRendering | None = None
+) -> dict[str, str]:
     """Every file of the rendered folder, relative path -> text; ``PlanFileError`` for a malformed object.
 
     With ``gitops``, the Helm releases are also written as that tool's objects and the objects
     the releases need first (their Namespaces, ...) go under ``base/`` instead of ``manifests/``.
+    With ``charts``, what each release creates goes under ``charts/``.
     """
     files: dict[str, str] = {}
     first = release_prerequisites(plan) if gitops is not None else set()
@@ -141,7 +153,7 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
         folder = "patches" if is_patch(resource) else "base" if resource.urn in first else "manifests"
         if gitops is not None:
             document = protect_node_identity(document, gitops.target)
-        path = f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{_file_name(document)}"
+        path = f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{object_file_name(document)}"
         if path in files:
             # Two objects the API server would tell apart only by version; keep both, named apart.
             path = path.removesuffix(".yaml") + f"--{hashlib.sha256(resource.urn.encode()).hexdigest()[:8]}.yaml"
@@ -150,6 +162,7 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
     releases = list(_helm_files(plan, files))
     if releases:
         files["helm/releases.yaml"] = to_yaml({"releases": releases})
+    chart_objects = list(_chart_files(charts, files, withheld)) if charts is not None else []
     if gitops is None:
         files.update(kustomizations(files, ["manifests"]))
     else:
@@ -166,7 +179,9 @@ def render_files(plan: Plan, gitops: GitOpsOptions | None = None) -> dict[str, s
         "patches": sorted(patches, key=lambda e: e["file"]),
         "helm_releases": "helm/releases.yaml" if releases else None,
         "gitops": gitops.target if gitops is not None else None,
-        "withheld": sorted(withheld, key=lambda e: e["urn"]),
+        "chart_objects": sorted(chart_objects, key=lambda e: e["file"]),
+        "charts": _charts_note(charts),
+        "withheld": sorted(withheld, key=lambda e: (e["urn"], e.get("source", ""), e["kind"], e["name"])),
         "control_plane": sorted(control),
     }
     files.update(control)
@@ -239,3 +254,43 @@ def _helm_files(plan: Plan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
             "component": resource.component,
             "urn": resource.urn,
         }
+
+
+def _charts_note(charts: ChartRendering | None) -> dict[str, Any]:
+    if charts is None:
+        return {"rendered": False, "why": "no --charts folder given: chart contents were not rendered"}
+    return {
+        "rendered": True,
+        "releases": sorted(f"{r.namespace}/{r.name}" for r in charts.rendered),
+        "not_rendered": [{"release": f"{r.namespace}/{r.name}", "why": why} for r, why in charts.not_rendered],
+    }
+
+
+def _chart_files(
+    charts: ChartRendering, files: dict[str, str], withheld: list[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """Write each release's objects under ``charts/``; yields their index entries."""
+    for obj in charts.objects:
+        document, release = obj.document, obj.release
+        metadata = document.get("metadata") or {}
+        entry = {
+            "apiVersion": document["apiVersion"],
+            "kind": document["kind"],
+            "name": metadata.get("name", ""),
+            "namespace": metadata.get("namespace", ""),
+            "release": f"{release.namespace}/{release.name}",
+            "source": obj.source,
+            "urn": release.urn,
+        }
+        reason = _withheld_reason(document)
+        if reason is not None:
+            withheld.append({**entry, "reason": reason})
+            continue
+        scope = metadata.get("namespace") or CLUSTER_SCOPE
+        path = f"charts/{release.namespace}--{release.name}/{scope}/{object_file_name(document)}"
+        if path in files:
+            # One kind and name twice in a release (e.g. once per API version): keep both, named apart.
+            path = path.removesuffix(".yaml") + f"--{hashlib.sha256(obj.source.encode()).hexdigest()[:8]}.yaml"
+        head = f"# release {release.namespace}/{release.name}: chart {release.chart} {release.version}, {obj.source}\n"
+        files[path] = head + to_yaml(document)
+        yield {"file": path, **entry}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -181,11 +181,19 @@ def _crd_validator(crd: dict[str, Any], version: str, schema_version: str) -> js
 class ObjectValidator:
     """Validates Kubernetes objects for one Kubernetes version and one CRD folder."""
 
-    def __init__(self, kubernetes_version: str, crds_dir: Path | None = None) -> None:
+    def __init__(
+        self, kubernetes_version: str, crds_dir: Path | None = None, crds: Iterable[Mapping[str, Any]] = ()
+    ) -> None:
+        """``crds``: CRD objects that come first (those the site's charts install), then ``crds_dir``'s."""
         self.kubernetes_version = kubernetes_version
         self.schema_version = kubernetes_schema_version(kubernetes_version)
         self.crds_dir = crds_dir
         self._crds = CrdIndex(crds_dir) if crds_dir is not None else None
+        self._given = {
+            (str(c["spec"]["group"]), str(c["spec"]["names"]["kind"])): dict(c)
+            for c in reversed(list(crds))
+            if c.get("kind") == "CustomResourceDefinition"
+        }
         self._validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
 
     def is_builtin(self, obj: Mapping[str, Any]) -> bool:
@@ -209,11 +217,11 @@ class ObjectValidator:
 
     def _custom_validator(self, api_version: str, kind: str) -> jsonschema.protocols.Validator:
         group, version = _split_api_version(api_version)
-        if self._crds is None:
+        if self._crds is None and (group, kind) not in self._given:
             raise CrdsUnavailableError(f"{kind} ({api_version}) is a custom resource and there is no CRD folder")
         key = (group, version, kind)
         if key not in self._validators:
-            crd = self._crds.find(group, kind)
+            crd = self._given.get((group, kind)) or (self._crds.find(group, kind) if self._crds else None)
             if crd is None:
                 raise SchemaNotFoundError(
                     f"no Kubernetes schema and no CRD in {self.crds_dir} for {kind} ({api_version})"
