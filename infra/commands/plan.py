@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
-from infra.commands.rendered_state import add_charts_argument, chart_summary, render_chart_objects
+from infra.commands.rendered_state import add_charts_argument, chart_summary, check_contracts, render_chart_objects
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.isolation import summary_lines as isolation_summary_lines
@@ -121,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         charts, code = render_chart_objects(plan, args.charts, args.site)
         if charts is None:
             return code
+    contracts, code = check_contracts(plan, charts, args.site, config)
+    if contracts is None:
+        return code
     elapsed = time.monotonic() - started
     # With -o - the plan is standard output; the summary goes to stderr so the JSON stays whole.
     summary = sys.stderr if is_stdout(args.output) else sys.stdout
@@ -154,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         listed = listed or "none"
         print(f"\nstacks this change touches ({len(touched)} of {len(plan.stacks) or 1}): {listed}", file=summary)
     print(chart_summary(charts), file=summary)
+    for line in contracts:
+        print(line, file=summary)
     written = f"; written to {args.output}" if args.output is not None else " (write it with -o plan.json)"
     count = len(plan.stacks) or 1
     stacks = f"{count} stack{'s' if count != 1 else ''}"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
-from infra.commands.rendered_state import add_charts_argument, chart_summary, render_chart_objects
+from infra.commands.rendered_state import add_charts_argument, chart_summary, check_contracts, render_chart_objects
+from infra.config.model import SiteConfig
 from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
 from infra.engine.render import render_files
@@ -70,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
         return exit_codes.BAD_INPUT
     plan: Plan | None
+    config: SiteConfig | None = None
     if _is_plan_file(source):
         try:
             plan = Plan.read(source)
@@ -88,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         charts, code = render_chart_objects(plan, args.charts, args.source)
         if charts is None:
             return code
+    contracts, code = check_contracts(plan, charts, args.source, config)
+    if contracts is None:
+        return code
     gitops = None
     if args.gitops is not None:
         path = args.gitops_path or output.as_posix()
@@ -117,4 +122,6 @@ def run(args: argparse.Namespace) -> int:
         f"{gitops_line} -> {args.output}/ (index.yaml lists each with its URN)"
     )
     print(chart_summary(charts))
+    for line in contracts:
+        print(line)
     return exit_codes.OK

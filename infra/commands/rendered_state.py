@@ -1,4 +1,4 @@
-"""What ``plan`` and ``render`` share beyond planning: the charts' objects (``--charts``)."""
+"""What ``plan`` and ``render`` share beyond planning: the charts' objects (``--charts``) and the contracts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
+from infra.config.model import SiteConfig
 from infra.engine.charts.render import ChartRendering
 from infra.engine.plan import Plan
 
@@ -61,3 +62,27 @@ def chart_summary(charts: ChartRendering | None) -> str:
     for release, why in charts.not_rendered:
         line += f"; not rendered: {release.namespace}/{release.name} ({why})"
     return line
+
+
+def check_contracts(
+    plan: Plan, charts: ChartRendering | None, source: str, config: SiteConfig | None
+) -> tuple[list[str] | None, int]:
+    """Run every contract over the rendered state: (its summary lines, 0), or (None, 1) after printing each violation.
+
+    With the site's config, pkeys are checked against the ``partitions.conf`` its fabric plan writes;
+    from a plan file, against the tenants' keys the plan records (what that file is rendered from).
+    """
+    from infra.engine.contracts.registry import contract_errors, contract_summary, run_contracts
+    from infra.engine.contracts.state import build_state
+
+    partitions = None
+    if config is not None:
+        from infra.plan.fabric import plan_fabric
+        from infra.plan.fabric.opensm import render_partitions
+
+        partitions = render_partitions(config, plan_fabric(config))
+    report = run_contracts(build_state(plan, charts, partitions))
+    if report.violations:
+        errors = contract_errors(report, plan.facts, source)
+        return None, print_errors(source, errors, "the site breaks a contract with its operators; nothing written")
+    return contract_summary(report), exit_codes.OK

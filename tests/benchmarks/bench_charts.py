@@ -11,6 +11,9 @@ for reference), then times, each with ``time.perf_counter``:
 - contracts: building the rendered state and running every contract over it;
 - files: ``render_files`` with the charts' objects, against ``render_files`` without them.
 
+Wall time on a shared machine depends on its load; the CPU time of the chart rendering (this
+process, Helm's Go threads included) is printed beside it.
+
 The target: charts + contracts + the extra files under 10 s on top of the plan. A chart that
 refuses the site's values is reported (as the command would) and the contracts run without charts.
 """
@@ -47,34 +50,43 @@ def main() -> int:
     plan_s = time.perf_counter() - started
     print(f"plan {config.site.name}: {len(plan.resources):,} resources in {plan_s:.1f} s")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         charts = render_charts(plan, ChartFolder(args.charts))
     except ChartRenderErrors as error:
         charts = None
         print(f"charts refused the site's values (the command stops here):\n{error}")
-    charts_s = time.perf_counter() - started
+    charts_s, charts_cpu = time.perf_counter() - started, time.process_time() - cpu
     if charts is not None:
-        print(f"charts: {len(charts.rendered)} releases, {len(charts.objects):,} objects in {charts_s:.2f} s")
+        cpu_s = charts_cpu
+        print(
+            f"charts: {len(charts.rendered)} releases, {len(charts.objects):,} objects in {charts_s:.2f} s "
+            f"({cpu_s:.2f} s of CPU)"
+        )
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = run_contracts(build_state(plan, charts))
-    contracts_s = time.perf_counter() - started
+    contracts_s, contracts_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"contracts: {len(report.checked)} checked, {len(report.violations)} violations in {contracts_s:.2f} s")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     plain = render_files(plan)
-    plain_s = time.perf_counter() - started
-    started = time.perf_counter()
-    with_charts = render_files(plan, charts)
-    files_s = time.perf_counter() - started
+    plain_s, plain_cpu = time.perf_counter() - started, time.process_time() - cpu
+    started, cpu = time.perf_counter(), time.process_time()
+    with_charts = render_files(plan, charts=charts)
+    files_s, files_cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
-        f"render files: {len(plain):,} in {plain_s:.2f} s without charts, {len(with_charts):,} in {files_s:.2f} s with"
+        f"render files: {len(plain):,} in {plain_s:.2f} s ({plain_cpu:.2f} s CPU) without charts, "
+        f"{len(with_charts):,} in {files_s:.2f} s ({files_cpu:.2f} s CPU) with"
     )
 
     added = charts_s + contracts_s + max(0.0, files_s - plain_s)
+    added_cpu = charts_cpu + contracts_cpu + max(0.0, files_cpu - plain_cpu)
     verdict = "within" if added < TARGET_SECONDS else "OVER"
-    print(f"--charts adds {added:.1f} s to the plan's {plan_s:.1f} s ({verdict} the {TARGET_SECONDS:.0f} s target)")
+    print(
+        f"--charts adds {added:.1f} s wall ({added_cpu:.1f} s CPU) to the plan's {plan_s:.1f} s "
+        f"({verdict} the {TARGET_SECONDS:.0f} s target on wall time)"
+    )
     return 0 if added < TARGET_SECONDS else 1
 
 
