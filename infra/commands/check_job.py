@@ -13,6 +13,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.engine.plan import Plan, PlanFileError
+from infra.engine.progress import add_progress_option
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     source.add_argument("--plan", type=Path, metavar="PLAN.json", help="a plan written by `gigafactory plan -o`")
     parser.add_argument("--tenant", metavar="NAME", help="the tenant (namespace) to check as; default: the job's")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -48,7 +50,7 @@ def _plan(args: argparse.Namespace) -> tuple[Plan | None, int]:
     config, code = load_config(args.site)
     if config is None:
         return None, code
-    plan = make_plan(config, args.site)
+    plan = make_plan(config, args.site, args=args)
     return plan, exit_codes.OK if plan is not None else exit_codes.REJECTED
 
 

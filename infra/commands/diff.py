@@ -20,6 +20,7 @@ from pathlib import Path
 from infra.commands import exit_codes
 from infra.engine.migration import UrnMap, UrnMapError
 from infra.engine.plan import Plan, PlanFileError
+from infra.engine.progress import add_progress_option
 from infra.engine.report import PlanDiff, diff_plans, to_json, to_markdown, to_text
 from infra.outputs import is_stdout, write_output
 
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--fail-on-danger", action="store_true", help=f"exit {EXIT_DANGER} when a dangerous change is found"
     )
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -129,7 +131,7 @@ def _run_against(args: argparse.Namespace) -> int:
                 config, status = load_config(str(site))
                 if config is None:
                     return status
-                now = make_plan(config, str(site))
+                now = make_plan(config, str(site), args=args)
                 if now is None:
                     return EXIT_INVALID
                 diff = diff_plans(Plan.read(before.plan), now, args.moved)

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
+from infra.commands.json_output import add_format_option, print_json
 from infra.config.loader import check_site, display_path
 from infra.config.model import SiteConfig
+from infra.engine.progress import Progress, add_progress_option, command_progress
 from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
-from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
+from infra.plan.fabric.artifacts import CABLES_FILE, FABRIC_FILES, fabric_artifacts, summary_json
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.partitions import GuidMapError, PartitionPlan, plan_partitions, read_guid_map
 from infra.plan.fabric.plan import FabricPlan, plan_fabric
+from infra.plan.floor import plan_floor
 from infra.plan.site_plan import planning_errors
 
 OWNER = "fabric"
@@ -47,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="port GUIDs of the discovered fabric (fabric verify --write-guids JSON, or CSV name,port_guid): "
         "partitions list exact port members, isolating tenants' dedicated ports",
     )
+    add_progress_option(parser)
+    add_format_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -98,11 +104,15 @@ def run(args: argparse.Namespace) -> int:
     if partitions is None:
         return status
     try:
-        files = fabric_artifacts(config, plan, partitions)
+        floor = plan_floor(config, plan)
+        files = fabric_artifacts(config, plan, partitions, floor)
+        progress = command_progress(args, "fabric")
+        files[CABLES_FILE] = _counted(files[CABLES_FILE], progress, plan.cables.total)
     except FabricPlanError as exc:
         return print_errors(args.site, planning_errors(path, exc), "nothing written")
     try:
         write_tree_atomic(output, files, owner=OWNER)
+        progress.close()
     except OutputRefused as refused:
         print(refused, file=sys.stderr)
         return exit_codes.BAD_INPUT
@@ -111,12 +121,26 @@ def run(args: argparse.Namespace) -> int:
         where = display_path(Path(exc.filename)) if exc.filename else display_path(output)
         print(f"{where}: cannot write: {reason}; nothing written", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    print(files["summary.txt"], end="")
+    if args.format == "json":
+        report = {**summary_json(plan, floor), "written": {"folder": display_path(output), "files": list(FABRIC_FILES)}}
+        print_json(report)
+    else:
+        print(files["summary.txt"], end="")
     if partitions.pending:
         print(
             f"partitions: {len(partitions.pending)} ports of dedicated pools with their own partition stay in the "
             "default partition until the fabric is discovered: rerun with --guid-map (fabric verify --write-guids)",
             file=sys.stderr,
         )
-    print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")
+    if args.format != "json":
+        print(f"wrote {display_path(output)}: {', '.join(FABRIC_FILES)}")
     return exit_codes.OK
+
+
+def _counted(chunks: str | Iterator[str], progress: Progress, total: int) -> Iterator[str]:
+    """``cables.csv``'s chunks as written, reporting the cables written so far (rows after the header)."""
+    rows = -1
+    for chunk in [chunks] if isinstance(chunks, str) else chunks:
+        rows += chunk.count("\n")
+        progress.count("cables", max(rows, 0), total)
+        yield chunk

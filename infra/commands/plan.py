@@ -8,15 +8,16 @@ import time
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
+from infra.commands.json_output import add_format_option, print_json
 from infra.commands.rendered_state import add_charts_argument, chart_summary, check_contracts, render_chart_objects
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.isolation import summary_lines as isolation_summary_lines
 from infra.engine.plan import Plan, PlanFileError
-from infra.engine.progress import Progress
+from infra.engine.progress import add_progress_option, command_progress
 from infra.engine.runtime import DuplicateResourceError
 from infra.engine.stackplan import cost_lines, touched_stacks
-from infra.engine.summary import summary_lines
+from infra.engine.summary import summary_json, summary_lines
 from infra.outputs import is_stdout, write_file_atomic, write_output
 
 
@@ -51,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="OLD.plan.json",
         help="say which stacks differ from this earlier plan (the ones a change must preview)",
     )
+    add_progress_option(parser)
+    add_format_option(parser)
     parser.add_argument(
         "--touched",
         type=Path,
@@ -69,8 +72,11 @@ def load_config(path: str) -> tuple[SiteConfig | None, int]:
     return config, exit_codes.OK
 
 
-def make_plan(config: SiteConfig, path: str, *, single_stack: bool = False) -> Plan | None:
-    """Plan ``config`` (read from ``path``) with a progress line on a terminal; None after printing why not.
+def make_plan(
+    config: SiteConfig, path: str, *, single_stack: bool = False, args: argparse.Namespace | None = None
+) -> Plan | None:
+    """Plan ``config`` (read from ``path``) with progress on standard error (a terminal, or ``args.progress``);
+    None after printing why not.
 
     A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
     small for the address blocks): the planners raise before any resource exists, naming the field.
@@ -78,9 +84,13 @@ def make_plan(config: SiteConfig, path: str, *, single_stack: bool = False) -> P
     from infra.engine.planner import plan_site
     from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
 
-    progress = Progress(sys.stdout, f"planning {config.site.name}")
+    progress = command_progress(args or argparse.Namespace(), f"planning {config.site.name}")
+
+    def on_stack(number: int, total: int) -> None:
+        progress.stage("stack", number, total)
+
     try:
-        return plan_site(config, on_register=progress, source=Path(path), single_stack=single_stack)
+        return plan_site(config, on_register=progress, on_stack=on_stack, source=Path(path), single_stack=single_stack)
     except PLANNING_ERRORS as error:
         problems: list[object] = list(planning_errors(Path(path), error))
         reason = "the site cannot be planned"
@@ -102,6 +112,11 @@ def run(args: argparse.Namespace) -> int:
     if args.touched is not None and args.against is None:
         print("plan: --touched needs --against OLD.plan.json", file=sys.stderr)
         return exit_codes.BAD_INPUT
+    if args.format == "json" and (is_stdout(args.output) or args.stats):
+        print(
+            "plan: --format json prints the summary on stdout; it cannot share it with -o - or --stats", file=sys.stderr
+        )
+        return exit_codes.BAD_INPUT
     before = None
     if args.against is not None:
         try:
@@ -113,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return code
     started = time.monotonic()
-    plan = make_plan(config, args.site, single_stack=args.single_stack)
+    plan = make_plan(config, args.site, single_stack=args.single_stack, args=args)
     if plan is None:
         return exit_codes.REJECTED
     charts = None
@@ -142,6 +157,15 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"{args.touched}: cannot write the touched stacks: {error.strerror or error}", file=sys.stderr)
             return exit_codes.BAD_INPUT
+    if args.format == "json":
+        report = summary_json(plan)
+        if touched is not None:
+            report["touched_stacks"] = list(touched)
+        # Isolation and contracts are reported as the lines the text summary prints (not yet as data).
+        report["isolation"] = [line.strip() for line in isolation_summary_lines(config) if line.strip()]
+        report["contracts"] = [line.strip() for line in [chart_summary(charts), *contracts] if line.strip()]
+        print_json(report)
+        return exit_codes.OK
     for line in summary_lines(plan):
         print(line, file=summary)
     isolation = isolation_summary_lines(config)

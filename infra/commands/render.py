@@ -12,6 +12,7 @@ from infra.commands.rendered_state import add_charts_argument, chart_summary, ch
 from infra.config.model import SiteConfig
 from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
+from infra.engine.progress import add_progress_option
 from infra.engine.render import render_files
 from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
 
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--repo-url", metavar="URL", help="that git repository's URL (needed by --gitops argocd)")
     add_charts_argument(parser)
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         config, code = load_config(args.source)
         if config is None:
             return code
-        plan = make_plan(config, args.source)
+        plan = make_plan(config, args.source, args=args)
         if plan is None:
             return exit_codes.REJECTED
     charts = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.engine.plan import Plan, PlanFileError
+from infra.engine.progress import add_progress_option
 from infra.outputs import write_output
 from infra.plan.site_plan import PLANNING_ERRORS, build_site_plan, planning_errors
 from infra.report.build import AcceptanceFileError, ReportInputs, build_report, read_acceptance
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--diff", type=Path, metavar="OLD.plan.json", help="show what the site changes against an older plan"
     )
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT
     if args.diff is not None:
-        changed = _diff_inputs(args, config_plan=make_plan(config, args.site), old_path=args.diff)
+        changed = _diff_inputs(args, config_plan=make_plan(config, args.site, args=args), old_path=args.diff)
         if isinstance(changed, int):
             return changed
         inputs = ReportInputs(

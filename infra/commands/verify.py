@@ -40,6 +40,7 @@ from infra.acceptance.runner import (
 from infra.commands import exit_codes, fail, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
+from infra.engine.progress import add_progress_option, command_progress
 from infra.outputs import is_stdout, write_output
 
 MAX_WORKERS = 1024
@@ -96,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="POOL=DEV,DEV,...",
         help="RDMA device names of a pool's compute HCAs in rail order, where the site renames them",
     )
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -178,11 +180,6 @@ def _targets(site: SiteConfig, hosts: list[InventoryHost], template: str) -> tup
     return targets, errors
 
 
-def _progress(done: int, total: int) -> None:
-    if total >= 50 and (done == total or done % max(1, total // 10) == 0):
-        print(f"checked {done:,}/{total:,} nodes", file=sys.stderr)
-
-
 def _print_summary(
     args: argparse.Namespace, site: SiteConfig, report: VerifyReport, elapsed: float, output: Path
 ) -> None:
@@ -236,9 +233,17 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     started = time.monotonic()
-    nodes = verify_nodes(
-        targets, checks, workers=args.workers, ssh_config=args.ssh_config, progress=_progress, timeout=args.timeout
-    )
+    progress = command_progress(args, "verify")
+
+    def count(done: int, total: int) -> None:
+        progress.count("nodes", done, total)
+
+    try:
+        nodes = verify_nodes(
+            targets, checks, workers=args.workers, ssh_config=args.ssh_config, progress=count, timeout=args.timeout
+        )
+    finally:
+        progress.close()
     elapsed = time.monotonic() - started
     report = VerifyReport(site.site.name, tuple(nodes))
 

@@ -19,6 +19,7 @@ def plan_site(
     config: SiteConfig,
     *,
     on_register: Callable[[int], None] | None = None,
+    on_stack: Callable[[int, int], None] | None = None,
     secret_values: Mapping[str, str] | None = None,
     source: Path | None = None,
     single_stack: bool = False,
@@ -46,8 +47,10 @@ def plan_site(
     site_plan = build_site_plan(config)
     parts = [None] if single_stack else site_stacks(config)
     records: list[RecordedResource] = []
-    for part in parts:
+    for number, part in enumerate(parts, start=1):
         offset = len(records)
+        if on_stack is not None:
+            on_stack(number, len(parts))
 
         def program(part: StackPart | None = part) -> None:
             build_site(config, part=part, plan=site_plan)

@@ -191,3 +191,29 @@ def _tenant_lines(tenants: dict[str, Any]) -> list[str]:
             ]
         )
     return _table(rows)
+
+
+SUMMARY_FORMAT = "gigafactory-plan-summary/1"
+
+
+def summary_json(plan: Plan) -> dict[str, Any]:
+    """The summary as ``gigafactory-plan-summary/1``: what ``summary_lines`` prints, as data (no timing, so
+    the same site gives the same bytes)."""
+    site = plan.site
+    return {
+        "format": SUMMARY_FORMAT,
+        "site": {key: site[key] for key in ("name", "region", "country", "gpus", "nodes", "kubernetes_version")},
+        "pools": site["pools"],
+        "warnings": [line.strip().removeprefix("! ") for line in warning_lines(site["pools"])],
+        "fabric": site["fabric"],
+        "storage": site["storage"],
+        "power": site["power"],
+        "tenants": site["tenants"],
+        "stacks": [{"name": name, "resources": len(found)} for name, found in by_stack(plan).items()]
+        if plan.stacks
+        else [],
+        "resources": {
+            "total": len(plan.resources),
+            "per_component": {plan.component_label(name): count for name, count in plan.component_counts().items()},
+        },
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from infra.cli import main
 from infra.config.loader import load_site
 from infra.engine.plan import Plan
 from infra.engine.planner import plan_site
-from infra.engine.progress import Progress
 from infra.engine.render import render_files
 from infra.engine.report import diff_plans, to_json, to_markdown, to_text
 from infra.site import planning_secret_values
@@ -66,20 +64,6 @@ def test_plan_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
         assert expected in out, f"summary lacks {expected!r}"
     assert "\r" not in out, "no progress line when stdout is not a terminal"
     assert list(tmp_path.iterdir()) == [], "nothing is written without -o"
-
-
-def test_progress_only_on_a_terminal() -> None:
-    quiet = io.StringIO()
-    progress = Progress(quiet, "planning")
-    for count in range(1, 5000):
-        progress(count)
-    progress.close()
-    assert quiet.getvalue() == ""
-    shown = io.StringIO()
-    progress = Progress(shown, "planning", interval=0.0, enabled=True)
-    progress(7)
-    progress.close()
-    assert "planning: 7 resources registered" in shown.getvalue() and shown.getvalue().endswith("\r")
 
 
 def test_no_secret_value_in_plan_render_or_diff(tmp_path: Path) -> None:

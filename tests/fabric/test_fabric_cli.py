@@ -109,7 +109,9 @@ def test_failure_while_streaming_leaves_the_previous_output(
     assert run(capsys, str(PILOT), "-o", str(out))[0] == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken(config: SiteConfig, plan: FabricPlan, partitions: Any = None) -> dict[str, str | Iterator[str]]:
+    def broken(
+        config: SiteConfig, plan: FabricPlan, partitions: Any = None, floor: Any = None
+    ) -> dict[str, str | Iterator[str]]:
         files = fabric_artifacts(config, plan, partitions)
 
         def chunks() -> Iterator[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from infra.config.model import SiteConfig
 from infra.plan.fabric.bom import bom_rows, render_bom_csv
@@ -51,8 +52,54 @@ def summary_lines(plan: FabricPlan, floor: FloorPlan) -> list[str]:
     return plan.summary_lines() + floor.summary_lines()
 
 
+FABRIC_SUMMARY_FORMAT = "gigafactory-fabric-summary/1"
+
+
+def summary_json(plan: FabricPlan, floor: FloorPlan) -> dict[str, Any]:
+    """The summary as ``gigafactory-fabric-summary/1``: what ``summary.txt`` says, as data."""
+    counts, cables, shape = plan.counts, plan.cables, plan.shape
+    down, up = plan.leaf_ratio
+    top = max(range(len(floor.racks)), key=lambda i: (floor.rack_kw[i], -i))
+    return {
+        "format": FABRIC_SUMMARY_FORMAT,
+        "site": plan.site,
+        "tiers": plan.tiers,
+        "switch_model": plan.switch_model.value,
+        "generation": plan.generation.value,
+        "radix": plan.radix,
+        "link_gbps": plan.link_gbps,
+        "endpoints": plan.endpoints,
+        "nodes": plan.nodes,
+        "rails": plan.rails,
+        "scalable_units": plan.scalable_units,
+        "pools": [
+            {
+                "name": layout.pool.name,
+                "nodes": layout.pool.nodes,
+                "scalable_units": layout.pool.scalable_units,
+                "scalable_unit_nodes": layout.pool.scalable_unit_nodes,
+                "rails": layout.rails,
+            }
+            for layout in plan.layouts
+        ],
+        "leaf": {"node_ports": down, "uplinks": up, "configured_oversubscription": plan.configured_oversubscription},
+        "spine_groups": len(shape.spine_groups),
+        "switches": {"leaf": counts.leaves, "spine": counts.spines, "core": counts.cores, "total": counts.switches},
+        "cables": {**{tier.value: count for tier, count in cables.by_tier().items()}, "total": cables.total},
+        "floor": {
+            "racks": len(floor.racks),
+            "gpu_racks": sum(rack.kind == "gpu" for rack in floor.racks),
+            "network_racks": sum(rack.kind == "network" for rack in floor.racks),
+            "rows": floor.rows,
+            "rack_units": floor.floor.rack_units,
+            "rack_power_limit_kw": floor.floor.rack_power_kw,
+            "highest_rack": {"name": floor.racks[top].name, "kw": round(floor.rack_kw[top], 1)},
+        },
+    }
+
+
 def fabric_artifacts(
-    config: SiteConfig, plan: FabricPlan, partitions: PartitionPlan | None = None
+    config: SiteConfig, plan: FabricPlan, partitions: PartitionPlan | None = None, floor: FloorPlan | None = None
 ) -> dict[str, str | Iterator[str]]:
     """The files of one run; ``fabric.net`` and ``cables.csv`` are produced lazily, chunk by chunk, as written.
 
@@ -60,7 +107,7 @@ def fabric_artifacts(
     it the partitions are those known before discovery. Raises ``FabricPlanError`` when a cable would
     be longer than any media reaches on this floor.
     """
-    floor = plan_floor(config, plan)
+    floor = plan_floor(config, plan) if floor is None else floor
     cabling = CablePlan(plan, floor)
     model = partitions if partitions is not None else plan_partitions(config, plan)
     ufm = ufm_partitions(model, MTU_CODES[config.fabrics.compute.ipoib_mtu])
