@@ -35,3 +35,17 @@ def label_commands(nodes: Sequence[NodeResult], kube_context: str) -> list[str]:
             f"{kubectl} annotate node {name} {shlex.quote(f'{FAILURES_ANNOTATION}={failed}')} --overwrite",
         ]
     return lines
+
+
+def label_script(nodes: Sequence[NodeResult], kube_context: str) -> str:
+    """A POSIX shell script of ``label_commands``; with every node passing it runs nothing and says so."""
+    commands = label_commands(nodes, kube_context)
+    header = [
+        "#!/bin/sh",
+        "# gigafactory verify --label-failed: keep the scheduler away from the nodes that failed acceptance.",
+        "# Review, then run it. Undo on a node once it passes: kubectl taint node N "
+        f"{ACCEPTANCE_LABEL}={FAILED}:{TAINT_EFFECT}- and kubectl label node N {ACCEPTANCE_LABEL}-",
+        "set -eu",
+    ]
+    body = commands or ["# every node passed: nothing to label"]
+    return "\n".join([*header, *body]) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -103,6 +104,38 @@ class VerifyReport:
                     )
                 )
         return out
+
+
+@dataclass(frozen=True)
+class CheckGroup:
+    """One problem shared by several nodes: a check and what it found, with the nodes it was found on."""
+
+    check: str
+    what: str
+    nodes: tuple[str, ...]
+
+    def line(self, shown: int = 10) -> str:
+        """``mlx5_5 port 1 is DOWN, expected ACTIVE at 400 Gb/s: 12 nodes: pilot-gpu-003, ...``."""
+        names = ", ".join(self.nodes[:shown])
+        more = f", ... and {len(self.nodes) - shown:,} more" if len(self.nodes) > shown else ""
+        count = f"{len(self.nodes):,} node{'s' if len(self.nodes) != 1 else ''}"
+        return f"{self.what}: {count}: {names}{more}"
+
+
+def problem_head(message: str) -> str:
+    """What a problem message says before its per-node detail (the parenthesis, the fix after ``;``)."""
+    return message.split(" (", 1)[0].split("; ", 1)[0].rstrip(":")
+
+
+def check_groups(nodes: Sequence[NodeResult]) -> list[CheckGroup]:
+    """Every problem grouped across nodes by check and what it found; most nodes first, then check order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for node in nodes:
+        for check in node.problems:
+            found.setdefault((check.name, problem_head(check.message)), []).append(node.node)
+    groups = [CheckGroup(name, what, tuple(names)) for (name, what), names in found.items()]
+    order = {key: i for i, key in enumerate(found)}
+    return sorted(groups, key=lambda g: (-len(g.nodes), order[(g.check, g.what)]))
 
 
 def _pool_order(report: VerifyReport) -> tuple[str, ...]:

@@ -1,9 +1,10 @@
 """Run the checks on many nodes in parallel, each through its own testinfra connection.
 
-A node is reached through a testinfra host spec built from a template (``paramiko://{target}`` by
-default): ``{node}`` is the node name, ``{target}`` is ``[user@]address[:port]`` from the Ansible
-inventory (or the node name). Any testinfra backend works: ``ssh://`` (OpenSSH, honours
-known_hosts and ProxyJump), ``paramiko://``, ``local://``, ``kubectl://``, ``ansible://``.
+A node is reached through a testinfra host spec built from a template (``ssh://{target}`` by
+default: OpenSSH, which checks host keys against known_hosts): ``{node}`` is the node name,
+``{target}`` is ``[user@]address[:port]`` from the Ansible inventory (or the node name). Any
+testinfra backend works: ``ssh://`` (OpenSSH, honours known_hosts and ProxyJump), ``paramiko://``,
+``local://``, ``kubectl://``, ``ansible://``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ import testinfra.backend
 import testinfra.host
 
 from infra.acceptance.checks import REACHABLE, Check
+from infra.acceptance.connection_errors import describe_failure, failure_text
 from infra.acceptance.nodes import NodePlace
 from infra.acceptance.reader import NodeReader
 from infra.acceptance.results import CheckResult, NodeResult, Status
 
-DEFAULT_CONNECT = "paramiko://{target}"
+DEFAULT_CONNECT = "ssh://{target}"
 _SSH_BACKENDS = ("ssh", "safe-ssh", "paramiko")
-_MESSAGE_LIMIT = 400
 # The whole check of one node (connect and every check): a node that is slower than this is
 # reported unreachable, wherever it stopped, and the run goes on.
 DEFAULT_NODE_TIMEOUT_S = 300
@@ -114,12 +115,6 @@ def close_host(host: Any) -> None:
         client.close()
 
 
-def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 3] + "..."
-
-
 def run_checks(
     reader: NodeReader, checks: Sequence[Check], stage: Callable[[str], None] | None = None
 ) -> tuple[CheckResult, ...]:
@@ -140,8 +135,11 @@ def run_checks(
             try:
                 verdict = check.probe(reader)
             except Exception as exc:  # a broken connection or output we cannot read: report, go on
-                what = "cannot reach the node" if check.name == REACHABLE else f"{check.name} could not run"
-                result = CheckResult(check.name, "error", check.expected, "", f"{what}: {_describe(exc)}")
+                if check.name == REACHABLE:
+                    why = f"cannot reach the node: {describe_failure(exc)}"
+                else:
+                    why = f"{check.name} could not run: {failure_text(exc)}"
+                result = CheckResult(check.name, "error", check.expected, "", why)
             else:
                 outcome: Status = "pass" if verdict.passed else "fail"
                 result = CheckResult(check.name, outcome, check.expected, verdict.observed, verdict.message)
@@ -164,7 +162,7 @@ def verify_node(
     try:
         host = open_host(target.spec, ssh_config, command_timeout)
     except Exception as exc:
-        return unreachable(target, checks, f"cannot reach the node: {_describe(exc)}")
+        return unreachable(target, checks, f"cannot reach the node: {describe_failure(exc)}")
     try:
         results = run_checks(NodeReader(host), checks, stage)
     finally:
@@ -218,7 +216,7 @@ def verify_nodes(
                 command_timeout,
             )
         except BaseException as exc:  # never lose a node: a defect is reported as its result
-            node = unreachable(target, checks[target.place.pool], f"could not be checked: {_describe(exc)}")
+            node = unreachable(target, checks[target.place.pool], f"could not be checked: {failure_text(exc)}")
         finished.put((index, node))
 
     running: dict[int, float] = {}

@@ -30,7 +30,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "gigafactory inventory site-configs/eu-pilot.yaml --format json",
     ),
     "verify": (
-        "gigafactory verify site-configs/eu-pilot.yaml --hosts pilot-gpu-001,pilot-gpu-002 --label-failed",
+        "gigafactory verify site-configs/eu-pilot.yaml --hosts pilot-gpu-001,pilot-gpu-002 --label-failed "
+        "--label-script quarantine.sh",
         "gigafactory verify site-configs/eu-pilot.yaml --inventory inventory/eu-pilot.yaml --limit pool_h100_train "
         "--workers 64 --format junit -o acceptance.xml",
     ),

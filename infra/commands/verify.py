@@ -2,7 +2,8 @@
 
 Runs the site's acceptance checks on each node in parallel, writes the result (JSON or JUnit XML,
 atomically), prints a summary per pool and, for nodes that fail, what is wrong and how to fix it.
-With ``--label-failed`` it also prints the kubectl commands that keep the scheduler away from them.
+Problems are also grouped by check across nodes. With ``--label-failed`` the kubectl commands that
+keep the scheduler away from failing nodes go to a script (``--label-script``), not the report.
 
 Exit status (``infra.commands.exit_codes``): 0 every node passed; 1 a node failed or could not be
 checked, or the site config is invalid; 2 a malformed command line or an input that is not what it
@@ -25,9 +26,9 @@ import testinfra.backend
 from infra.acceptance.checks import Check, checks_for
 from infra.acceptance.expectations import site_expectations
 from infra.acceptance.inventory import InventoryError, InventoryHost, read_inventory
-from infra.acceptance.labels import label_commands
+from infra.acceptance.labels import label_script
 from infra.acceptance.nodes import NodeIndex
-from infra.acceptance.results import VerifyReport, render_json, render_junit
+from infra.acceptance.results import VerifyReport, check_groups, render_json, render_junit
 from infra.acceptance.runner import (
     COMMAND_TIMEOUT_S,
     DEFAULT_CONNECT,
@@ -71,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="TEMPLATE",
         default=DEFAULT_CONNECT,
         help="testinfra host spec per node; {target} is [user@]address[:port], {node} the node name "
-        f"(default {DEFAULT_CONNECT}; ssh://{{target}} uses OpenSSH and its known_hosts)",
+        f"(default {DEFAULT_CONNECT}: OpenSSH, host keys checked against known_hosts; paramiko://{{target}} "
+        "does not check them)",
     )
     parser.add_argument("--workers", type=int, default=16, metavar="N", help="nodes checked at once (default 16)")
     parser.add_argument(
@@ -88,7 +90,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--label-failed",
         action="store_true",
-        help="print the kubectl label/taint/annotate commands that keep the scheduler away from failing nodes",
+        help="write the kubectl label/taint/annotate commands that keep the scheduler away from failing nodes "
+        "to a script (--label-script; default label-failed-<site>.sh); they are never run",
+    )
+    parser.add_argument(
+        "--label-script",
+        metavar="FILE",
+        help="where --label-failed writes its commands (implies --label-failed; - is standard output)",
     )
     parser.add_argument(
         "--hca-devices",
@@ -116,6 +124,8 @@ def _ssh_config_problems(path: Path) -> list[str]:
 
 def _check_options(args: argparse.Namespace) -> list[str]:
     errors = []
+    if args.label_script is not None and is_stdout(args.label_script) and is_stdout(args.output):
+        errors.append("--label-script - and -o -: only one of them can be standard output; give the other a file")
     if not 1 <= args.workers <= MAX_WORKERS:
         errors.append(f"--workers: must be between 1 and {MAX_WORKERS} (got {args.workers})")
     if not 1 <= args.timeout <= MAX_TIMEOUT_S:  # NaN fails both comparisons
@@ -196,11 +206,19 @@ def _print_summary(
             print(f"{node.status.upper()} {node.node} ({node.pool}, {node.scalable_unit}, {node.rack})")
             for line in node.problem_lines():
                 print(f"  {line}")
-    if args.label_failed and not report.passed:
-        print("# keep the scheduler away from the nodes above (review, then run these or pipe them to sh):")
-        for line in label_commands(nodes, site.site.kube_context):
-            print(line)
+    groups = check_groups(nodes)
+    if groups:
+        print(f"problems by check ({len(groups):,}):")
+        for group in groups:
+            print(f"  {group.line()}")
     print(f"result: {output} ({args.format})")
+
+
+def _label_script(args: argparse.Namespace, site: str) -> str | None:
+    """Where the label commands go: ``--label-script``, or ``label-failed-<site>.sh`` with ``--label-failed``."""
+    if args.label_script is not None:
+        return str(args.label_script)
+    return f"label-failed-{site}.sh" if args.label_failed else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -254,7 +272,18 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail([f"{output}: cannot write the result: {exc.strerror or exc}"], exit_codes.BAD_INPUT)
 
+    script = _label_script(args, site.site.name)
+    if script is not None:
+        try:
+            write_output(script, label_script(nodes, site.site.kube_context))
+        except OSError as exc:
+            return fail([f"{script}: cannot write the label script: {exc.strerror or exc}"], exit_codes.BAD_INPUT)
+
     # With -o - the result is standard output; the summary goes to stderr so the result stays whole.
-    with contextlib.redirect_stdout(sys.stderr) if is_stdout(args.output) else contextlib.nullcontext():
+    to_stderr = is_stdout(args.output) or (script is not None and is_stdout(script))
+    with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
         _print_summary(args, site, report, elapsed, output)
+        if script is not None and not report.passed:
+            failing = sum(n.status != "pass" for n in nodes)
+            print(f"label commands for {failing:,} node{'s' if failing != 1 else ''}: {script} (review, then run it)")
     return exit_codes.OK if report.passed else exit_codes.REJECTED

@@ -129,7 +129,7 @@ def test_unreachable_node_skips_everything() -> None:
         [_check(REACHABLE, OSError("Connection refused")), _check("gpu.count", True, REACHABLE)],
     )
     assert [(r.status, r.message) for r in results] == [
-        ("error", "cannot reach the node: OSError: Connection refused"),
+        ("error", "cannot reach the node: connection refused (OSError: Connection refused)"),
         ("skip", "skipped: node unreachable"),
     ]
 

@@ -8,6 +8,7 @@ nodes are staged (chroots behind real sshd, see staged_site.py).
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,8 @@ def test_verify_passes_healthy_and_names_every_injected_fault(
 ) -> None:
     out = tmp_path / "result.json"
     argv = ["verify", str(PILOT), "--hosts", f"{FAULTY},{HEALTHY},{CLINICAL}", "--ssh-config",
-            str(staged_site.ssh_config), "--workers", "3", "--label-failed", "-o", str(out)]  # fmt: skip
+            str(staged_site.ssh_config), "--workers", "3", "--label-script", str(tmp_path / "label.sh"),
+            "-o", str(out)]  # fmt: skip
     assert main(argv) == 1, "a failing node makes verify exit 1"
     document = json.loads(out.read_text(encoding="utf-8"))
     nodes = {n["node"]: n for n in document["nodes"]}
@@ -85,7 +87,13 @@ def test_verify_passes_healthy_and_names_every_injected_fault(
     for start in INJECTED.values():
         assert f"  {FAULTY}: {start}" in printed, "each fault is printed as one line naming the node"
     assert "pool h100-train: 2 nodes verified, 1 passed, 1 failed, 0 could not be checked" in printed
-    labels = [line for line in printed.splitlines() if line.startswith("kubectl ")]
+    assert "kubectl " not in printed, "the label commands are not mixed into the report"
+    groups = printed.split("problems by check (4):\n", 1)[1].splitlines()
+    assert f"  mlx5_5 port 1 is DOWN, expected ACTIVE at 400 Gb/s: 1 node: {FAULTY}" in groups
+    assert f"label commands for 1 node: {tmp_path / 'label.sh'} (review, then run it)" in printed
+    script = (tmp_path / "label.sh").read_text(encoding="utf-8")
+    assert subprocess.run(["sh", "-n", str(tmp_path / "label.sh")], check=False).returncode == 0
+    labels = [line for line in script.splitlines() if line.startswith("kubectl ")]
     assert labels == [
         f"kubectl --context eu-pilot-admin label node {FAULTY} gigafactory.eu/acceptance=failed --overwrite",
         f"kubectl --context eu-pilot-admin taint node {FAULTY} gigafactory.eu/acceptance=failed:NoSchedule --overwrite",
@@ -97,12 +105,14 @@ def test_verify_passes_healthy_and_names_every_injected_fault(
 def test_healthy_nodes_exit_0_with_junit(staged_site: StagedSite, tmp_path: Path) -> None:
     out = tmp_path / "result.xml"
     argv = ["verify", str(PILOT), "--hosts", f"{HEALTHY},{CLINICAL}", "--ssh-config", str(staged_site.ssh_config),
-            "--format", "junit", "-o", str(out), "--label-failed"]  # fmt: skip
+            "--format", "junit", "-o", str(out), "--label-script", str(tmp_path / "label.sh")]  # fmt: skip
     assert main(argv) == 0
     root = ET.fromstring(out.read_text(encoding="utf-8"))
     assert (root.get("failures"), root.get("errors"), root.get("skipped")) == ("0", "0", "0")
     assert [s.get("name") for s in root.findall("testsuite")] == [HEALTHY, CLINICAL]
     assert int(root.get("tests") or 0) == 54 + 53, "h100-clinical declares no sysctl"
+    script = (tmp_path / "label.sh").read_text(encoding="utf-8").splitlines()
+    assert not [line for line in script if line.startswith("kubectl")], "every node passed: nothing to run"
 
 
 def test_inventory_and_openssh_backend(staged_site: StagedSite, tmp_path: Path) -> None:
@@ -144,4 +154,22 @@ def test_wrong_host_key_is_refused_by_openssh(staged_site: StagedSite, tmp_path:
     assert main(argv) == 1
     node = json.loads(out.read_text(encoding="utf-8"))["nodes"][0]
     assert node["status"] == "error"
-    assert node["checks"][0]["message"].startswith("cannot reach the node:"), node["checks"][0]["message"]
+    message = node["checks"][0]["message"]
+    assert message.startswith("cannot reach the node: host key not accepted ("), message
+    assert " at 0x" not in message
+
+
+@pytest.mark.parametrize("connect", ["ssh://{target}", "paramiko://{target}"])
+def test_refused_key_reads_as_authentication(staged_site: StagedSite, tmp_path: Path, connect: str) -> None:
+    """A node that does not accept the key says authentication, in words, with either client."""
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    healthy = staged_site.servers[HEALTHY]
+    config = tmp_path / "ssh_config"
+    config.write_text(healthy.ssh_config(stranger, staged_site.workdir / "known_hosts"), encoding="utf-8")
+    out = tmp_path / "result.json"
+    argv = ["verify", str(PILOT), "--hosts", HEALTHY, "--ssh-config", str(config), "--connect", connect,
+            "-o", str(out)]  # fmt: skip
+    assert main(argv) == 1
+    message = json.loads(out.read_text(encoding="utf-8"))["nodes"][0]["checks"][0]["message"]
+    assert message.startswith("cannot reach the node: authentication failed ("), message
