@@ -286,4 +286,8 @@ def run(args: argparse.Namespace) -> int:
         if script is not None and not report.passed:
             failing = sum(n.status != "pass" for n in nodes)
             print(f"label commands for {failing:,} node{'s' if failing != 1 else ''}: {script} (review, then run it)")
-    return exit_codes.OK if report.passed else exit_codes.REJECTED
+    if report.passed:
+        return exit_codes.OK
+    failing = sum(n.status != "pass" for n in nodes)
+    print(f"verify: {failing:,} of {len(nodes):,} nodes did not pass acceptance (result: {output})", file=sys.stderr)
+    return exit_codes.REJECTED
