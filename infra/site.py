@@ -39,7 +39,14 @@ from components.scheduling.scheduling import (
     cluster_queue_name,
     granted_priority_classes,
 )
-from components.storage.driver import StorageServer, StorageSpec, quantity_tb, storage_class_name
+from components.storage.driver import (
+    KMS_FIELDS,
+    KeyManagerSpec,
+    StorageServer,
+    StorageSpec,
+    quantity_tb,
+    storage_class_name,
+)
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from components.tenancy.tenant import Tenant, TenantArgs
@@ -254,6 +261,9 @@ def storage_spec(system: StorageConfig, servers: tuple[StorageServer, ...] = ())
         mount_path=system.mount_path,
         reclaim_policy=system.reclaim_policy,
         encrypted=system.encrypted,
+        kms=KeyManagerSpec(system.kms.provider, system.kms.address, system.kms.secret) if system.kms else None,
+        # Regulated tenants use only encrypted systems (a config rule): those are encrypted in transit too.
+        in_transit_encryption=system.encrypted,
         credentials_secret=system.credentials_secret,
         view_policy=system.view_policy,
         vip_pool=system.vip_pool,
@@ -400,6 +410,8 @@ def _secret_fields(config: SiteConfig) -> dict[str, tuple[str, ...]]:
     for system in config.storage:
         if system.credentials_secret is not None:
             fields[system.credentials_secret] = driver_for(system.kind).credential_fields
+        if system.kms is not None:
+            fields[system.kms.secret] = KMS_FIELDS[system.kms.provider]
     return fields
 
 

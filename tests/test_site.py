@@ -135,7 +135,11 @@ def test_kube_context_can_be_overridden() -> None:
 
 
 def test_secret_names_are_every_secret_the_site_references() -> None:
-    assert secret_names(load_site(REPO / "site-configs" / "eu-pilot.yaml")) == ["cephObjectsAdmin", "ufmCredentials"]
+    assert secret_names(load_site(REPO / "site-configs" / "eu-pilot.yaml")) == [
+        "cephClinicalKms",
+        "cephObjectsAdmin",
+        "ufmCredentials",
+    ]
     assert secret_names(load_site(REPO / "site-configs" / "eu-gigafactory.yaml")) == [
         "ufmCredentials",
         "vastClinicalApi",
@@ -178,7 +182,7 @@ def test_no_secret_value_reaches_any_input(pilot_site: ComposedSite) -> None:
     text = json.dumps([r.inputs for r in pilot_site.resources], default=str)
     assert CANARY not in text
     secrets = pilot_site.objects("Secret")
-    assert len(secrets) == 2 and all(s.inputs["stringData"] == SECRET for s in secrets)
+    assert len(secrets) == 3 and all(s.inputs["stringData"] == SECRET for s in secrets)
 
 
 def test_stateful_resources_are_protected(pilot_site: ComposedSite) -> None:

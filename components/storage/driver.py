@@ -24,6 +24,24 @@ CSI_SECRET_PARAMS = (
 )
 
 
+# Fields of a key manager's Pulumi config credential, per provider (what Rook's token Secret holds).
+KMS_FIELDS: dict[str, tuple[str, ...]] = {"vault": ("token",), "kmip": ("ca_cert", "client_cert", "client_key")}
+
+
+@dataclass(frozen=True)
+class KeyManagerSpec:
+    """The key manager that holds a system's encryption keys."""
+
+    provider: str
+    """vault or kmip."""
+
+    address: str
+    """Vault URL or KMIP host:port."""
+
+    secret: str
+    """Pulumi config secret holding its credentials (``KMS_FIELDS``)."""
+
+
 @dataclass(frozen=True)
 class StorageServer:
     """A storage node that serves a self-hosted kind (Ceph): its hostname, the disks it gives, its rack."""
@@ -57,6 +75,12 @@ class StorageSpec:
 
     encrypted: bool = False
     """Data encrypted at rest."""
+
+    kms: KeyManagerSpec | None = None
+    """The key manager holding the encryption keys (Rook-Ceph)."""
+
+    in_transit_encryption: bool = False
+    """Traffic to and from the system is encrypted (a regulated tenant has a share of it)."""
 
     credentials_secret: str | None = None
     """Pulumi config secret holding the API credentials, if the kind has any."""
@@ -182,6 +206,12 @@ class StorageDriver(ABC):
     def backing_store(self, system: StorageSpec) -> BackingStore | None:
         """The custom resource backing ``system``, if the kind has one."""
         return None
+
+    def key_manager_secrets(
+        self, systems: Sequence[StorageSpec]
+    ) -> tuple[tuple[KeyManagerSpec, CredentialSecret], ...]:
+        """Secrets the driver reads its key managers' credentials from (before its extra releases)."""
+        return ()
 
 
 def csi_secret_parameters(secret: CredentialSecret) -> dict[str, str]:

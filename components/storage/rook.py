@@ -9,11 +9,13 @@ from dataclasses import replace
 from typing import Any
 
 from components.storage.driver import (
+    KMS_FIELDS,
     BackingStore,
     ClassSpec,
     CredentialSecret,
     DriverChart,
     ExtraRelease,
+    KeyManagerSpec,
     StorageDriver,
     StorageServer,
     StorageSpec,
@@ -119,9 +121,12 @@ class RookCephDriver(StorageDriver):
             "csi.storage.k8s.io/node-stage-secret-namespace": cluster_ns,
         }
         if system.interface == "filesystem":
-            return ClassSpec(
-                CEPHFS_PROVISIONER, {"clusterID": cluster_ns, "fsName": store, "pool": f"{store}-data0", **secrets}
-            )
+            params = {"clusterID": cluster_ns, "fsName": store, "pool": f"{store}-data0", **secrets}
+            if system.in_transit_encryption:
+                # The kernel client speaks msgr2 in secure mode (Rook docs, "Network Configuration
+                # Settings", connections.encryption: CephFS mounts need ms_mode=secure).
+                params["kernelMountOptions"] = "ms_mode=secure"
+            return ClassSpec(CEPHFS_PROVISIONER, params)
         params = {"clusterID": cluster_ns, "pool": store, "imageFormat": "2", "imageFeatures": "layering"}
         return ClassSpec(RBD_PROVISIONER, {**params, **secrets})
 
@@ -136,8 +141,18 @@ class RookCephDriver(StorageDriver):
             release = f"rook-ceph-cluster-{cluster_ns}" if own else ROOK_CLUSTER_CHART.release
             chart = replace(ROOK_CLUSTER_CHART, release=release, namespace=cluster_ns)
             # The release holds the CephCluster: deleting it deletes every pool's data.
-            releases.append(ExtraRelease(chart, _cluster_values(members), own_namespace=own, protect=True))
+            releases.append(ExtraRelease(chart, _cluster_values(cluster_ns, members), own_namespace=own, protect=True))
         return tuple(releases)
+
+    def key_manager_secrets(
+        self, systems: Sequence[StorageSpec]
+    ) -> tuple[tuple[KeyManagerSpec, CredentialSecret], ...]:
+        """One token Secret per Ceph cluster namespace whose systems keep their keys in a KMS."""
+        found: dict[str, KeyManagerSpec] = {}
+        for system in systems:
+            if system.kms is not None:
+                found.setdefault(rook_location(system)[0], system.kms)
+        return tuple((kms, _kms_secret(namespace, kms)) for namespace, kms in sorted(found.items()))
 
     def backing_store(self, system: StorageSpec) -> BackingStore:
         cluster_ns, store = rook_location(system)
@@ -181,7 +196,30 @@ def _servers(systems: Sequence[StorageSpec]) -> list[StorageServer]:
     return [found[name] for name in sorted(found)]
 
 
-def _cluster_values(systems: Sequence[StorageSpec]) -> dict[str, Any]:
+def _kms_secret(namespace: str, kms: KeyManagerSpec) -> CredentialSecret:
+    """The Secret Rook reads the key manager's credentials from (Rook docs, "Key Management System")."""
+    keys = (
+        {"token": "token"}
+        if kms.provider == "vault"
+        else {"CA_CERT": "ca_cert", "CLIENT_CERT": "client_cert", "CLIENT_KEY": "client_key"}
+    )
+    assert set(keys.values()) == set(KMS_FIELDS[kms.provider])
+    return CredentialSecret(f"{namespace}-kms", namespace, keys)
+
+
+def _kms_details(kms: KeyManagerSpec) -> dict[str, str]:
+    if kms.provider == "vault":
+        return {
+            "KMS_PROVIDER": "vault",
+            "VAULT_ADDR": kms.address,
+            "VAULT_BACKEND_PATH": "rook",
+            "VAULT_SECRET_ENGINE": "kv",
+            "VAULT_BACKEND": "v2",
+        }
+    return {"KMS_PROVIDER": "kmip", "KMIP_ENDPOINT": kms.address}
+
+
+def _cluster_values(namespace: str, systems: Sequence[StorageSpec]) -> dict[str, Any]:
     servers = _servers(systems)
     if not servers:
         raise ValueError(
@@ -198,16 +236,27 @@ def _cluster_values(systems: Sequence[StorageSpec]) -> dict[str, Any]:
         # OSDs on dm-crypt: every pool of this cluster is encrypted at rest (Rook
         # CephCluster `storage.config.encryptedDevice`).
         storage["config"] = {"encryptedDevice": "true"}
+    spec: dict[str, Any] = {
+        "storage": storage,
+        # Monitors, managers, OSDs and crash collectors on the storage nodes only, so Rook's
+        # PodDisruptionBudgets (managePodBudgets) never cover a pod on a GPU node and never hold
+        # up a GPU driver-upgrade drain (Rook docs, "Managed Disruption Budgets").
+        "placement": {"all": storage_placement(servers)},
+        "disruptionManagement": {"managePodBudgets": True},
+    }
+    kms = next((s.kms for s in systems if s.kms is not None), None)
+    if kms is not None:
+        # The disks' keys live in the KMS, not in Kubernetes Secrets (CephCluster `security.kms`).
+        spec["security"] = {
+            "kms": {"connectionDetails": _kms_details(kms), "tokenSecretName": _kms_secret(namespace, kms).name}
+        }
+    if any(s.in_transit_encryption for s in systems):
+        # msgr2 secure mode between every Ceph daemon and client (CephCluster
+        # `network.connections.encryption`, `requireMsgr2`).
+        spec["network"] = {"connections": {"encryption": {"enabled": True}, "requireMsgr2": True}}
     return {
         "operatorNamespace": ROOK_OPERATOR_NAMESPACE,
-        "cephClusterSpec": {
-            "storage": storage,
-            # Monitors, managers, OSDs and crash collectors on the storage nodes only, so Rook's
-            # PodDisruptionBudgets (managePodBudgets) never cover a pod on a GPU node and never hold
-            # up a GPU driver-upgrade drain (Rook docs, "Managed Disruption Budgets").
-            "placement": {"all": storage_placement(servers)},
-            "disruptionManagement": {"managePodBudgets": True},
-        },
+        "cephClusterSpec": spec,
         # Pools, filesystems and object stores are the site's own resources, not the chart's.
         "cephBlockPools": [],
         "cephFileSystems": [],

@@ -12,7 +12,14 @@ import pulumi_kubernetes as k8s
 from components.credentials import credential, string_data
 from components.kube import custom_resource, helm_release, meta, pod_security_labels
 from components.labels import ENCRYPTED_LABEL, STORAGE_SYSTEM_LABEL
-from components.storage.driver import DriverChart, StorageDriver, StorageSpec, quantity_tb, storage_class_name
+from components.storage.driver import (
+    KMS_FIELDS,
+    DriverChart,
+    StorageDriver,
+    StorageSpec,
+    quantity_tb,
+    storage_class_name,
+)
 from components.storage.drivers import driver_for
 
 
@@ -96,6 +103,8 @@ class StorageSystem(pulumi.ComponentResource):
         driver = args.driver
         ready = self._driver_releases(driver, args)
         names = [c.release for c in driver.charts]
+        keys = self._key_manager_secrets(driver, args, ready)
+        ready += keys
         for extra in driver.extra_releases(args.systems):
             namespace = self._namespace(extra.chart.namespace).metadata.name if extra.own_namespace else None
             ready.append(
@@ -104,7 +113,8 @@ class StorageSystem(pulumi.ComponentResource):
                     namespace if namespace is not None else extra.chart.namespace,
                     dict(extra.values),
                     protect=extra.protect,
-                    depends_on=ready[: len(driver.charts)],
+                    # After the driver and the key managers' credentials the cluster reads.
+                    depends_on=[*ready[: len(driver.charts)], *keys],
                 )
             )
             names.append(extra.chart.release)
@@ -186,6 +196,24 @@ class StorageSystem(pulumi.ComponentResource):
             string_data=string_data(fields, secret.keys, secret.plain),
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
+
+    def _key_manager_secrets(
+        self, driver: StorageDriver, args: StorageSystemArgs, ready: list[pulumi.Resource]
+    ) -> list[pulumi.Resource]:
+        """The Secrets holding the key managers' credentials, from Pulumi config secrets (never in clear)."""
+        made: list[pulumi.Resource] = []
+        for kms, secret in driver.key_manager_secrets(args.systems):
+            fields = credential(kms.secret, KMS_FIELDS[kms.provider])
+            made.append(
+                k8s.core.v1.Secret(
+                    f"{self._name}-{secret.namespace}-kms",
+                    metadata=meta(secret.name, secret.namespace),
+                    type="Opaque",
+                    string_data=string_data(fields, secret.keys, secret.plain),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
+                )
+            )
+        return made
 
     def _backing_store(
         self, driver: StorageDriver, system: StorageSpec, ready: list[pulumi.Resource]

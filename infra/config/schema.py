@@ -440,6 +440,16 @@ class Floor(Model):
     )
 
 
+class KeyManager(Model):
+    """The key manager that holds a storage system's encryption keys (Rook-Ceph)."""
+
+    provider: Literal["vault", "kmip"] = Field(description="vault (HashiCorp Vault, KV engine) or kmip.")
+    address: str = environment("KMS address: a Vault URL (https://vault:8200) or a KMIP host:port.", min_length=1)
+    secret: SecretRef = environment(
+        "Pulumi config secret with the KMS credentials (vault: token; kmip: ca_cert, client_cert, client_key)."
+    )
+
+
 class StorageSystem(Model):
     """A parallel filesystem or object store and who may use it."""
 
@@ -452,6 +462,7 @@ class StorageSystem(Model):
     mount_path: AbsolutePath | None = Field(None, description="Where nodes mount it (filesystems).")
     reclaim_policy: Literal["Retain", "Delete"] = Field("Retain", description="PV reclaim policy.")
     encrypted: Flag = Field(False, description="Data encrypted at rest.")
+    kms: KeyManager | None = Field(None, description="Rook-Ceph only: the key manager holding the encryption keys.")
     tenants: tuple[DnsLabel, ...] = Field((), description="Tenants allowed to use it.")
     endpoint: str = environment("Storage endpoint: Lustre NID and fs, WEKA/VAST API, Ceph cluster.", min_length=1)
     credentials_secret: SecretRef | None = environment("Pulumi config secret with API credentials.", default=None)
@@ -471,6 +482,19 @@ class StorageSystem(Model):
                     f"{name} is already listed at tenants[{self.tenants.index(name)}]",
                     "list each tenant once",
                 )
+
+    @rule
+    def encryption_keys_in_a_key_manager(self) -> Iterator[Violation]:
+        # kms moves Rook's OSD keys out of Kubernetes Secrets into the key manager (Rook docs, "Key
+        # Management System"); VAST and WEKA keep theirs on the storage system.
+        if self.kms is not None and self.kind != "rook-ceph":
+            yield Violation(
+                ("kms",),
+                f"kind {self.kind} keeps its encryption keys on the storage system itself; kms configures Rook-Ceph",
+                "remove kms and set up the key manager on the storage system",
+            )
+        elif self.kms is not None and not self.encrypted:
+            yield Violation(("kms",), "a key manager without encrypted: true encrypts nothing", "set encrypted: true")
 
     @rule
     def interface_fits_kind(self) -> Iterator[Violation]:

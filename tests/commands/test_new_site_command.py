@@ -39,7 +39,7 @@ def test_new_site_then_validate_then_fill(workdir: Path, capsys: pytest.CaptureF
     code, out, err = run(capsys, "new-site", "eu-south", "--from", "site-configs/eu-pilot.yaml")
     assert (code, err) == (0, "")
     assert out == (
-        "wrote site-configs/eu-south.yaml: 26 values to fill in; "
+        "wrote site-configs/eu-south.yaml: 28 values to fill in; "
         "`gigafactory validate site-configs/eu-south.yaml` lists what is left\n"
     )
     written = workdir / "site-configs" / "eu-south.yaml"
@@ -48,9 +48,9 @@ def test_new_site_then_validate_then_fill(workdir: Path, capsys: pytest.CaptureF
 
     code, out, err = run(capsys, "validate", "site-configs/eu-south.yaml")
     lines = err.splitlines()
-    assert (code, out) == (1, "") and lines[-1] == "site-configs/eu-south.yaml: 26 errors"
+    assert (code, out) == (1, "") and lines[-1] == "site-configs/eu-south.yaml: 28 errors"
     problems = [line for line in lines[:-1] if not line.startswith("  hint: ")]
-    assert len(problems) == 26 and all(": still a placeholder: <fill: " in p for p in problems), problems
+    assert len(problems) == 28 and all(": still a placeholder: <fill: " in p for p in problems), problems
 
     # Fill each placeholder with the pilot's own value (the text after the field path names it).
     source, _ = load_layers(Path("site-configs/eu-pilot.yaml"))

@@ -55,6 +55,7 @@ def build(config: SiteConfig, kind: str) -> Any:
     secrets = {
         s.credentials_secret: secret_json(driver_for(kind).credential_fields) for s in systems if s.credentials_secret
     }
+    secrets |= {s.kms.secret: secret_json(["token"]) for s in systems if s.kms is not None}
     return record(program, secrets=secrets)
 
 
@@ -179,3 +180,48 @@ def test_children_are_parented_and_objects_validate() -> None:
         recording = build(config, kind)
         assert_parented(recording, recording.component(TYPE))
         assert schema_errors(recording, config.site.kubernetes_version) == [], kind
+
+
+def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off_gpu_nodes() -> None:
+    config = pilot()
+    systems = [s for s in config.storage if s.kind == "rook-ceph"]
+    kms_secret = next(s.kms.secret for s in systems if s.kms is not None)
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        StorageSystem(
+            "storage-rook-ceph",
+            StorageSystemArgs(kind="rook-ceph", systems=tuple(storage_spec(s) for s in systems)),
+            opts,
+        )
+
+    secrets = {
+        s.credentials_secret: secret_json(driver_for("rook-ceph").credential_fields)
+        for s in systems
+        if s.credentials_secret
+    }
+    secrets[kms_secret] = secret_json(["token"])
+    recording = record(program, secrets=secrets)
+    cluster = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}["rook-ceph-cluster"]
+    ceph = cluster.inputs["values"]["cephClusterSpec"]
+    assert ceph["security"]["kms"] == {
+        "connectionDetails": {
+            "KMS_PROVIDER": "vault",
+            "VAULT_ADDR": "https://vault.eu-pilot.internal:8200",
+            "VAULT_BACKEND": "v2",
+            "VAULT_BACKEND_PATH": "rook",
+            "VAULT_SECRET_ENGINE": "kv",
+        },
+        "tokenSecretName": "rook-ceph-kms",
+    }
+    token = recording.one("Secret", "rook-ceph-kms", "rook-ceph")
+    assert token.inputs["stringData"] == SECRET, "the token never reaches a plan"
+    assert token.urn in cluster.depends_on, "the token exists before the cluster"
+    assert ceph["network"]["connections"] == {"encryption": {"enabled": True}, "requireMsgr2": True}
+    terms = ceph["placement"]["all"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert terms["nodeSelectorTerms"] == [
+        {"matchExpressions": [{"key": "gigafactory.eu/gpu-model", "operator": "DoesNotExist"}]}
+    ], "Ceph never runs on GPU pools"
+    clinical = recording.one("StorageClass", "ceph-clinical")
+    assert clinical.inputs["parameters"]["kernelMountOptions"] == "ms_mode=secure"
+    assert "kernelMountOptions" not in recording.one("StorageClass", "ceph-objects").inputs["parameters"]
+    assert_no_secret(recording)

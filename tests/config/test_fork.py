@@ -33,6 +33,8 @@ PILOT_PLACEHOLDERS = [
     "storage[0].endpoint",
     "storage[1].endpoint",
     "storage[1].credentials_secret",
+    "storage[2].kms.address",
+    "storage[2].kms.secret",
     "storage[2].endpoint",
     "tenants[0].group",
     "tenants[0].pkey",
@@ -101,7 +103,7 @@ def test_fork_lists_exactly_its_placeholders(sites: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(("source", "count"), [("eu-pilot.yaml", 26), ("eu-gigafactory.yaml", 53)])
+@pytest.mark.parametrize(("source", "count"), [("eu-pilot.yaml", 28), ("eu-gigafactory.yaml", 53)])
 def test_filled_fork_validates_as_the_source(sites: Path, source: str, count: int) -> None:
     forked = fork_site(sites / source, "eu-new", sites)
     write(forked.path, forked.text)
@@ -214,6 +216,8 @@ def test_environment_markers_are_the_issues_list() -> None:
         "StorageFabric.subnet",
         "StorageSystem.endpoint",
         "StorageSystem.credentials_secret",
+        "KeyManager.address",
+        "KeyManager.secret",
         "Tenant.group",
         "Tenant.pkey",
     }

@@ -82,6 +82,18 @@ def case(rule: str, *edits: Edit, errors: tuple[str, ...] = (), id: str = "") ->
 
 FAILING = [
     case(
+        "encryption_keys_in_a_key_manager",
+        (
+            "    encrypted: true\n",
+            '    encrypted: true\n    kms: {provider: vault, address: "https://vault:8200", secret: vaultToken}\n',
+        ),
+        errors=(
+            "site.yaml:53:10: storage[1].kms: kind vast keeps its encryption keys on the storage system itself; kms "
+            "configures Rook-Ceph\n  hint: remove kms and set up the key manager on the storage system",
+        ),
+        id="kms-on-vast",
+    ),
+    case(
         "racks_hold_their_nodes",
         ("purpose: training\n", "purpose: training\n    nodes_per_rack: 8\n"),
         errors=(
@@ -730,6 +742,15 @@ FAILING = [
 
 VALID = [
     case("ceph_runs_on_storage_nodes", ("    kind: vast\n", "    kind: rook-ceph\n"), CEPH_NODES),
+    case(
+        "encryption_keys_in_a_key_manager",
+        ("    kind: vast\n", "    kind: rook-ceph\n"),
+        (
+            "    encrypted: true\n",
+            '    encrypted: true\n    kms: {provider: vault, address: "https://vault:8200", secret: vaultToken}\n',
+        ),
+        CEPH_NODES,
+    ),
     case("kubernetes_supported", in_site('kubernetes_version: "1.33"')),
     case(
         "settings_match_mode",
