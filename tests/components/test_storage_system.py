@@ -190,7 +190,9 @@ def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off
     def program(opts: pulumi.ResourceOptions) -> None:
         StorageSystem(
             "storage-rook-ceph",
-            StorageSystemArgs(kind="rook-ceph", systems=tuple(storage_spec(s) for s in systems)),
+            StorageSystemArgs(
+                kind="rook-ceph", systems=tuple(storage_spec(s, storage_servers(config)) for s in systems)
+            ),
             opts,
         )
 
@@ -218,9 +220,10 @@ def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off
     assert token.urn in cluster.depends_on, "the token exists before the cluster"
     assert ceph["network"]["connections"] == {"encryption": {"enabled": True}, "requireMsgr2": True}
     terms = ceph["placement"]["all"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert terms["nodeSelectorTerms"] == [
-        {"matchExpressions": [{"key": "gigafactory.eu/gpu-model", "operator": "DoesNotExist"}]}
-    ], "Ceph never runs on GPU pools"
+    hosts = terms["nodeSelectorTerms"][0]["matchExpressions"][0]
+    assert hosts["key"] == "kubernetes.io/hostname" and hosts["values"] == sorted(
+        server.name for server in storage_servers(config)
+    ), "Ceph runs on the storage nodes only, never on GPU pools"
     clinical = recording.one("StorageClass", "ceph-clinical")
     assert clinical.inputs["parameters"]["kernelMountOptions"] == "ms_mode=secure"
     assert "kernelMountOptions" not in recording.one("StorageClass", "ceph-objects").inputs["parameters"]
