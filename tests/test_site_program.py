@@ -68,7 +68,10 @@ def test_a_missing_secret_is_pulumi_s_own_config_error() -> None:
     with pytest.raises(pulumi.ConfigMissingError, match="cephObjectsAdmin"):
         run(
             "eu-pilot.storage",
-            secrets={"ufmCredentials": json.dumps({"username": "u", "password": "p", "address": "a"})},
+            secrets={
+                "ufmCredentials": json.dumps({"username": "u", "password": "p", "address": "a"}),
+                "cephClinicalKms": json.dumps({"token": "t"}),
+            },
         )
 
 
