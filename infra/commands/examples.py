@@ -18,7 +18,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "fabric": (
         "gigafactory fabric site-configs/eu-pilot.yaml -o out/eu-pilot.fabric",
-        "gigafactory fabric site-configs/eu-gigafactory.yaml -o out/eu-gigafactory.fabric",
+        "gigafactory fabric site-configs/eu-gigafactory.yaml -o out/eu-gigafactory.fabric --progress --format json",
     ),
     "fabric-verify": (
         "gigafactory fabric-verify site-configs/eu-pilot.yaml --discovered ibnetdiscover.out",
