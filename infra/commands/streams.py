@@ -37,6 +37,11 @@ class EscapingStream:
         self._stream.write(printable(text, keep_lines=True))
         return len(text)
 
+    @property
+    def unescaped(self) -> IO[str]:
+        """The stream underneath, for a writer that escapes its own text (a progress line's ``\\r``)."""
+        return self._stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 

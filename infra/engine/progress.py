@@ -14,6 +14,8 @@ import threading
 import time
 from typing import TextIO
 
+from infra.config.errors import printable
+
 
 def add_progress_option(parser: argparse.ArgumentParser) -> None:
     """``--progress``: every long command's one way to report progress when stderr is not a terminal."""
@@ -25,8 +27,13 @@ def add_progress_option(parser: argparse.ArgumentParser) -> None:
 
 
 def command_progress(args: argparse.Namespace, label: str) -> Progress:
-    """The Progress of one command run, on standard error, forced on by ``--progress``."""
-    return Progress(sys.stderr, label, enabled=True if getattr(args, "progress", False) else None)
+    """The Progress of one command run, on standard error, forced on by ``--progress``.
+
+    The command line escapes control characters on stderr; the status line's carriage return must
+    reach the terminal as one, so it writes beneath that escaping and escapes its own text.
+    """
+    stream = getattr(sys.stderr, "unescaped", sys.stderr)
+    return Progress(stream, label, enabled=True if getattr(args, "progress", False) else None)
 
 
 class Progress:
@@ -70,7 +77,7 @@ class Progress:
             if not force and now - self._last < self.interval:
                 return
             self._last = now
-            line = f"{self.label}: {text}"
+            line = printable(f"{self.label}: {text}")
             if self.terminal:
                 self._width = max(self._width, len(line))
                 self.stream.write("\r" + line.ljust(self._width))

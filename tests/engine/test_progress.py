@@ -82,3 +82,15 @@ def test_fabric_counts_cables_to_the_plans_total(
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("fabric:")]
     rows = len((tmp_path / "f" / "cables.csv").read_text().splitlines()) - 1
     assert err and err[-1] == f"fabric: cables {rows:,}/{rows:,}"
+
+
+def test_on_a_terminal_the_command_line_does_not_escape_the_carriage_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command line escapes control characters on stderr; the status line's own \\r must pass."""
+    monkeypatch.chdir(REPO)
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert main(["fabric", PILOT, "-o", str(tmp_path / "f")]) == 0
+    text = terminal.getvalue()
+    assert "\rfabric: cables " in text and "\\x0d" not in text
