@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,52 @@ def read_bytes_bounded(path: Path, limit: int, what: str, shown: str | None = No
     if size > limit:
         raise InputError(where, f"is larger than {_size(limit)}, which no {what.removeprefix('a ')} is")
     return b"".join(chunks)
+
+
+def read_lines_bounded(path: Path, limit: int, max_line: int, what: str, shown: str | None = None) -> Iterator[str]:
+    """The lines of ``path`` one at a time (for inputs too large to hold whole), bounded like
+    ``read_bytes_bounded``: at most ``limit`` bytes in all and ``max_line`` characters a line, so
+    ``/dev/zero`` (no line ends) is refused at once; ``InputError`` names the line that broke a bound.
+    """
+    where = shown if shown is not None else str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(where, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(where, f"is a directory, not {what}") from None
+    except OSError as exc:
+        raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    total = 0
+    try:
+        handle = os.fdopen(fd, "r", encoding="utf-8", newline=None)
+    except IsADirectoryError:
+        os.close(fd)
+        raise InputError(where, f"is a directory, not {what}") from None
+    with handle:
+        number = 0
+        while True:
+            number += 1
+            try:
+                line = handle.readline(max_line + 1)
+            except UnicodeDecodeError:
+                raise InputError(where, "is not UTF-8 text", f"{what} is text", number, 1) from None
+            except OSError as exc:
+                if exc.errno == errno.EISDIR:
+                    raise InputError(where, f"is a directory, not {what}") from None
+                raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+            if not line:
+                return
+            if len(line) > max_line:
+                raise InputError(
+                    where, f"has a line longer than {max_line:,} characters, which no {what} has", None, number, 1
+                )
+            total += len(line)
+            if total > limit:
+                raise InputError(where, f"is larger than {_size(limit)}, which no {what} is")
+            yield line
 
 
 def _size(limit: int) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
+from infra.inputs import MIB, InputError, read_lines_bounded, read_text_bounded
 from infra.outputs import write_file_atomic
 from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_devices
 from infra.plan.fabric.discovery import Discovery, DiscoveryError, parse_discovery
@@ -59,12 +60,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+# A 100,000-GPU site's discovery is about 100 MB; its lines are short (a node description is 64 bytes).
+DISCOVERY_LIMIT = 2048 * MIB
+DISCOVERY_LINE = 4096
+GUID_NAMES_LIMIT = 64 * MIB
+
+
 def read_guid_names(path: Path) -> dict[int, str]:
     """Node GUID -> name from a node-name-map file or a ``--write-guids`` JSON file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputProblem(f"{display_path(path)}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        text = read_text_bounded(path, GUID_NAMES_LIMIT, "GUID name map", display_path(path))
+    except InputError as exc:
+        raise InputProblem(str(exc)) from None
     if text.lstrip().startswith("{"):
         try:
             data = json.loads(text)
@@ -90,10 +97,9 @@ def read_discovery(path: Path) -> Discovery:
     """The discovery in ``path``; ``InputProblem`` when it cannot be read or is not ibnetdiscover output."""
     shown = display_path(path)
     try:
-        with path.open(encoding="utf-8") as handle:
-            return parse_discovery(handle)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputProblem(f"{shown}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        return parse_discovery(read_lines_bounded(path, DISCOVERY_LIMIT, DISCOVERY_LINE, "ibnetdiscover output", shown))
+    except InputError as exc:
+        raise InputProblem(str(exc)) from None
     except DiscoveryError as exc:
         where = f"{shown}:{exc.line}" if exc.line else shown
         raise InputProblem(f"{where}: {exc}\n  hint: pass the output of ibnetdiscover (no options, or -g)") from None

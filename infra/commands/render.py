@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -53,11 +54,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _is_plan_file(path: Path) -> bool:
     if path.suffix == ".json":
         return True
+    # Non-blocking: a FIFO without a writer reads as empty instead of waiting for one.
     try:
-        with path.open("rb") as handle:
-            return PLAN_FORMAT.encode() in handle.read(256)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return False
+    try:
+        return PLAN_FORMAT.encode() in os.read(fd, 256)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _is_object(name: str) -> bool:

@@ -20,6 +20,7 @@ import jinja2
 from components.network.infiniband_fabric import network_pkey
 from infra.config.model import SiteConfig
 from infra.engine.isolation import tenant_guarantees
+from infra.inputs import MIB, InputError, parse_json_bounded, read_text_bounded
 from infra.plan.fabric.bom import bom_rows
 from infra.plan.fabric.cabling import CablePlan
 from infra.plan.floor import FloorPlan, plan_floor
@@ -51,28 +52,32 @@ class ReportInputs:
     chart_objects: Mapping[str, int] = field(default_factory=dict)
 
 
+# A result of the 100k site with every check of every node is about 40 MB of JSON.
+ACCEPTANCE_LIMIT = 256 * MIB
+
+
 class AcceptanceFileError(ValueError):
     """An acceptance results file that is not what ``gigafactory verify`` writes."""
 
 
 def read_acceptance(path: Path) -> dict[str, NodeOutcome]:
-    """Node outcomes from a ``gigafactory verify --format json`` result file."""
+    """Node outcomes from a ``gigafactory verify --format json`` result file (read bounded: a device,
+    a FIFO or a huge file is refused, never read until memory runs out)."""
+    what = "acceptance result (`gigafactory verify --format json`)"
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        nodes = document["nodes"]
+        document = parse_json_bounded(read_text_bounded(path, ACCEPTANCE_LIMIT, what), str(path), what)
+    except InputError as exc:
+        raise AcceptanceFileError(str(exc)) from None
+    try:
         return {
             str(n["node"]): NodeOutcome(
                 str(n["status"]),
                 tuple(str(c["name"]) for c in n.get("checks", []) if c.get("status") in ("fail", "error")),
             )
-            for n in nodes
+            for n in document["nodes"]
         }
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AcceptanceFileError(f"{path}: cannot be read ({exc})") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise AcceptanceFileError(
-            f"{path}: not an acceptance result of `gigafactory verify --format json` ({exc.__class__.__name__}: {exc})"
-        ) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AcceptanceFileError(f"{path}: not {what} ({exc.__class__.__name__}: {exc})") from None
 
 
 def _pools(inputs: ReportInputs) -> list[dict[str, Any]]:
