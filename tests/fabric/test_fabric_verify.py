@@ -169,7 +169,7 @@ def test_command_exit_codes_json_and_guid_map(tmp_path: Path, capsys: pytest.Cap
     code, _, err = run(capsys, str(PILOT), "--discovered", str(not_discovery))
     assert code == 2 and f"{not_discovery}:1: not an ibnetdiscover line" in err
     code, _, err = run(capsys, str(PILOT), "--discovered", str(tmp_path / "absent.net"))
-    assert code == 2 and "cannot read" in err
+    assert code == 2 and err == f"{tmp_path / 'absent.net'}: file not found\n"
 
 
 def test_guid_names_file_names_renamed_switches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
