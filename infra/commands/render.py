@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if _is_plan_file(source):
         try:
             plan = Plan.read(source)
+            # Facts are typed when first read; a malformed one is an unusable plan, said here.
+            plan.facts  # noqa: B018
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT

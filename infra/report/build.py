@@ -77,7 +77,9 @@ def read_acceptance(path: Path) -> dict[str, NodeOutcome]:
             for n in document["nodes"]
         }
     except (KeyError, TypeError, AttributeError) as exc:
-        raise AcceptanceFileError(f"{path}: not {what} ({exc.__class__.__name__}: {exc})") from None
+        raise AcceptanceFileError(
+            f"{path}: not an acceptance result of `gigafactory verify --format json` ({exc.__class__.__name__}: {exc})"
+        ) from None
 
 
 def _pools(inputs: ReportInputs) -> list[dict[str, Any]]:

@@ -48,3 +48,19 @@ def test_an_acceptance_file_that_is_not_a_result_is_refused(tmp_path: Path, caps
     assert main(["report", PILOT, "-o", str(tmp_path / "x.html"), "--acceptance", str(bad)]) == 2
     assert "not an acceptance result of `gigafactory verify --format json`" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_render_of_a_plan_with_malformed_facts_is_unusable_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    plan = tmp_path / "plan.json"
+    assert main(["plan", PILOT, "-o", str(plan)]) == 0
+    document = json.loads(plan.read_text())
+    document["site"]["country"] = None  # found by the fuzz suite: an internal error (70) before
+    plan.write_text(json.dumps(document))
+    capsys.readouterr()
+    assert main(["render", str(plan), "-o", str(tmp_path / "out")]) == 2
+    assert "site.country: expected str, got None" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
