@@ -317,9 +317,10 @@ def test_special_files_as_output(command: str, kind: str) -> None:
                     if select.select([reader], [], [], 0.1)[0]:
                         os.read(reader, 1 << 16)
 
-            threading.Thread(target=drain, daemon=True).start()
+            drainer = threading.Thread(target=drain, daemon=True)
+            drainer.start()
         else:
-            target, reader = _special(kind, folder), -1
+            target, reader, drainer = _special(kind, folder), -1, None
         plan = REPO / "tests" / "engine" / "golden" / "missing.json"
         argv = {
             "inventory": ["inventory", str(PILOT), "-o", str(target)],
@@ -332,6 +333,8 @@ def test_special_files_as_output(command: str, kind: str) -> None:
             assert_contract(argv, folder)
         finally:
             stop.set()
+            if drainer is not None:
+                drainer.join()  # before the close: a read of a closed (or reused) descriptor fails
             if reader >= 0:
                 os.close(reader)
         if kind == "/dev/null":
