@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
+from infra.commands.rendered_state import add_charts_argument, render_chart_objects
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
 from infra.outputs import write_output
@@ -36,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--diff", type=Path, metavar="OLD.plan.json", help="show what the site changes against an older plan"
     )
     add_progress_option(parser)
+    add_charts_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -57,18 +61,25 @@ def run(args: argparse.Namespace) -> int:
         except AcceptanceFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT
+    engine_plan = None
+    if args.diff is not None or args.charts is not None:
+        # The Kubernetes objects (a diff compares them; charts render from the releases' values).
+        engine_plan = make_plan(config, args.site)
+        if engine_plan is None:
+            return exit_codes.REJECTED
     if args.diff is not None:
-        changed = _diff_inputs(args, config_plan=make_plan(config, args.site, args=args), old_path=args.diff)
+        changed = _diff_inputs(args, config_plan=engine_plan, old_path=args.diff)
         if isinstance(changed, int):
             return changed
-        inputs = ReportInputs(
-            config=config,
-            plan=site_plan,
-            acceptance=inputs.acceptance,
-            diff_lines=changed[0],
-            danger_lines=changed[1],
-            changed_pools=changed[2],
-        )
+        inputs = replace(inputs, diff_lines=changed[0], danger_lines=changed[1], changed_pools=changed[2])
+    if args.charts is not None and engine_plan is not None:
+        charts, code = render_chart_objects(engine_plan, args.charts, args.site)
+        if charts is None:
+            return code
+        counts = Counter(f"{o.release.namespace}/{o.release.name}" for o in charts.objects)
+        for release, why in charts.not_rendered:
+            counts[f"{release.namespace}/{release.name} (not rendered: {why})"] = 0
+        inputs = replace(inputs, chart_objects=dict(sorted(counts.items())))
     html = build_report(inputs)
     try:
         write_output(args.output, html)
