@@ -162,7 +162,10 @@ def render_files(
     releases = list(_helm_files(plan, files))
     if releases:
         files["helm/releases.yaml"] = to_yaml({"releases": releases})
-    chart_objects = list(_chart_files(charts, files, withheld)) if charts is not None else []
+    # One owner per object: with GitOps the HelmRelease or Application installs what its chart
+    # creates, so those objects are not written again (they were still rendered and checked).
+    owned_by_releases = gitops is not None
+    chart_objects = list(_chart_files(charts, files, withheld)) if charts is not None and not owned_by_releases else []
     if gitops is None:
         files.update(kustomizations(files, ["manifests"]))
     else:
