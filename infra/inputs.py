@@ -58,13 +58,8 @@ def line_and_column(text: str | bytes, offset: int) -> tuple[int, int]:
     return before.count(newline) + 1, column + 1  # type: ignore[arg-type]
 
 
-def read_bytes_bounded(path: Path, limit: int, what: str, shown: str | None = None) -> bytes:
-    """At most ``limit`` bytes of ``path``; ``InputError`` when it holds more or cannot be read.
-
-    A FIFO is opened without waiting for a writer (one that never comes reads as empty); devices
-    such as ``/dev/zero`` stop at the limit instead of filling memory.
-    """
-    where = shown if shown is not None else str(path)
+def _open_input(path: Path, what: str, where: str) -> int:
+    """A blocking descriptor of ``path``, opened without waiting for a FIFO's writer (none reads as empty)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -73,9 +68,20 @@ def read_bytes_bounded(path: Path, limit: int, what: str, shown: str | None = No
         raise InputError(where, f"is a directory, not {what}") from None
     except OSError as exc:
         raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return fd
+
+
+def read_bytes_bounded(path: Path, limit: int, what: str, shown: str | None = None) -> bytes:
+    """At most ``limit`` bytes of ``path``; ``InputError`` when it holds more or cannot be read.
+
+    A FIFO is opened without waiting for a writer (one that never comes reads as empty); devices
+    such as ``/dev/zero`` stop at the limit instead of filling memory.
+    """
+    where = shown if shown is not None else str(path)
+    fd = _open_input(path, what, where)
     try:
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -102,16 +108,7 @@ def read_lines_bounded(path: Path, limit: int, max_line: int, what: str, shown: 
     ``/dev/zero`` (no line ends) is refused at once; ``InputError`` names the line that broke a bound.
     """
     where = shown if shown is not None else str(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputError(where, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(where, f"is a directory, not {what}") from None
-    except OSError as exc:
-        raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    fd = _open_input(path, what, where)
     total = 0
     try:
         handle = os.fdopen(fd, "r", encoding="utf-8", newline=None)
