@@ -9,7 +9,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
-from infra.commands.rendered_state import add_charts_argument, chart_summary, check_contracts, render_chart_objects
+from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.isolation import summary_lines as isolation_summary_lines
@@ -131,12 +131,7 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(config, args.site, single_stack=args.single_stack, args=args)
     if plan is None:
         return exit_codes.REJECTED
-    charts = None
-    if args.charts is not None:
-        charts, code = render_chart_objects(plan, args.charts, args.site)
-        if charts is None:
-            return code
-    contracts, code = check_contracts(plan, charts, args.site, config)
+    charts, contracts, code = rendered_state(plan, args.charts, args.site, config)
     if contracts is None:
         return code
     elapsed = time.monotonic() - started

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
-from infra.commands.rendered_state import add_charts_argument, chart_summary, check_contracts, render_chart_objects
+from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
 from infra.config.model import SiteConfig
 from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
@@ -96,12 +96,7 @@ def run(args: argparse.Namespace) -> int:
         plan = make_plan(config, args.source, args=args)
         if plan is None:
             return exit_codes.REJECTED
-    charts = None
-    if args.charts is not None:
-        charts, code = render_chart_objects(plan, args.charts, args.source)
-        if charts is None:
-            return code
-    contracts, code = check_contracts(plan, charts, args.source, config)
+    charts, contracts, code = rendered_state(plan, args.charts, args.source, config)
     if contracts is None:
         return code
     gitops = None

@@ -86,3 +86,18 @@ def check_contracts(
         errors = contract_errors(report, plan.facts, source)
         return None, print_errors(source, errors, "the site breaks a contract with its operators; nothing written")
     return contract_summary(report), exit_codes.OK
+
+
+def rendered_state(
+    plan: Plan, charts_dir: Path | None, source: str, config: SiteConfig | None
+) -> tuple[ChartRendering | None, list[str] | None, int]:
+    """What ``plan`` and ``render`` check before writing: the charts' objects (with ``charts_dir``),
+    then every contract over them. (charts, contract summary lines, 0), or (None, None, exit status)
+    after printing why."""
+    charts = None
+    if charts_dir is not None:
+        charts, code = render_chart_objects(plan, charts_dir, source)
+        if charts is None:
+            return None, None, code
+    contracts, code = check_contracts(plan, charts, source, config)
+    return charts, contracts, code

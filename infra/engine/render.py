@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from infra.engine.charts.render import GENERATED, ChartRendering
+from infra.engine.charts.render import GENERATED, ChartRendering, HelmRelease
 from infra.engine.control_plane import control_plane_files
 from infra.engine.gitops import (
     GitOpsOptions,
@@ -42,7 +42,7 @@ from infra.engine.gitops import (
     protect_node_identity,
 )
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch, manifest, sorted_deep
-from infra.engine.plan import Plan, PlanFileError, PlannedResource
+from infra.engine.plan import Plan, PlanFileError
 from infra.engine.runtime import SECRET
 
 RENDER_FORMAT = "gigafactory-render/1"
@@ -192,25 +192,22 @@ def render_files(
     return files
 
 
-def _release_name(resource: PlannedResource) -> str:
-    return str(resource.inputs.get("name") or resource.name)
-
-
 def plan_releases(plan: Plan) -> list[Release]:
     """Every Helm release of ``plan``, with the releases it waits for (its recorded ``depends_on``)."""
-    helm = {r.urn: r for r in plan.resources if r.type in HELM_TYPES}
+    resources = {r.urn: r for r in plan.resources if r.type in HELM_TYPES}
+    helm = {urn: HelmRelease.of(resource) for urn, resource in resources.items()}
     return [
         Release(
-            name=_release_name(resource),
-            namespace=str(resource.inputs.get("namespace") or "default"),
-            chart=str(resource.inputs.get("chart")),
-            version=str(resource.inputs.get("version")),
-            repository=(resource.inputs.get("repositoryOpts") or {}).get("repo") or resource.inputs.get("repository"),
-            values=sorted_deep(resource.inputs.get("values") or {}),
-            secret_values=tuple(marked_paths(resource.inputs.get("values") or {}, SECRET)),
-            depends_on=tuple(sorted(_release_name(helm[u]) for u in resource.depends_on if u in helm)),
+            name=release.name,
+            namespace=release.namespace,
+            chart=release.reference,
+            version=release.version,
+            repository=release.repository,
+            values=sorted_deep(release.values),
+            secret_values=tuple(marked_paths(release.values, SECRET)),
+            depends_on=tuple(sorted(helm[u].name for u in resources[urn].depends_on if u in helm)),
         )
-        for resource in helm.values()
+        for urn, release in helm.items()
     ]
 
 
