@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -10,6 +10,10 @@ import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as k8s_utilities
 
 from components.labels import PART_OF
+
+# The package the components are published as (``components/PulumiPlugin.yaml``). Pulumi's Python
+# component provider puts every component in module ``index`` (pulumi.provider.experimental.analyzer).
+PACKAGE = "gigafactory"
 
 # Helm waits for every object of a release; operator and driver rollouts across thousands of nodes are slow.
 RELEASE_TIMEOUT_S = 1800
@@ -102,3 +106,40 @@ class CustomObject(pulumi.CustomResource):
         version: str = k8s_utilities.get_version()  # type: ignore[no-untyped-call]
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=version))
         super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+
+
+def component_type(component: type[pulumi.ComponentResource]) -> str:
+    """The type token of ``component`` in the component package: ``gigafactory:index:<ClassName>``."""
+    return f"{PACKAGE}:index:{component.__name__}"
+
+
+def component_options(opts: pulumi.ResourceOptions | None, former_type: str) -> pulumi.ResourceOptions:
+    """``opts`` plus an alias from ``former_type``, the token sites were deployed with before the package.
+
+    Pulumi matches the alias to the resource in a stack's state, so a site deployed under the former
+    token keeps its component (and, through the parent, every child) instead of replacing them.
+    """
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=former_type)]))
+
+
+def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The resources ``opts.depends_on`` names: what a component's children must wait for."""
+    depends_on = opts.depends_on if opts is not None else None
+    if depends_on is None:
+        return []
+    if isinstance(depends_on, pulumi.Resource):
+        return [depends_on]
+    if isinstance(depends_on, Sequence):
+        return [d for d in depends_on if isinstance(d, pulumi.Resource)]
+    raise TypeError("depends_on must be a resource or a list of resources")
+
+
+def child_options(
+    parent: pulumi.Resource, opts: pulumi.ResourceOptions | None, *extra: pulumi.Resource
+) -> pulumi.ResourceOptions:
+    """Options for a child of ``parent`` that waits for what ``parent`` was told to wait for, and ``extra``.
+
+    Pulumi does not pass a component's ``depends_on`` to its children, so a component built by
+    another program (``depends_on`` on the component) forwards it here.
+    """
+    return pulumi.ResourceOptions(parent=parent, depends_on=[*dependencies(opts), *extra])

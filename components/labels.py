@@ -1,10 +1,7 @@
 """Label, annotation and taint keys the components agree on."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from infra.config.schema import Taint
+from collections.abc import Iterable
+from typing import Any, TypedDict
 
 # Node labels set by GpuNodePool (topology labels come from ``infra.plan.topology``).
 POOL_LABEL = "gigafactory.eu/pool"
@@ -39,17 +36,30 @@ PART_OF = {"app.kubernetes.io/part-of": "gigafactory"}
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
+class Taint(TypedDict):
+    """A Kubernetes node taint: pods without a matching toleration stay off the node."""
+
+    key: str
+    """Taint key, e.g. ``gigafactory.eu/tenant``."""
+
+    value: str
+    """Taint value (may be empty)."""
+
+    effect: str
+    """``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``."""
+
+
 def toleration(taint: Taint) -> dict[str, Any]:
     """The toleration that matches ``taint`` exactly."""
-    return {"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect}
+    return {"key": taint["key"], "operator": "Equal", "value": taint["value"], "effect": taint["effect"]}
 
 
 def taint_dict(taint: Taint) -> dict[str, Any]:
-    """``taint`` as a Kubernetes Node taint."""
-    return {"key": taint.key, "value": taint.value, "effect": taint.effect}
+    """``taint`` as a Kubernetes Node taint (keys in the API's order)."""
+    return {"key": taint["key"], "value": taint["value"], "effect": taint["effect"]}
 
 
-def tolerations_for(taints: tuple[Taint, ...]) -> list[dict[str, Any]]:
+def tolerations_for(taints: Iterable[Taint]) -> list[dict[str, Any]]:
     """Tolerations for each distinct taint, in a stable order."""
-    unique = {(t.key, t.value, t.effect): t for t in taints}
+    unique = {(t["key"], t["value"], t["effect"]): t for t in taints}
     return [toleration(unique[k]) for k in sorted(unique)]

@@ -98,7 +98,7 @@ class GigafactorySite(pulumi.ComponentResource):
         self.references: dict[str, pulumi.StackReference] = {}
         child = pulumi.ResourceOptions(parent=self)
         taints = tuple(t for p in config.node_pools for t in p.taints)
-        tolerations = tuple(tolerations_for(taints))
+        tolerations = tuple(tolerations_for(t.as_args() for t in taints))
         gpu = config.operators.gpu_operator
         namespaces = OperatorNamespaces()
         # Cluster-wide driver settings (GPU Operator defaults, DOCA-OFED) follow the strictest pool.

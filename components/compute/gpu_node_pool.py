@@ -75,7 +75,7 @@ class GpuNodePool(pulumi.ComponentResource):
         super().__init__("gigafactory:compute:GpuNodePool", name, None, opts)
         pool = args.pool
         selector = {POOL_LABEL: pool.name}
-        tolerations = tolerations_for(pool.taints)
+        tolerations = tolerations_for(t.as_args() for t in pool.taints)
 
         crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
         self._label_nodes(name, args, crd_opts)
@@ -92,7 +92,7 @@ class GpuNodePool(pulumi.ComponentResource):
         # The informational pool label stays too, so a job selecting it still meets the flavor.
         flavor_spec: dict[str, Any] = {"nodeLabels": {POOL_LABEL: pool.name, ISOLATION_POOL_LABEL: pool.name}}
         if pool.taints:
-            flavor_spec["nodeTaints"] = [taint_dict(t) for t in pool.taints]
+            flavor_spec["nodeTaints"] = [taint_dict(t.as_args()) for t in pool.taints]
             # Kueue injects these into every workload admitted to the flavor, so a tenant with quota
             # here needs no toleration of its own; tenants without quota are never admitted here
             # (Kueue v1beta2 ResourceFlavor, `tolerations` and `nodeTaints`).
@@ -144,7 +144,7 @@ def _driver_spec(args: GpuNodePoolArgs, selector: dict[str, str], tolerations: l
         "rdma": {"enabled": args.rdma, "useHostMofed": False},
         "tolerations": tolerations,
         "upgradePolicy": {
-            **gpu_driver_upgrade_policy(upgrade),
+            **gpu_driver_upgrade_policy(upgrade.as_args()),
             "podDeletion": {"force": False, "deleteEmptyDir": True, "timeoutSeconds": upgrade.drain_timeout_seconds},
         },
     }

@@ -103,7 +103,7 @@ def unit_rules(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -
     ``where`` places node ``position`` in the fabric (the site plan's ``node_topology``).
     """
     base = pool_labels(pool)
-    taints = [taint_dict(t) for t in pool.taints]
+    taints = [taint_dict(t.as_args()) for t in pool.taints]
     units: dict[str, dict[str, list[str]]] = {}
     first: dict[tuple[str, str], NodeTopology] = {}
     for position in range(pool.nodes):

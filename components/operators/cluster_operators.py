@@ -400,7 +400,7 @@ def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str,
             "version": gpu.driver_version,
             "kernelModuleType": gpu.kernel_module_type,
             "rdma": {"enabled": gpu.rdma, "useHostMofed": False},
-            "upgradePolicy": gpu_driver_upgrade_policy(upgrade),
+            "upgradePolicy": gpu_driver_upgrade_policy(upgrade.as_args()),
         },
         "mig": {"strategy": sharing.mig_strategy},
         # The site's own ServiceMonitor (below the releases) scrapes DCGM; the chart's would double it.

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.labels import Taint as TaintArgs
+from components.upgrades import UpgradePolicy
 from infra.config.catalog import (
     CERT_MANAGER_VERSION,
     DOCA_OFED_VERSION,
@@ -95,6 +97,10 @@ class Taint(Model):
     value: str = Field("", description="Taint value.")
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = Field("NoSchedule", description="Effect.")
 
+    def as_args(self) -> TaintArgs:
+        """This taint as the components take it."""
+        return TaintArgs(key=self.key, value=self.value, effect=self.effect)
+
 
 class GpuSharing(Model):
     """How a pool's GPUs are shared: whole GPUs, MIG slices, or time-slicing."""
@@ -124,6 +130,15 @@ class DriverUpgrade(Model):
     max_parallel_upgrades: Integer = Field(1, ge=0, description="Nodes upgraded in parallel; 0 means all.")
     drain: Flag = Field(True, description="Drain workloads from a node before its driver changes.")
     drain_timeout_seconds: Integer = Field(300, ge=0, description="How long a drain may take.")
+
+    def as_args(self) -> UpgradePolicy:
+        """This policy as the components take it."""
+        return UpgradePolicy(
+            max_unavailable=str(self.max_unavailable),
+            max_parallel_upgrades=self.max_parallel_upgrades,
+            drain=self.drain,
+            drain_timeout_seconds=self.drain_timeout_seconds,
+        )
 
 
 _FORMATTER = string.Formatter()
