@@ -14,9 +14,7 @@ from components.storage.drivers import driver_for
 from infra.acceptance.hardware import (
     IPOIB_HEADER_BYTES,
     NODE_SERVICES,
-    NVLINK_DAEMONS,
     PKEY_PARTITION_MASK,
-    compute_hca_devices,
 )
 from infra.config.catalog import LINK_RATE_GBPS, LINK_RATE_TEXT
 from infra.config.model import SiteConfig
@@ -111,7 +109,7 @@ def _mounts(site: SiteConfig, tenants: list[str]) -> tuple[MountExpectation, ...
 def pool_expectations(site: SiteConfig, pool: NodePool, hca_devices: tuple[str, ...] | None = None) -> PoolExpectations:
     """Expectations for the nodes of ``pool``; ``hca_devices`` overrides the vendor's rail names."""
     compute = site.fabrics.compute
-    devices = hca_devices or compute_hca_devices(pool.gpu_model, pool.hcas.compute)
+    devices = hca_devices or pool.system.rail_devices(pool.hcas.compute)
     hcas = tuple(
         HcaExpectation(device, rail, LINK_RATE_TEXT[compute.generation], LINK_RATE_GBPS[compute.generation])
         for rail, device in enumerate(devices)
@@ -133,7 +131,7 @@ def pool_expectations(site: SiteConfig, pool: NodePool, hca_devices: tuple[str, 
         gpu_product=pool.system.product_name,
         driver_version=gpu_operator.driver_version,
         nvlink_service=service,
-        nvlink_daemon=NVLINK_DAEMONS[service],
+        nvlink_daemon=pool.system.nvlink_daemon,
         persistence_mode="Enabled",
         gpudirect_rdma=gpu_operator.rdma,
         hcas=hcas,

@@ -26,78 +26,151 @@ class Architecture(str, Enum):
     BLACKWELL = "blackwell"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GpuSystem:
-    """What one node (DGX/HGX system or GB200 compute tray) of a GPU model is."""
+    """What one node (DGX/HGX system or GB200 compute tray) of a GPU model is.
+
+    The one record of a GPU system: the site model checks pools against it, the planners size power,
+    racks and cabling from it, ``infra/site.py`` passes its numbers to the components' Args, and node
+    acceptance derives what a healthy node reads from it. Every field is given by keyword and none has
+    a default, so a new model cannot leave a fact out (``tests/config/test_catalog.py`` checks each).
+    """
 
     model: GpuModel
+    product_name: str
+    """What ``nvidia-smi --query-gpu=name`` prints for one of its GPUs."""
     architecture: Architecture
     gpus_per_node: int
+    cpus: int
+    """Logical CPUs of one node (what the kubelet reports as ``cpu`` capacity)."""
+    memory_gib: int
+    """System memory of one node, GiB."""
+    compute_hca_devices: tuple[str, ...]
+    """RDMA device names of the compute HCAs in rail order (rail r is the ConnectX next to GPU r)."""
     node_kw: float
+    """Maximum power of one node, kW."""
+    rack_units: int
+    """Rack units one node takes."""
+    rack_nodes: int | None
+    """Nodes in one rack when the rack is itself the product (an NVL72 rack is one NVLink domain);
+    None where racks are built to the site's choice."""
     mig_profiles: tuple[str, ...]
     min_driver: str
+    """The first driver that supports the system."""
     needs_open_kernel_modules: bool
     nvlink_service: str
-    product_name: str
-    # Nodes in one rack when the rack is itself the product (an NVL72 rack is one NVLink domain);
-    # None where racks are built to the site's choice.
-    rack_nodes: int | None = None
+    """The service that runs the NVLink fabric (systemd unit name)."""
+    nvlink_daemon: str
+    """The process behind ``nvlink_service``: under the GPU Operator the driver container starts it
+    itself, so no systemd unit is active on the host, but the process runs."""
+
+    @property
+    def compute_hcas(self) -> int:
+        """Compute HCAs of one node: one per rail."""
+        return len(self.compute_hca_devices)
+
+    def rail_devices(self, count: int) -> tuple[str, ...]:
+        """RDMA device names of ``count`` compute HCAs in rail order (``mlx5_<rail>`` if not the vendor's count)."""
+        if count == self.compute_hcas:
+            return self.compute_hca_devices
+        return tuple(f"mlx5_{rail}" for rail in range(count))
 
 
-# Node power: DGX H100/H200 10.2 kW max, DGX B200 14.3 kW max (NVIDIA DGX user guides);
-# GB200 NVL72 ~120 kW per 18-tray rack, so 120/18 kW per tray (NVIDIA GB200 NVL72 spec sheet).
-# MIG profiles: NVIDIA MIG user guide, "Supported MIG Profiles".
-# Blackwell under the GPU Operator needs driver >= 570.133.20 (GPU Operator platform support);
-# GH200/GB200 need the open kernel modules. NVSwitch systems run nvidia-fabricmanager, GB200 IMEX.
-# The Hopper floors are not from a vendor table and are uncertain: H200 support arrived with R550
-# (550.54.x), and H100 ran on R525 drivers already, so 535.54.03 is later than the true first
-# driver. Neither binds while SUPPORTED_DRIVER_BRANCHES allows only R580 and R595.
+# Vendor sources of the numbers below (REFERENCE.md "Driver branches", "GPU Operator values that
+# matter", "Power"; the NVIDIA documents named):
+# - Power: DGX H100/H200 10.2 kW max, DGX B200 14.3 kW max (NVIDIA DGX user guides); GB200 NVL72
+#   ~120 kW per 18-tray rack, so 120/18 kW per tray (NVIDIA GB200 NVL72 spec sheet).
+# - CPUs and memory: DGX H100/H200 and DGX B200 have 2x 56-core Xeon (112 cores, 224 threads) and
+#   2 TB of system memory (DGX user guides, "Hardware Overview"); a GB200 NVL72 compute tray has 2
+#   Grace CPUs of 72 Arm cores (no SMT) with 480 GB LPDDR5X each (GB200 NVL72 spec sheet).
+# - Rack units: DGX H100/H200 8U, DGX B200 10U (DGX user guides, "Specifications"); a GB200 NVL72
+#   compute tray 1U (the rack holds 18 compute trays and 9 NVLink switch trays).
+# - Compute HCAs: DGX H100/H200 User Guide, "Network Modules" table (OSFP port -> GPU -> RDMA
+#   device): GPU0 mlx5_0 (ibp24s0), GPU1 mlx5_3 (ibp64s0), GPU2 mlx5_4 (ibp79s0), GPU3 mlx5_5
+#   (ibp94s0), GPU4 mlx5_6 (ibp154s0), GPU5 mlx5_9 (ibp192s0), GPU6 mlx5_10 (ibp206s0), GPU7 mlx5_11
+#   (ibp220s0); mlx5_1/2/7/8 are the dual-port storage and management cards. DGX GB200 User Guide,
+#   "Networking" (compute tray): the OSFP InfiniBand ports are mlx5_0, mlx5_1, mlx5_4, mlx5_5; the
+#   BlueField-3 ports take mlx5_2/3/6/7. No vendor table for DGX B200 was found: it reads mlx5_<rail>
+#   (override per pool with `gigafactory verify --hca-devices POOL=dev,dev,...` where a site renames
+#   devices).
+# - MIG profiles: NVIDIA MIG user guide, "Supported MIG Profiles".
+# - Driver floors: Blackwell under the GPU Operator needs driver >= 570.133.20 (GPU Operator
+#   platform support); GH200/GB200 need the open kernel modules. The Hopper floors are not from a
+#   vendor table and are uncertain: H200 support arrived with R550 (550.54.x), and H100 ran on R525
+#   drivers already, so 535.54.03 is later than the true first driver. Neither binds while
+#   SUPPORTED_DRIVER_BRANCHES allows only R580 and R595.
+# - NVLink: NVSwitch systems run nvidia-fabricmanager (process nv-fabricmanager), GB200 runs IMEX.
+_DGX_HOPPER_RAILS = ("mlx5_0", "mlx5_3", "mlx5_4", "mlx5_5", "mlx5_6", "mlx5_9", "mlx5_10", "mlx5_11")
+
 GPU_SYSTEMS: dict[GpuModel, GpuSystem] = {
     GpuModel.H100_SXM_80GB: GpuSystem(
-        GpuModel.H100_SXM_80GB,
-        Architecture.HOPPER,
-        8,
-        10.2,
-        ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
-        "535.54.03",
-        False,
-        "nvidia-fabricmanager",
-        "NVIDIA H100 80GB HBM3",
+        model=GpuModel.H100_SXM_80GB,
+        product_name="NVIDIA H100 80GB HBM3",
+        architecture=Architecture.HOPPER,
+        gpus_per_node=8,
+        cpus=224,
+        memory_gib=2048,
+        compute_hca_devices=_DGX_HOPPER_RAILS,
+        node_kw=10.2,
+        rack_units=8,
+        rack_nodes=None,
+        mig_profiles=("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+        min_driver="535.54.03",
+        needs_open_kernel_modules=False,
+        nvlink_service="nvidia-fabricmanager",
+        nvlink_daemon="nv-fabricmanager",
     ),
     GpuModel.H200_SXM_141GB: GpuSystem(
-        GpuModel.H200_SXM_141GB,
-        Architecture.HOPPER,
-        8,
-        10.2,
-        ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
-        "550.54.15",
-        False,
-        "nvidia-fabricmanager",
-        "NVIDIA H200",
+        model=GpuModel.H200_SXM_141GB,
+        product_name="NVIDIA H200",
+        architecture=Architecture.HOPPER,
+        gpus_per_node=8,
+        cpus=224,
+        memory_gib=2048,
+        compute_hca_devices=_DGX_HOPPER_RAILS,
+        node_kw=10.2,
+        rack_units=8,
+        rack_nodes=None,
+        mig_profiles=("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
+        min_driver="550.54.15",
+        needs_open_kernel_modules=False,
+        nvlink_service="nvidia-fabricmanager",
+        nvlink_daemon="nv-fabricmanager",
     ),
     GpuModel.B200: GpuSystem(
-        GpuModel.B200,
-        Architecture.BLACKWELL,
-        8,
-        14.3,
-        ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
-        "570.133.20",
-        False,
-        "nvidia-fabricmanager",
-        "NVIDIA B200",
+        model=GpuModel.B200,
+        product_name="NVIDIA B200",
+        architecture=Architecture.BLACKWELL,
+        gpus_per_node=8,
+        cpus=224,
+        memory_gib=2048,
+        compute_hca_devices=tuple(f"mlx5_{rail}" for rail in range(8)),
+        node_kw=14.3,
+        rack_units=10,
+        rack_nodes=None,
+        mig_profiles=("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
+        min_driver="570.133.20",
+        needs_open_kernel_modules=False,
+        nvlink_service="nvidia-fabricmanager",
+        nvlink_daemon="nv-fabricmanager",
     ),
     GpuModel.GB200_NVL72: GpuSystem(
-        GpuModel.GB200_NVL72,
-        Architecture.BLACKWELL,
-        4,
-        round(120.0 / 18, 3),
-        ("1g.23gb", "1g.47gb", "2g.47gb", "3g.93gb", "4g.93gb", "7g.186gb"),
-        "570.133.20",
-        True,
-        "nvidia-imex",
-        "NVIDIA GB200",
+        model=GpuModel.GB200_NVL72,
+        product_name="NVIDIA GB200",
+        architecture=Architecture.BLACKWELL,
+        gpus_per_node=4,
+        cpus=144,
+        memory_gib=960,
+        compute_hca_devices=("mlx5_0", "mlx5_1", "mlx5_4", "mlx5_5"),
+        node_kw=round(120.0 / 18, 3),
+        rack_units=1,
         # 18 compute trays (72 GPUs) and 9 NVLink switch trays per rack (GB200 NVL72 spec sheet).
-        18,
+        rack_nodes=18,
+        mig_profiles=("1g.23gb", "1g.47gb", "2g.47gb", "3g.93gb", "4g.93gb", "7g.186gb"),
+        min_driver="570.133.20",
+        needs_open_kernel_modules=True,
+        nvlink_service="nvidia-imex",
+        nvlink_daemon="nvidia-imex",
     ),
 }
 
@@ -172,35 +245,6 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class NodeResources:
-    """Logical CPUs and memory of one node of a GPU system."""
-
-    cpus: int
-    memory_gib: int
-
-
-# DGX H100/H200 and DGX B200: 2x 56-core Xeon (112 cores, 224 threads) and 2 TB of system memory
-# (NVIDIA DGX H100/H200 and DGX B200 user guides, "Hardware Overview"). A GB200 NVL72 compute tray:
-# 2 Grace CPUs of 72 Arm cores (no SMT) with 480 GB LPDDR5X each (NVIDIA GB200 NVL72 spec sheet).
-NODE_RESOURCES: dict[GpuModel, NodeResources] = {
-    GpuModel.H100_SXM_80GB: NodeResources(224, 2048),
-    GpuModel.H200_SXM_141GB: NodeResources(224, 2048),
-    GpuModel.B200: NodeResources(224, 2048),
-    GpuModel.GB200_NVL72: NodeResources(144, 960),
-}
-
-
-# Rack units one node takes: DGX H100/H200 8U, DGX B200 10U (NVIDIA DGX user guides, "Specifications");
-# a GB200 NVL72 compute tray 1U (the NVL72 rack holds 18 compute trays and 9 NVLink switch trays).
-NODE_RACK_UNITS: dict[GpuModel, int] = {
-    GpuModel.H100_SXM_80GB: 8,
-    GpuModel.H200_SXM_141GB: 8,
-    GpuModel.B200: 10,
-    GpuModel.GB200_NVL72: 1,
-}
-
-
-@dataclass(frozen=True)
 class SwitchChassis:
     """What a switch takes in a rack: height and maximum power with every cage populated."""
 
@@ -214,4 +258,19 @@ class SwitchChassis:
 SWITCH_CHASSIS: dict[SwitchModel, SwitchChassis] = {
     SwitchModel.QM9700: SwitchChassis(1, 1.72),
     SwitchModel.Q3400: SwitchChassis(4, 5.0),
+}
+
+
+@dataclass(frozen=True)
+class NodeResources:
+    """Logical CPUs and memory of one node of a GPU system (a view of ``GpuSystem``)."""
+
+    cpus: int
+    memory_gib: int
+
+
+# Derived from GPU_SYSTEMS, never written by hand: components/scheduling/quotas.py still reads it
+# until it takes per-node CPUs and memory as plain Args (issue 14); then this view goes.
+NODE_RESOURCES: dict[GpuModel, NodeResources] = {
+    model: NodeResources(system.cpus, system.memory_gib) for model, system in GPU_SYSTEMS.items()
 }

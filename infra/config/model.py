@@ -12,7 +12,6 @@ from pydantic import Field
 from infra.config.catalog import (
     MAX_CLUSTER_NODES,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
-    NODE_RACK_UNITS,
     SUPPORTED_DRIVER_BRANCHES,
     SWITCH_CHASSIS,
     Architecture,
@@ -236,13 +235,13 @@ class SiteConfig(Model):
                     if limit >= pool.system.node_kw
                     else f"raise floor.rack_power_kw to at least {pool.system.node_kw:g} (one node)",
                 )
-            height = pool.nodes_per_rack * NODE_RACK_UNITS[pool.gpu_model]
+            height = pool.nodes_per_rack * pool.system.rack_units
             if height > self.floor.rack_units:
                 yield Violation(
                     ("node_pools", i, "nodes_per_rack"),
                     f"{pool.nodes_per_rack} {pool.gpu_model.value} nodes take {height}U, more than "
                     f"floor.rack_units={self.floor.rack_units}",
-                    f"put at most {self.floor.rack_units // NODE_RACK_UNITS[pool.gpu_model]} nodes in a rack",
+                    f"put at most {self.floor.rack_units // pool.system.rack_units} nodes in a rack",
                 )
         switch = SWITCH_CHASSIS[self.fabrics.compute.switch_model]
         if switch.max_kw > limit or switch.rack_units > self.floor.rack_units:

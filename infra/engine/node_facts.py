@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 from components.labels import GPU_RESOURCE
-from infra.config.catalog import NODE_RESOURCES
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.site_plan import SitePlan
@@ -29,7 +28,7 @@ def scheduling_facts(plan: SitePlan, pool: NodePool) -> dict[str, Any]:
     ``topology`` gives, per topology label, how many domains the pool's nodes form and how many nodes
     the largest and the smallest hold (a hostname domain is one node).
     """
-    resources = NODE_RESOURCES[pool.gpu_model]
+    resources = pool.system
     allocatable: dict[str, int | str] = {
         "cpu": resources.cpus,
         "memory": f"{resources.memory_gib}Gi",

@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infra.config.catalog import NODE_RACK_UNITS, SWITCH_CHASSIS
+from infra.config.catalog import SWITCH_CHASSIS
 from infra.config.model import SiteConfig
 from infra.config.schema import Floor
 from infra.plan.fabric.devices import Device, Hca, Role, Switch
@@ -116,7 +116,7 @@ class FloorPlan:
         total_sus = fabric.scalable_units
         for layout in fabric.layouts:
             pool = layout.pool
-            node_u = NODE_RACK_UNITS[pool.gpu_model]
+            node_u = pool.system.rack_units
             for su in range(pool.scalable_units):
                 nodes = min(pool.scalable_unit_nodes, pool.nodes - su * pool.scalable_unit_nodes)
                 racks = -(-nodes // pool.nodes_per_rack)
@@ -169,7 +169,7 @@ class FloorPlan:
         pool = self.fabric.layout(pool_name).pool
         su, slot = divmod(position, pool.scalable_unit_nodes)
         rack, within = divmod(slot, pool.nodes_per_rack)
-        node_u = NODE_RACK_UNITS[pool.gpu_model]
+        node_u = pool.system.rack_units
         return Place(self.racks[self._su_first_rack[(pool_name, su)] + rack], 1 + within * node_u, node_u)
 
     def switch(self, switch: Switch) -> Place:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 
 from fabric_sites import SiteFactory, pool
 
-from infra.acceptance.hardware import compute_hca_devices
+from infra.config.catalog import GPU_SYSTEMS
 from infra.config.model import SiteConfig
 from infra.plan.fabric import plan_fabric
 from infra.plan.fabric.cabling import (
@@ -71,7 +71,7 @@ def test_pilot_cables_are_complete(pilot: SiteConfig) -> None:
         "r000-00",
         "1",
     )
-    devices = compute_hca_devices(pilot.node_pools[0].gpu_model, 8)
+    devices = GPU_SYSTEMS[pilot.node_pools[0].gpu_model].compute_hca_devices
     assert {row["b_port"] for row in rows if row["tier"] == "node-leaf"} == set(devices)
     assert Counter(row["media"] for row in rows) == {"MMF": 2048}
     assert len({row["assembly"] for row in rows if row["tier"] == "node-leaf"}) == 512

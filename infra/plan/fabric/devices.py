@@ -13,8 +13,7 @@ import functools
 from dataclasses import dataclass, field
 from enum import Enum
 
-from infra.acceptance.hardware import compute_hca_devices
-from infra.config.catalog import GpuModel
+from infra.config.catalog import GPU_SYSTEMS, GpuModel
 from infra.config.schema import NodePool
 
 SWITCH_GUID_BASE = 0x0200_0000_0000_0000
@@ -118,7 +117,7 @@ def hca_device(pool: NodePool, rail: int) -> str:
 @functools.cache
 def _devices(model: GpuModel, count: int) -> tuple[str, ...]:
     # Asked once per HCA of a 100,000-GPU plan: the table's answer is the same for every node of a pool.
-    return compute_hca_devices(model, count)
+    return GPU_SYSTEMS[model].rail_devices(count)
 
 
 Device = Switch | Hca
