@@ -13,9 +13,8 @@ import pulumi_kubernetes as k8s
 from components.kube import custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_KIND_LABEL, TENANT_LABEL
 from components.network.infiniband_fabric import network_pkey, vf_resource
+from components.network.naming import format_pkey, ippool_name
 from infra.config.schema import Tenant as TenantConfig
-from infra.config.types import format_pkey
-from infra.plan.addressing import ippool_name
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from components.network.naming import format_pkey
 from infra.acceptance.expectations import HcaExpectation, MountExpectation, PoolExpectations
 from infra.acceptance.hardware import (
     CONTAINER_RUNTIME,
@@ -33,7 +34,6 @@ from infra.acceptance.parsers import (
     state_name,
 )
 from infra.acceptance.reader import NodeReader, ReadError
-from infra.config.types import format_pkey
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.network.naming import format_pkey
 from components.storage.drivers import driver_for
 from infra.acceptance.hardware import (
     IPOIB_HEADER_BYTES,
@@ -19,7 +20,6 @@ from infra.acceptance.hardware import (
 from infra.config.catalog import LINK_RATE_GBPS, LINK_RATE_TEXT
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
-from infra.config.types import format_pkey
 from infra.plan.capacity import tenants_on_pool
 
 

@@ -9,6 +9,7 @@ from ipaddress import IPv4Network
 
 from pydantic import Field
 
+from components.network.naming import format_pkey
 from infra.config.catalog import (
     MAX_CLUSTER_NODES,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
@@ -30,7 +31,6 @@ from infra.config.schema import (
     Tenant,
 )
 from infra.config.storage_nodes import StorageNodePool
-from infra.config.types import format_pkey
 
 
 class SiteConfig(Model):

@@ -156,8 +156,3 @@ PositiveInt = Annotated[int, Strict(), Field(gt=0)]
 def environment(description: str, **kwargs: Any) -> Any:
     """A field whose value belongs to one site: no default, and a placeholder when a site is forked."""
     return Field(description=description, json_schema_extra={"environment": True}, **kwargs)
-
-
-def format_pkey(pkey: int) -> str:
-    """A partition key as OpenSM and the Network Operator write it: ``0x8001``."""
-    return f"0x{pkey:04x}"

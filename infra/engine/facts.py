@@ -311,7 +311,7 @@ def _storage(system: StorageSystem, usage: StorageCapacity) -> StorageFacts:
 
 
 def _tenant(tenant: Tenant) -> TenantFacts:
-    from infra.config.types import format_pkey
+    from components.network.naming import format_pkey
 
     return TenantFacts(
         kind=tenant.kind,

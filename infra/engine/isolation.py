@@ -21,11 +21,11 @@ from components.isolation.policies import (
     tenant_networks,
 )
 from components.labels import ISOLATION_POOL_LABEL
+from components.network.naming import format_pkey
 from components.operators.cluster_operators import kueue_configuration
 from components.scheduling.scheduling import CLINICAL_PRIORITY_CLASSES
 from infra.config.model import SiteConfig
 from infra.config.schema import Tenant
-from infra.config.types import format_pkey
 
 VAP = "ValidatingAdmissionPolicy"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 
+from components.network.naming import ippool_name
 from infra.config.model import SiteConfig
 
 
@@ -51,11 +52,6 @@ class AddressPlan:
     def rail(self, number: int) -> RailAddressing:
         """The addressing of rail ``number``."""
         return self.rails[number]
-
-
-def ippool_name(rail: int) -> str:
-    """The NV-IPAM IPPool (and IPoIB network) name of a rail."""
-    return f"rail{rail}"
 
 
 def plan_addressing(config: SiteConfig) -> AddressPlan:

@@ -8,7 +8,8 @@ from ipaddress import IPv4Network
 import pytest
 from plan_sites import bundled
 
-from infra.plan.addressing import AddressingError, ippool_name, plan_addressing
+from components.network.naming import ippool_name
+from infra.plan.addressing import AddressingError, plan_addressing
 
 
 def test_pilot_rails_give_each_node_one_address_per_gpu() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import jinja2
 
+from components.network.naming import format_pkey
 from infra.config.catalog import FabricGeneration
 from infra.config.model import SiteConfig
-from infra.config.types import format_pkey
 from infra.plan.fabric.partitions import Partition, PartitionPlan, plan_partitions
 from infra.plan.fabric.plan import FabricPlan
 

@@ -26,8 +26,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from components.network.naming import format_pkey
 from infra.config.model import SiteConfig
-from infra.config.types import format_pkey
 from infra.plan.fabric.plan import FabricPlan
 
 DEFAULT_PKEY = 0x7FFF
