@@ -29,7 +29,11 @@ def intents(old: SiteFacts, new: SiteFacts) -> list[Finding]:
 
 
 def move_intents(moved: Mapping[str, str]) -> list[Finding]:
-    """One line per destination stack of the resources that move (an old -> new URN map applied)."""
+    """One line per destination stack of the resources that move (an old -> new URN map applied).
+
+    A URN that changes within its stack can only have been matched through an alias (a renamed
+    type token, ``migration.urn_map``): the engine follows the alias, nothing is to be run.
+    """
     by_stack: dict[tuple[str, str], int] = {}
     for before, after in moved.items():
         key = (urn_stack(before), urn_stack(after))
@@ -39,9 +43,13 @@ def move_intents(moved: Mapping[str, str]) -> list[Finding]:
         message = (
             f"{n(count)} resource{'s' if count != 1 else ''} move from stack {source} to {target}"
             if source != target
-            else f"{n(count)} resource{'s' if count != 1 else ''} of stack {source} change URN"
+            else f"{n(count)} resource{'s' if count != 1 else ''} of stack {source} keep their identity through "
+            "aliases: their component's type token changed (nothing to run)"
         )
-        message += " (run the moves `gigafactory migrate` writes before `pulumi up`, or they are deleted and created)"
+        if source != target:
+            message += (
+                " (run the moves `gigafactory migrate` writes before `pulumi up`, or they are deleted and created)"
+            )
         found.append(Finding("moves", target, message))
     return found
 

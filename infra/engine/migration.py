@@ -51,6 +51,43 @@ def _tail(urn: str) -> str:
     return urn[len(_PREFIX) :].split("::", 1)[1]
 
 
+def renamed_types(plan: Plan) -> dict[str, str]:
+    """Type token -> the token it replaced, from the plan's aliases (``Alias(type_=...)``)."""
+    return {r.type: former for r in plan.resources for former in r.alias_types}
+
+
+def former_tail(urn: str, renamed: Mapping[str, str]) -> str:
+    """The tail ``urn`` had before the type tokens in ``renamed`` replaced their former ones.
+
+    The Pulumi engine gives every child the aliases of its parent (``pkg/resource/deploy/
+    step_generator.go``, ``generateAliases`` with the parent's alias specs): a type renamed in the
+    chain of a resource's URN is renamed for all of its descendants too.
+    """
+    tail = _tail(urn)
+    project, chain_and_name = tail.split("::", 1)
+    chain, _, name = chain_and_name.partition("::")
+    former = "$".join(renamed.get(segment, segment) for segment in chain.split("$"))
+    return f"{project}::{former}::{name}"
+
+
+def alias_moves(old: Plan, new: Plan) -> dict[str, str]:
+    """Old URN -> new URN for resources of ``new`` that ``old`` has under a former type token, in one stack.
+
+    What the engine finds through the aliases, with nothing to run (a move between stacks is
+    ``urn_map``'s).
+    """
+    renamed = renamed_types(new)
+    if not renamed:
+        return {}
+    old_urns, new_urns = {r.urn for r in old.resources}, {r.urn for r in new.resources}
+    moves = {}
+    for resource in new.resources:
+        before = f"{_PREFIX}{urn_stack(resource.urn)}::{former_tail(resource.urn, renamed)}"
+        if before != resource.urn and before in old_urns and before not in new_urns:
+            moves[before] = resource.urn
+    return moves
+
+
 def in_stack(urn: str, stack: str) -> str:
     """``urn`` with its stack segment replaced by ``stack``, as ``pulumi state move`` rewrites it."""
     urn_stack(urn)
@@ -129,12 +166,17 @@ def urn_map(old: Plan, new: Plan, stacks: Sequence[str] = ()) -> UrnMap:
 
     ``stacks`` is the new plan's stack order (default: the stacks its URNs name, sorted). An old
     resource whose URN the new plan has stays where it is; one that could go to several stacks is
-    refused (``UrnMapError``).
+    refused (``UrnMapError``). A new resource whose type chain holds a token with an alias
+    (``renamed_types``) also matches the old resource of its former tail: the same resource, found
+    by the engine through the alias (a move within one stack is such a rename alone).
     """
     new_urns = {r.urn for r in new.resources}
+    renamed = renamed_types(new)
     by_tail: dict[str, list[str]] = {}
     for resource in new.resources:
-        by_tail.setdefault(_tail(resource.urn), []).append(resource.urn)
+        tails = {_tail(resource.urn), former_tail(resource.urn, renamed)} if renamed else {_tail(resource.urn)}
+        for tail in tails:
+            by_tail.setdefault(tail, []).append(resource.urn)
     moves: dict[str, str] = {}
     kept: list[str] = []
     dropped: list[str] = []

@@ -49,7 +49,7 @@ class PlannedResource(Registration):
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object for this resource."""
-        return {
+        found: dict[str, Any] = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -60,6 +60,9 @@ class PlannedResource(Registration):
             "inputs": self.inputs,
             "options": self.options(),
         }
+        if self.alias_types:
+            found["alias_types"] = list(self.alias_types)
+        return found
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlannedResource:
@@ -74,6 +77,8 @@ class PlannedResource(Registration):
         for key in ("depends_on", "ignore_changes", "replace_on_changes"):
             if not isinstance(options.get(key, []), list):
                 raise PlanFileError(f"{data.get('urn', 'a resource')}: options.{key} must be a list")
+        if not isinstance(data.get("alias_types", []), list):
+            raise PlanFileError(f"{data.get('urn', 'a resource')}: alias_types must be a list")
         return cls(
             urn=str(data["urn"]),
             type=str(data["type"]),
@@ -89,6 +94,7 @@ class PlannedResource(Registration):
             depends_on=tuple(options.get("depends_on", ())),
             ignore_changes=tuple(options.get("ignore_changes", ())),
             replace_on_changes=tuple(options.get("replace_on_changes", ())),
+            alias_types=tuple(str(t) for t in data.get("alias_types", ())),
         )
 
 

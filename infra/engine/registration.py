@@ -27,6 +27,9 @@ class Registration:
     depends_on: tuple[str, ...] = ()
     ignore_changes: tuple[str, ...] = ()
     replace_on_changes: tuple[str, ...] = ()
+    alias_types: tuple[str, ...] = ()
+    """Type tokens the resource was registered under before (its ``Alias(type_=...)`` options): a
+    deployed resource of one of these types is this resource, and so are its children."""
 
     def options(self) -> dict[str, Any]:
         """The resource options, JSON-ready (lists for tuples)."""

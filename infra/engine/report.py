@@ -19,7 +19,7 @@ from infra.engine.dangers import DiffInput, dangers
 from infra.engine.diff import OPS, ResourceChange, moves_applied, resource_changes
 from infra.engine.findings import Finding
 from infra.engine.intent import intents, move_intents
-from infra.engine.migration import UrnMapError, urn_map
+from infra.engine.migration import UrnMapError, alias_moves, urn_map
 from infra.engine.plan import Plan
 
 DIFF_FORMAT = "gigafactory-plan-diff/1"
@@ -69,13 +69,16 @@ def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> 
 
     Without a map, plans of different stack layouts (a site split into stacks) are matched by the
     map ``gigafactory migrate`` writes for them (``infra/engine/migration.py``): what ``pulumi state
-    move`` moves is the same resource, not a delete plus a create.
+    move`` moves is the same resource, not a delete plus a create. So are resources the new plan
+    reaches through an alias (a component's renamed type token), in one stack or across stacks.
     """
     if moved is None and old.stacks != new.stacks:
         try:
             moved = urn_map(old, new, new.stacks).moves
         except UrnMapError:
             moved = None
+    elif moved is None:
+        moved = alias_moves(old, new)
     applied = moves_applied(old, new, moved or {})
     changes = resource_changes(old, new, applied)
     old_facts, new_facts = old.facts, new.facts

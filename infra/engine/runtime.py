@@ -99,6 +99,7 @@ class RecordingMonitor(MockMonitor):
             depends_on=tuple(sorted(request.dependencies)),
             ignore_changes=tuple(sorted(request.ignoreChanges)),
             replace_on_changes=tuple(sorted(request.replaceOnChanges)),
+            alias_types=tuple(sorted({a.spec.type for a in request.aliases if a.HasField("spec") and a.spec.type})),
             additional_secret_outputs=tuple(sorted(request.additionalSecretOutputs)),
         )
         with self._lock:

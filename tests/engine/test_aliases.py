@@ -1,0 +1,97 @@
+"""A component whose type token changes keeps its deployed identity through its alias.
+
+The components moved to the package's tokens (``gigafactory:index:<Class>``) with an alias from the
+token sites were deployed with (``components.kube.component_options``). Both plans here come from
+Pulumi's mock runtime: the program as deployed (former token) and as it is now (new token with the
+alias). The map the reviewer's diff and ``gigafactory migrate`` use must carry every deployed
+resource, children included, to its new URN, as the engine does when it follows the alias.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pulumi
+
+from components.kube import child_options, component_options
+from infra.config.loader import load_site
+from infra.engine.facts import SiteFacts, site_facts
+from infra.engine.migration import former_tail, renamed_types, urn_map
+from infra.engine.plan import Plan, build_plan
+from infra.engine.report import diff_plans
+from infra.engine.runtime import record_program
+from infra.plan.site_plan import build_site_plan
+
+FORMER = "gigafactory:compute:Pool"
+NEW = "gigafactory:index:Pool"
+PILOT = Path(__file__).resolve().parents[2] / "site-configs" / "eu-pilot.yaml"
+
+
+@cache
+def _facts() -> SiteFacts:
+    # Both plans describe the same site: only the resources differ.
+    return site_facts(build_site_plan(load_site(PILOT)))
+
+
+class _Pool(pulumi.ComponentResource):
+    def __init__(self, name: str, token: str, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(token, name, None, opts)
+        pulumi.CustomResource(
+            "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule",
+            f"{name}-su1",
+            {"spec": {}},
+            child_options(self, None),
+        )
+        self.register_outputs({})
+
+
+def _plan(*, token: str, alias: bool, stack: str = "site") -> Plan:
+    def program() -> None:
+        opts = component_options(None, FORMER) if alias else None
+        _Pool("site-pool-a", token, opts)
+
+    records = record_program(program, project="gigafactory", stack=stack)
+    return build_plan(records, project="gigafactory", stack=stack, site=_facts())
+
+
+def test_the_alias_is_recorded_and_kept_by_the_plan_file() -> None:
+    new = _plan(token=NEW, alias=True)
+    pool = next(r for r in new.resources if r.type == NEW)
+    assert pool.alias_types == (FORMER,)
+    assert renamed_types(new) == {NEW: FORMER}
+    again = Plan.from_json(new.to_json())
+    assert again.resource(pool.urn).alias_types == (FORMER,)  # type: ignore[union-attr]
+
+
+def test_every_deployed_resource_maps_to_its_new_urn_children_included() -> None:
+    old, new = _plan(token=FORMER, alias=False), _plan(token=NEW, alias=True)
+    assert {r.urn for r in old.resources}.isdisjoint({r.urn for r in new.resources}), "the token is in every URN"
+    mapping = urn_map(old, new)
+    assert mapping.dropped == () and mapping.created == ()
+    assert set(mapping.moves) == {r.urn for r in old.resources}
+    for before, after in mapping.moves.items():
+        assert former_tail(after, renamed_types(new)) == before.split("::", 1)[1]
+
+
+def test_the_reviewer_s_diff_shows_no_replacement_and_says_why() -> None:
+    old, new = _plan(token=FORMER, alias=False), _plan(token=NEW, alias=True)
+    diff = diff_plans(old, new)
+    assert [c for g in diff.components for c in g.changes] == []
+    assert [i.message for i in diff.intents if i.kind == "moves"] == [
+        "2 resources of stack site keep their identity through aliases: their component's type token changed "
+        "(nothing to run)"
+    ]
+
+
+def test_without_the_alias_the_same_change_deletes_and_creates_everything() -> None:
+    old, new = _plan(token=FORMER, alias=False), _plan(token=NEW, alias=False)
+    ops = sorted(c.op for g in diff_plans(old, new).components for c in g.changes)
+    assert ops == ["create", "create", "delete", "delete"]
+
+
+def test_a_renamed_component_that_also_changes_stack_is_moved_then_aliased() -> None:
+    old, new = _plan(token=FORMER, alias=False, stack="site"), _plan(token=NEW, alias=True, stack="site.pool-a")
+    mapping = urn_map(old, new)
+    assert mapping.dropped == () and len(mapping.moves) == 2
+    assert all(after.startswith("urn:pulumi:site.pool-a::") for after in mapping.moves.values())
