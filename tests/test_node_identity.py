@@ -4,8 +4,10 @@ Any design must pass these: nothing the project emits creates, patches or server
 Node (a patch of a Node that has not joined creates a phantom Node; a server-side apply of
 ``spec.taints`` takes the atomic list from the kubelet, the node controller and acceptance's
 quarantine taint); every node of every pool still gets its pool's labels and taints and every
-label the Kueue Topology levels name. The rules are read as nfd-master evaluates them
-(``tests/components/nfd_master.py``, from NFD v0.19.0 ``pkg/nfd-master/nfd-master.go``).
+label the Kueue Topology levels name, and no node gets a label or taint of another pool, unit or
+rack. The rules are read as nfd-master evaluates them (``tests/components/nfd_master.py``, from NFD
+v0.19.0 ``pkg/nfd-master/nfd-master.go`` and ``pkg/apis/nfd/nodefeaturerule``; templates in Go's
+text/template).
 """
 
 from __future__ import annotations
@@ -14,21 +16,20 @@ import json
 import sys
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from components.compute.node_identity import RESTRICTED_LABEL_NS, TOKEN_NODE_EXTRA
-from components.labels import POOL_LABEL
+from components.compute.node_identity import RESTRICTED_LABEL_NS, TOKEN_NODE_EXTRA, pool_labels
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
 from infra.engine.manifests import is_kubernetes_object
 from infra.engine.runtime import RecordedResource, record_program
+from infra.plan.site_plan import build_site_plan
 from infra.plan.topology import HOSTNAME_LABEL
 from infra.site import build_site, planning_secret_values
 
 sys.path.insert(0, str(Path(__file__).parent / "components"))
-from nfd_master import node_rules
+from nfd_master import NodeOutcome, node_rules, outcomes
 
 REPO = Path(__file__).resolve().parents[1]
 SITES = ("eu-pilot", "eu-gigafactory")
@@ -52,17 +53,19 @@ def _kind(resource: RecordedResource) -> str:
     return str(resource.inputs.get("kind", "")) if is_kubernetes_object(resource) else ""
 
 
-def _written(resources: tuple[RecordedResource, ...]) -> dict[str, list[dict[str, Any]]]:
-    """Node name -> the rules that match it, in the order nfd-master applies them."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for resource in sorted(node_rules(resources), key=lambda r: r.inputs["metadata"]["name"]):
-        for rule in resource.inputs["spec"]["rules"]:
-            (term,) = rule["matchFeatures"]
-            assert term["feature"] == "system.name", resource.urn
-            assert term["matchExpressions"]["nodename"]["op"] == "In", resource.urn
-            for name in term["matchExpressions"]["nodename"]["value"]:
-                found.setdefault(name, []).append(rule)
-    return found
+@cache
+def written(site: str) -> dict[str, NodeOutcome]:
+    """Node name -> what nfd-master writes on it, for every node of the site and near misses of each name."""
+    config, resources = composed(site)
+    names = [name for pool in config.node_pools for name in pool.node_names()]
+    near = [
+        missed
+        for pool in config.node_pools
+        for name in (pool.node_name(0), pool.node_name(pool.nodes - 1))
+        for missed in (f"x{name}", f"{name}0", name[:-1], name.upper())
+    ]
+    beyond = [pool.node_name_pattern.format(index=pool.first_index + pool.nodes) for pool in config.node_pools]
+    return outcomes(node_rules(resources), names + near + beyond)
 
 
 @pytest.mark.parametrize("site", SITES)
@@ -90,22 +93,33 @@ def test_no_object_the_project_emits_owns_node_taints(site: str) -> None:
 
 
 @pytest.mark.parametrize("site", SITES)
-def test_every_node_gets_its_pool_labels_taints_and_topology_levels(site: str) -> None:
+def test_every_node_gets_exactly_its_pool_labels_taints_and_place(site: str) -> None:
     config, resources = composed(site)
     (topology,) = [r for r in resources if _kind(r) == "Topology"]
     levels = [level["nodeLabel"] for level in topology.inputs["spec"]["levels"]]
     assert levels[-1] == HOSTNAME_LABEL, "the kubelet sets the hostname level"
-    written = _written(resources)
-    assert len(written) == config.total_nodes, "every node is named by a rule, and only real node names"
+    plan = build_site_plan(config)
+    found = written(site)
     for pool in config.node_pools:
         taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
-        for name in pool.node_names():
-            rules = written.get(name, [])
-            assert len(rules) == 1, f"{name}: matched by {len(rules)} rules"
-            labels = rules[0]["labels"]
-            assert labels[POOL_LABEL] == pool.name, name
-            assert all(level in labels for level in levels[:-1]), f"{name}: lacks a Kueue topology level"
-            assert rules[0].get("taints", []) == taints, name
+        for position, name in enumerate(pool.node_names()):
+            node = found[name]
+            assert len(node.rules) == 1, f"{name}: matched by {node.rules}"
+            place = plan.node_topology(pool, position).labels()
+            del place[HOSTNAME_LABEL]
+            # Exactly its own labels: a label of another pool, unit or rack would be one too many.
+            assert node.labels == {**pool_labels(pool), **place}, name
+            assert all(level in node.labels for level in levels[:-1]), f"{name}: lacks a Kueue topology level"
+            assert node.taints == taints, name
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_a_name_outside_the_pools_matches_no_rule(site: str) -> None:
+    config, _ = composed(site)
+    real = {name for pool in config.node_pools for name in pool.node_names()}
+    misses = {name: node for name, node in written(site).items() if name not in real}
+    assert len(misses) >= 5 * len(config.node_pools), "near misses of every pool's names are tried"
+    assert {name: node.rules for name, node in misses.items() if node.rules} == {}
 
 
 @pytest.mark.parametrize("site", SITES)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from components.compute.node_identity import pattern_names
 from components.labels import POOL_LABEL, TENANT_LABEL
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
@@ -204,6 +205,14 @@ def test_pilot_objects_validate_against_kubernetes_and_crds(pilot_site: Composed
 # -- regulated tenants ----------------------------------------------------------------------------
 
 
+def _named(rule: dict[str, Any]) -> list[str]:
+    """The node names a NodeFeatureRule rule matches (node_identity.names_pattern's alternation)."""
+    (pattern,) = rule["matchFeatures"][0]["matchExpressions"]["nodename"]["value"]
+    names = pattern_names(pattern)
+    assert names is not None, pattern
+    return names
+
+
 def regulated_tenants(config: SiteConfig) -> list[str]:
     return [t.name for t in config.tenants if t.kind == "regulated"]
 
@@ -220,7 +229,7 @@ def assert_isolated(site: ComposedSite, tenant_name: str) -> None:
         taints = [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints]
         rules = [r for r in site.objects("NodeFeatureRule") if r.inputs["metadata"]["labels"][POOL_LABEL] == pool.name]
         written = [rule for r in rules for rule in r.inputs["spec"]["rules"]]
-        named = [n for rule in written for n in rule["matchFeatures"][0]["matchExpressions"]["nodename"]["value"]]
+        named = [n for rule in written for n in _named(rule)]
         assert sorted(named) == sorted(pool.node_names()), f"pool {pool.name}: every node named once"
         assert all(rule["taints"] == taints for rule in written), f"pool {pool.name} nodes are tainted"
         assert all(rule["labels"][TENANT_LABEL] == tenant_name for rule in written), pool.name
@@ -316,7 +325,7 @@ def test_gigafactory_composes_every_node(gigafactory_site: ComposedSite) -> None
         name
         for r in gigafactory_site.objects("NodeFeatureRule")
         for rule in r.inputs["spec"]["rules"]
-        for name in rule["matchFeatures"][0]["matchExpressions"]["nodename"]["value"]
+        for name in _named(rule)
     ]
     assert len(named) == len(set(named)) == config.total_nodes == 13_896
     assert not gigafactory_site.objects("Node"), "no resource per node"

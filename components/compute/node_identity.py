@@ -2,10 +2,20 @@
 
 No resource per node, and nothing the project emits creates, patches or server-side-applies a
 Node. Each scalable unit of a pool is one cluster-scoped ``NodeFeatureRule``
-(``nfd.k8s-sigs.io/v1alpha1``) holding one rule per rack of the unit: the rule matches the rack's
-node names (feature ``system.name``, element ``nodename``) and sets every label the pool's nodes
-carry (pool, GPU model, purpose, tenant, GPU sharing, the config's extra labels, fabric pod, block,
-rack and leaf group) and the pool's taints. nfd-master, a control-plane identity, writes them:
+(``nfd.k8s-sigs.io/v1alpha1``) holding one rule that matches the unit's node names (feature
+``system.name``, element ``nodename``, operator ``InRegexp`` with one anchored alternation of the
+names) and sets, once for the unit, every label its nodes share (pool, GPU model, purpose, tenant,
+GPU sharing, the config's extra labels, fabric pod, block and leaf group) and the pool's taints.
+The labels that differ inside the unit (the rack) come from the rule's ``labelsTemplate``: a Go
+template over the matched node name, one ``if eq .Value "<name>" ...`` branch per rack. One rule
+per unit keeps the plan small (a rule per rack repeated the pool's labels some 3,000 times at
+100,000 GPUs) and gives nfd-master a few hundred rules to evaluate per node instead of thousands.
+NFD v0.19.0 ``pkg/apis/nfd/nodefeaturerule/expression.go`` (``InRegexp``: Go ``regexp``
+``MatchString``, so the pattern is anchored), ``rule.go`` (``Execute``: the template runs on the
+matched elements, then the static ``labels`` are copied over it) and
+``pkg/apis/nfd/template/template.go`` (text/template, lines of ``key=value``, at most
+``MaxTemplateSize`` bytes: a unit whose template would be larger is split into several rules).
+nfd-master, a control-plane identity, writes them:
 
 - labels by JSON patch of the labels it owns, listed in its own annotation
   (node-feature-discovery v0.19.0 ``pkg/nfd-master/nfd-master.go``, ``updateNodeObject``);
@@ -32,6 +42,7 @@ Pools with taints also register with them (kubelet ``--register-with-taints``, f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +58,7 @@ from components.labels import (
     taint_dict,
 )
 from infra.config.schema import NodePool, Taint
-from infra.plan.topology import BLOCK_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology
+from infra.plan.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology
 
 NFD_API = "nfd.k8s-sigs.io/v1alpha1"
 NODE_FEATURE_RULE = "NodeFeatureRule"
@@ -62,6 +73,8 @@ NODE_FEATURE_NODE_LABEL = "nfd.node.kubernetes.io/node-name"
 TOKEN_NODE_EXTRA = "authentication.kubernetes.io/node-name"
 RESTRICTED_LABEL_NS = "node-restriction.kubernetes.io"
 TOPOLOGY_LABELS = (POD_LABEL, BLOCK_LABEL, RACK_LABEL, LEAF_GROUP_LABEL)
+# nfd-master refuses a longer labelsTemplate (NFD v0.19.0 pkg/apis/nfd/template/template.go, MaxTemplateSize).
+MAX_TEMPLATE_BYTES = 64 * 1024
 
 WRITER_NFD = "nfd-master (NodeFeatureRule by node name)"
 WRITER_KUBELET = "kubelet --register-with-taints at join (gigafactory inventory)"
@@ -98,41 +111,127 @@ class UnitRule:
 
 
 def unit_rules(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -> list[UnitRule]:
-    """One ``UnitRule`` per scalable unit of ``pool``, each with one rule per rack it spans.
+    """One ``UnitRule`` per scalable unit of ``pool``: its nodes by name, their labels and taints.
 
     ``where`` places node ``position`` in the fabric (the site plan's ``node_topology``).
     """
     base = pool_labels(pool)
     taints = [taint_dict(t.as_args()) for t in pool.taints]
-    units: dict[str, dict[str, list[str]]] = {}
-    first: dict[tuple[str, str], NodeTopology] = {}
+    units: dict[str, list[NodeTopology]] = {}
     for position in range(pool.nodes):
         topology = where(pool, position)
-        units.setdefault(topology.block, {}).setdefault(topology.rack, []).append(topology.hostname)
-        first.setdefault((topology.block, topology.rack), topology)
-    rules = []
-    for block, racks in units.items():
-        body = [_rack_rule(first[(block, rack)], names, base, taints) for rack, names in racks.items()]
-        rules.append(UnitRule(name=block, block=block, nodes=sum(len(n) for n in racks.values()), spec={"rules": body}))
-    return rules
+        units.setdefault(topology.block, []).append(topology)
+    return [
+        UnitRule(name=block, block=block, nodes=len(nodes), spec={"rules": _unit_rules(block, nodes, base, taints)})
+        for block, nodes in units.items()
+    ]
 
 
-def _rack_rule(
-    topology: NodeTopology, names: list[str], base: dict[str, str], taints: list[dict[str, Any]]
+def placement_labels(topology: NodeTopology) -> dict[str, str]:
+    """The labels placing a node in the fabric that a rule writes (the kubelet sets the hostname)."""
+    return {key: value for key, value in topology.labels().items() if key != HOSTNAME_LABEL}
+
+
+def _unit_rules(
+    name: str, nodes: list[NodeTopology], base: dict[str, str], taints: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    placed = [(node.hostname, placement_labels(node)) for node in nodes]
+    first = placed[0][1]
+    shared = {key: value for key, value in first.items() if all(labels.get(key) == value for _, labels in placed)}
+    # Consecutive nodes that differ from the unit only in the same way (one rack) form one branch.
+    groups: list[tuple[dict[str, str], list[str]]] = []
+    for hostname, labels in placed:
+        own = {key: value for key, value in labels.items() if key not in shared}
+        if groups and groups[-1][0] == own:
+            groups[-1][1].append(hostname)
+        else:
+            groups.append((own, [hostname]))
+    chunks = _chunks(groups)
+    return [
+        _rule(name if len(chunks) == 1 else f"{name}-{index}", chunk, {**base, **shared}, taints)
+        for index, chunk in enumerate(chunks)
+    ]
+
+
+def _chunks(groups: list[tuple[dict[str, str], list[str]]]) -> list[list[tuple[dict[str, str], list[str]]]]:
+    """``groups`` split so that each rule's template stays within nfd-master's limit."""
+    budget = MAX_TEMPLATE_BYTES - len(_TEMPLATE_HEAD) - len(_TEMPLATE_TAIL)
+    chunks: list[list[tuple[dict[str, str], list[str]]]] = [[]]
+    size = 0
+    for labels, names in groups:
+        # Each name adds itself quoted and a space to its branch's `eq`.
+        empty = len(_branch((labels, []), first=False))
+        for name in names:
+            grows = len(json.dumps(name)) + 1
+            if chunks[-1] and chunks[-1][-1][0] is labels and size + grows <= budget:
+                chunks[-1][-1][1].append(name)
+            elif size + empty + grows <= budget or not chunks[-1]:
+                chunks[-1].append((labels, [name]))
+                size += empty
+            else:
+                chunks.append([(labels, [name])])
+                size = empty
+            size += grows
+    return chunks
+
+
+def _rule(
+    name: str, groups: list[tuple[dict[str, str], list[str]]], labels: dict[str, str], taints: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    labels = {**base, BLOCK_LABEL: topology.block, RACK_LABEL: topology.rack, LEAF_GROUP_LABEL: topology.leaf_group}
-    if topology.pod is not None:
-        labels[POD_LABEL] = topology.pod
-    rule: dict[str, Any] = {
-        "name": topology.rack,
-        "labels": labels,
-        "matchFeatures": [
-            {"feature": NODE_NAME_FEATURE, "matchExpressions": {NODE_NAME_ELEMENT: {"op": "In", "value": names}}}
-        ],
-    }
+    names = [hostname for _, hostnames in groups for hostname in hostnames]
+    rule: dict[str, Any] = {"name": name, "labels": labels}
+    if any(own for own, _ in groups):
+        rule["labelsTemplate"] = labels_template(groups)
+    rule["matchFeatures"] = [
+        {
+            "feature": NODE_NAME_FEATURE,
+            "matchExpressions": {NODE_NAME_ELEMENT: {"op": "InRegexp", "value": [names_pattern(names)]}},
+        }
+    ]
     if taints:
         rule["taints"] = taints
     return rule
+
+
+def names_pattern(names: list[str]) -> str:
+    """A Go regular expression that matches exactly ``names`` (``InRegexp`` is unanchored otherwise)."""
+    return "^(?:" + "|".join(_literal(name) for name in names) + ")$"
+
+
+def pattern_names(pattern: str) -> list[str] | None:
+    """The names a ``names_pattern`` pattern matches; None for a pattern it did not write."""
+    if not (pattern.startswith("^(?:") and pattern.endswith(")$")):
+        return None
+    names = ["".join(part.split("\\")) for part in pattern[4:-2].split("|")]
+    return names if names_pattern(names) == pattern else None
+
+
+def _literal(name: str) -> str:
+    # Host names are letters, digits and '-', literal in RE2 outside a class; anything else is
+    # escaped (Go's regexp/syntax takes any escaped punctuation as itself).
+    return "".join(c if c.isalnum() or c == "-" else "\\" + c for c in name)
+
+
+_TEMPLATE_HEAD = "{{- range .system.name }}\n"
+_TEMPLATE_TAIL = "{{- end }}\n{{- end }}\n"
+
+
+def _branch(group: tuple[dict[str, str], list[str]], *, first: bool) -> str:
+    labels, names = group
+    # Go text/template's `eq` compares its first argument with each of the others.
+    test = " ".join(["eq .Value", *(json.dumps(name) for name in names)])
+    lines = "".join(f"{key}={value}\n" for key, value in labels.items())
+    return f"{{{{- {'if' if first else 'else if'} {test} }}}}\n{lines}"
+
+
+def labels_template(groups: list[tuple[dict[str, str], list[str]]]) -> str:
+    """The ``labelsTemplate`` writing each group's labels on the group's nodes.
+
+    nfd-master runs it on the rule's matched features: ``.system.name`` holds the one element the
+    name expression matched, whose ``.Value`` is the node's name; its output is ``key=value`` lines.
+    """
+    branches = "".join(_branch(group, first=index == 0) for index, group in enumerate(groups))
+    return _TEMPLATE_HEAD + branches + _TEMPLATE_TAIL
 
 
 def nodefeature_binding_policy(namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:

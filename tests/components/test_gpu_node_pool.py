@@ -8,9 +8,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 from component_harness import assert_parented, pilot, record, schema_errors, spec
-from nfd_master import node_rules, outcome
+from nfd_master import node_rules, outcome, outcomes
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.compute.node_identity import MAX_TEMPLATE_BYTES
 from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
 from components.labels import (
     DEVICE_PLUGIN_CONFIG_LABEL,
@@ -61,8 +62,8 @@ def test_every_node_gets_pool_and_topology_labels_from_one_rule_per_scalable_uni
     rules = node_rules(recording.resources)
     assert sorted(r.inputs["metadata"]["name"] for r in rules) == [f"h100-train-su{su:03d}" for su in range(3)]
     assert not recording.of_type("kubernetes:core/v1:NodePatch"), "no resource per node"
-    nodes = {name: outcome(rules, name) for name in pool.node_names()}
-    assert all(len(found.rules) == 1 for found in nodes.values()), "each node matches exactly one rack rule"
+    nodes = outcomes(rules, pool.node_names())
+    assert all(len(found.rules) == 1 for found in nodes.values()), "each node matches exactly one rule"
     first, last = nodes["pilot-gpu-001"], nodes["pilot-gpu-096"]
     assert first.labels == {
         POOL_LABEL: "h100-train",
@@ -96,8 +97,7 @@ def test_dedicated_pool_is_tainted_and_its_flavor_tolerates_the_taint() -> None:
     recording = build(pool)
     taint = {"key": "gigafactory.eu/tenant", "value": "oslo-hospital", "effect": "NoSchedule"}
     rules = node_rules(recording.resources)
-    for name in pool.node_names():
-        found = outcome(rules, name)
+    for name, found in outcomes(rules, pool.node_names()).items():
         assert found.taints == [taint], name
         assert found.labels[TENANT_LABEL] == "oslo-hospital", name
         assert found.labels["gigafactory.eu/data-class"] == "health", name
@@ -144,8 +144,8 @@ def test_custom_resources_wait_for_the_releases_that_install_their_crds() -> Non
 def test_mig_pool_labels_select_its_layout() -> None:
     pool = small_pool(gpu_sharing={"mode": "mig", "mig_profile": "3g.90gb"})
     rules = node_rules(build(pool).resources)
-    for name in pool.node_names():
-        assert outcome(rules, name).labels[MIG_CONFIG_LABEL] == "b200-test", name
+    for name, found in outcomes(rules, pool.node_names()).items():
+        assert found.labels[MIG_CONFIG_LABEL] == "b200-test", name
     sharing = pool_sharing(pool)
     assert sharing.mig_configs == {
         "b200-test": [{"devices": "all", "mig-enabled": True, "mig-devices": {"3g.90gb": 2}}]
@@ -175,3 +175,17 @@ def test_objects_validate_against_their_schemas() -> None:
     pool = pilot().pool("h100-clinical")
     assert pool is not None
     assert schema_errors(build(pool), "1.35") == []
+
+
+def test_a_unit_too_large_for_one_template_is_split_into_rules_nfd_master_accepts() -> None:
+    # nfd-master refuses a labelsTemplate over 64 KiB (NFD v0.19.0 pkg/apis/nfd/template/template.go).
+    pool = small_pool(nodes=4096, scalable_unit_nodes=4096, node_name_pattern="big-node-{index:05d}")
+    (resource,) = node_rules(build(pool).resources)
+    rules = resource.inputs["spec"]["rules"]
+    assert len(rules) > 1
+    assert all(len(rule["labelsTemplate"].encode()) <= MAX_TEMPLATE_BYTES for rule in rules)
+    nodes = outcomes([resource], pool.node_names())
+    assert all(len(found.rules) == 1 for found in nodes.values()), "each node matches exactly one rule"
+    for position, name in enumerate(pool.node_names()):
+        assert nodes[name].labels[RACK_LABEL] == f"b200-test-r{position // 4:04d}", name
+        assert nodes[name].labels[BLOCK_LABEL] == "b200-test-su000", name

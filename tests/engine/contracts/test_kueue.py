@@ -6,6 +6,7 @@ import dataclasses
 
 from contract_state import obj, pilot_plan, release, state
 
+from components.compute.node_identity import labels_template, names_pattern
 from infra.engine.contracts.kueue import check_coverage, check_topology_labels
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
@@ -127,3 +128,26 @@ def test_topology_levels_the_nfd_rules_write_pass_and_a_missing_one_counts_the_r
     ]
     nfd["spec"] = {"rules": rules[:1]}
     assert list(check_topology_labels(state([TOPOLOGY, FLAVOR, nfd]))) == []
+
+
+def test_topology_levels_a_rules_template_writes_count_for_the_nodes_its_pattern_names() -> None:
+    # One rule per scalable unit: names by InRegexp, the rack from labelsTemplate (node_identity.py).
+    racks = [({"gigafactory.eu/rack": "r0"}, ["n1", "n2"]), ({"gigafactory.eu/rack": "r1"}, ["n3"])]
+    templated = {
+        **rule("su0", {"gigafactory.eu/fabric-block": "su0"}, []),
+        "labelsTemplate": labels_template(racks),
+        "matchFeatures": [
+            {
+                "feature": "system.name",
+                "matchExpressions": {"nodename": {"op": "InRegexp", "value": [names_pattern(["n1", "n2", "n3"])]}},
+            }
+        ],
+    }
+    nfd = obj("NodeFeatureRule", "h100-train-su000", api="nfd.k8s-sigs.io/v1alpha1", spec={"rules": [templated]})
+    assert list(check_topology_labels(state([TOPOLOGY, FLAVOR, nfd]))) == []
+    untemplated = {key: value for key, value in templated.items() if key != "labelsTemplate"}
+    nfd["spec"] = {"rules": [untemplated]}
+    found = list(check_topology_labels(state([TOPOLOGY, FLAVOR, nfd])))
+    assert [v.message.split(":")[0] for v in found] == [
+        "Topology fabric level gigafactory.eu/rack is not a label of 3 node(s) of pool h100-train"
+    ]
