@@ -11,8 +11,8 @@ from component_harness import assert_parented, pilot, record, schema_errors, spe
 from nfd_master import node_rules, outcome, outcomes
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.compute.node_identity import MAX_TEMPLATE_BYTES
 from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
+from components.compute.node_identity import MAX_TEMPLATE_BYTES
 from components.labels import (
     DEVICE_PLUGIN_CONFIG_LABEL,
     ISOLATION_POOL_LABEL,
