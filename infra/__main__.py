@@ -51,7 +51,8 @@ def load(path: Path) -> SiteConfig:
 
 def main() -> None:
     """Compose the stack's site and export its summary."""
-    from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
+    from infra.errors import PlanningError
+    from infra.plan.site_plan import planning_errors
     from infra.site import build_site, site_summary
     from infra.stacks import site_stacks, split_stack_name, stack_part
 
@@ -75,7 +76,7 @@ def main() -> None:
         )
     try:
         site = build_site(site_config, kube_context=config.get("kubeContext"), part=part)
-    except PLANNING_ERRORS as exc:
+    except PlanningError as exc:
         # Planning problems (fabric, addressing) name the config field to change, at its line.
         problems = planning_errors(path, exc)
         for problem in problems:

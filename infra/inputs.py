@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from infra.errors import BadInputError
+
 MIB = 1 << 20
 # Nesting a document may have: site files nest ~6 levels, plans ~15 (Kubernetes objects in inputs).
 MAX_JSON_DEPTH = 64
@@ -34,7 +36,7 @@ def real_path(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-class InputError(Exception):
+class InputError(BadInputError):
     """An input that cannot be read as what the command reads; ``str()`` is the located message."""
 
     def __init__(self, where: str, message: str, hint: str | None = None, line: int = 0, column: int = 0) -> None:

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
+from infra.errors import BadInputError
+
 STDOUT = "-"
 MANIFEST_SUFFIX = ".sha256"
 _REFUSALS_SHOWN = 3
@@ -37,7 +39,7 @@ _STALE = re.compile(r"^\.(?P<target>.+)\.gf(?P<pid>[0-9]+)-[A-Za-z0-9_]+(?P<kind
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-class OutputRefused(Exception):
+class OutputRefused(BadInputError):
     """An output the command must not write: the message names the entry in the way and the fix."""
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from components.compute.node_identity import register_with_taints
 from infra.config.model import SiteConfig
+from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, read_text_bounded
 from infra.plan.topology import node_topology
 
@@ -86,7 +87,7 @@ def render_inventory(site: SiteConfig) -> str:
     return "\n".join(_lines(site)) + "\n"
 
 
-class InventoryError(Exception):
+class InventoryError(BadInputError):
     """An inventory file that cannot be used; the message names the file and the fix."""
 
 

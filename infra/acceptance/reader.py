@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.acceptance.hardware import NVIDIA_SMI_TIMEOUT_S
+from infra.errors import GigafactoryError
 
 # Characters of a process name the kernel keeps (and pgrep matches).
 COMM_LENGTH = 15
@@ -35,7 +36,7 @@ class CommandOutput:
         return f"exit status {self.rc}"
 
 
-class ReadError(Exception):
+class ReadError(GigafactoryError):
     """Something the checks must read is not there or cannot be read."""
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path
+from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, read_lines_bounded, read_text_bounded
 from infra.outputs import write_file_atomic
 from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_devices
@@ -30,7 +31,7 @@ from infra.plan.site_plan import planning_errors
 _NAME_MAP_LINE = re.compile(r'^\s*(0x[0-9a-fA-F]+)\s+"(.*)"\s*$')
 
 
-class InputProblem(Exception):
+class InputProblem(BadInputError):
     """An input file that cannot be used (exit 2)."""
 
 

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.errors import BadInputError
+
 # Runs the tree's own CLI whatever its version (older trees have no ``python -m infra.cli``).
 _PLAN_AT_REF = "import sys; from infra.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
-class HistoryError(Exception):
+class HistoryError(BadInputError):
     """A ref or a site file git cannot resolve, or a worktree that cannot be made."""
 
 

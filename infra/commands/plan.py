@@ -82,7 +82,8 @@ def make_plan(
     small for the address blocks): the planners raise before any resource exists, naming the field.
     """
     from infra.engine.planner import plan_site
-    from infra.plan.site_plan import PLANNING_ERRORS, planning_errors
+    from infra.errors import PlanningError
+    from infra.plan.site_plan import planning_errors
 
     progress = command_progress(args or argparse.Namespace(), f"planning {config.site.name}")
 
@@ -91,7 +92,7 @@ def make_plan(
 
     try:
         return plan_site(config, on_register=progress, on_stack=on_stack, source=Path(path), single_stack=single_stack)
-    except PLANNING_ERRORS as error:
+    except PlanningError as error:
         problems: list[object] = list(planning_errors(Path(path), error))
         reason = "the site cannot be planned"
     except DuplicateResourceError as error:

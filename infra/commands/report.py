@@ -13,8 +13,9 @@ from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, render_chart_objects
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
+from infra.errors import PlanningError
 from infra.outputs import write_output
-from infra.plan.site_plan import PLANNING_ERRORS, build_site_plan, planning_errors
+from infra.plan.site_plan import build_site_plan, planning_errors
 from infra.report.build import AcceptanceFileError, ReportInputs, build_report, read_acceptance
 
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return code
     try:
         site_plan = build_site_plan(config)
-    except PLANNING_ERRORS as error:
+    except PlanningError as error:
         for problem in planning_errors(Path(args.site), error):
             print(problem, file=sys.stderr)
         return exit_codes.REJECTED

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
+from infra.errors import GigafactoryError
+
 # C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal
 # shows ("trojan source"): written to a terminal raw they recolour, move the cursor, or hide text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -63,7 +65,7 @@ def sorted_errors(errors: Iterable[ConfigError]) -> list[ConfigError]:
     return sorted(set(errors), key=lambda e: (e.location, e.field, e.message, e.hint or ""))
 
 
-class SiteConfigError(Exception):
+class SiteConfigError(GigafactoryError):
     """Raised by the loader when a site config has errors; carries all of them."""
 
     def __init__(self, errors: list[ConfigError]) -> None:

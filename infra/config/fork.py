@@ -28,9 +28,9 @@ from infra.config.errors import ConfigError, dotted_path, error_summary
 from infra.config.layer_schema import BUNDLED_SCHEMA
 from infra.config.loader import EXTENDS, PLACEHOLDER, check_site, display_path, find_model, load_layers, value_at
 from infra.config.model import SiteConfig, prefix_for
-from infra.config.rules import ConfigPath
 from infra.config.types import dns_label
 from infra.config.yamlvalues import HexInt, YamlFloat
+from infra.errors import ConfigPath, GigafactoryError
 from infra.inputs import real_path
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -39,7 +39,7 @@ SITE_NAME: ConfigPath = ("site", "name")
 SCHEMA_FILE = Path(BUNDLED_SCHEMA).name
 
 
-class ForkError(Exception):
+class ForkError(GigafactoryError):
     """The fork cannot be written; ``lines`` says why, one problem per line."""
 
     def __init__(self, lines: list[str], source_errors: Sequence[ConfigError] = ()) -> None:

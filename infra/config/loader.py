@@ -21,9 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 from infra.config.errors import ConfigError, Location, SiteConfigError, dotted_path, sorted_errors
 from infra.config.model import SiteConfig
-from infra.config.rules import ConfigPath, collect_violations
+from infra.config.rules import collect_problems
 from infra.config.schema import Model
 from infra.config.yamldoc import YamlDocument, read_yaml
+from infra.errors import ConfigPath
 from infra.inputs import real_path
 
 PLACEHOLDER = "<fill:"
@@ -325,7 +326,7 @@ def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
         config = SiteConfig.model_validate(layers.data)
     except ValidationError as exc:
         return None, sorted_errors(_pydantic_errors(layers, exc))
-    violations = collect_violations(config)
+    violations = collect_problems(config)
     if violations:
         return None, sorted_errors(
             ConfigError(layers.location(v.path), dotted_path(v.path), v.message, v.hint) for v in violations

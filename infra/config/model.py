@@ -19,7 +19,7 @@ from infra.config.catalog import (
     version_tuple,
 )
 from infra.config.errors import dotted_path
-from infra.config.rules import ConfigPath, Violation, rule
+from infra.config.rules import rule
 from infra.config.schema import (
     Fabrics,
     Floor,
@@ -31,6 +31,7 @@ from infra.config.schema import (
     Tenant,
 )
 from infra.config.storage_nodes import StorageNodePool
+from infra.errors import ConfigPath, Problem
 
 
 class SiteConfig(Model):
@@ -103,7 +104,7 @@ class SiteConfig(Model):
     # -- uniqueness ---------------------------------------------------------------------------
 
     @rule
-    def tenants_not_in_storage_namespaces(self) -> Iterator[Violation]:
+    def tenants_not_in_storage_namespaces(self) -> Iterator[Problem]:
         # A Rook system's endpoint is `<cluster namespace>/<store>` (components/storage/rook.py): the
         # namespace holding that Ceph cluster's admin keys.
         ceph = {
@@ -111,14 +112,14 @@ class SiteConfig(Model):
         }
         for i, tenant in enumerate(self.tenants):
             if tenant.name in ceph:
-                yield Violation(
+                yield Problem(
                     ("tenants", i, "name"),
                     f"{tenant.name} is the namespace of Ceph cluster {ceph[tenant.name]} (storage endpoint)",
                     "name the tenant after the organisation, e.g. oslo-hospital",
                 )
 
     @rule
-    def names_unique(self) -> Iterator[Violation]:
+    def names_unique(self) -> Iterator[Problem]:
         groups: list[tuple[str, Sequence[NodePool | StorageSystem | Tenant]]] = [
             ("node_pools", self.node_pools),
             ("storage", self.storage),
@@ -128,7 +129,7 @@ class SiteConfig(Model):
             first: dict[str, int] = {}
             for i, item in enumerate(items):
                 if item.name in first:
-                    yield Violation(
+                    yield Problem(
                         (section, i, "name"),
                         f"{item.name!r} is already the name of {section}[{first[item.name]}]",
                         "give each entry its own name",
@@ -136,12 +137,12 @@ class SiteConfig(Model):
                 first.setdefault(item.name, i)
 
     @rule
-    def node_names_unique(self) -> Iterator[Violation]:
+    def node_names_unique(self) -> Iterator[Problem]:
         owner: dict[str, int] = {}
         for i, pool in enumerate(self.node_pools):
             for name in pool.node_names():
                 if name in owner and owner[name] != i:
-                    yield Violation(
+                    yield Problem(
                         (("node_pools", i, "node_name_pattern")),
                         f"node name {name!r} is also produced by node_pools[{owner[name]}].node_name_pattern",
                         "give each pool its own prefix in node_name_pattern, or move first_index",
@@ -160,7 +161,7 @@ class SiteConfig(Model):
                     else None
                 )
                 if other is not None:
-                    yield Violation(
+                    yield Problem(
                         ("storage_nodes", j, "node_name_pattern"),
                         f"node name {name!r} is also produced by {other}.node_name_pattern",
                         "give each pool its own prefix in node_name_pattern, or move first_index",
@@ -169,12 +170,12 @@ class SiteConfig(Model):
                 storage_owner[name] = j
 
     @rule
-    def ceph_runs_on_storage_nodes(self) -> Iterator[Violation]:
+    def ceph_runs_on_storage_nodes(self) -> Iterator[Problem]:
         if self.storage_nodes:
             return
         for i, system in enumerate(self.storage):
             if system.kind == "rook-ceph":
-                yield Violation(
+                yield Problem(
                     ("storage", i, "kind"),
                     "rook-ceph runs Ceph on the site's storage nodes, and storage_nodes is empty (Ceph on GPU "
                     "nodes would take their disks and block their drains)",
@@ -183,13 +184,13 @@ class SiteConfig(Model):
                 return
 
     @rule
-    def partition_keys_unique(self) -> Iterator[Violation]:
+    def partition_keys_unique(self) -> Iterator[Problem]:
         first: dict[int, int] = {}
         for i, tenant in enumerate(self.tenants):
             partition = tenant.pkey & 0x7FFF
             if partition in first:
                 other = self.tenants[first[partition]]
-                yield Violation(
+                yield Problem(
                     ("tenants", i, "pkey"),
                     f"{format_pkey(tenant.pkey)} names the same partition as tenants[{first[partition]}].pkey "
                     f"{format_pkey(other.pkey)} (tenant {other.name}); the top bit only marks membership",
@@ -200,30 +201,30 @@ class SiteConfig(Model):
     # -- fabric and addressing ------------------------------------------------------------------
 
     @rule
-    def rails_have_subnets(self) -> Iterator[Violation]:
+    def rails_have_subnets(self) -> Iterator[Problem]:
         subnets = len(self.fabrics.compute.ipoib_subnets)
         for i, pool in enumerate(self.node_pools):
             if pool.hcas.compute > subnets:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "hcas", "compute"),
                     f"{pool.hcas.compute} compute HCAs need {pool.hcas.compute} rails, but "
                     f"fabrics.compute.ipoib_subnets lists {subnets}",
                     f"add IPoIB subnets for rails {subnets}..{pool.hcas.compute - 1}",
                 )
         if subnets > self.rails:
-            yield Violation(
+            yield Problem(
                 ("fabrics", "compute", "ipoib_subnets", self.rails),
                 f"lists {subnets} rails but no node pool has more than {self.rails} compute HCAs",
                 f"keep rails 0..{self.rails - 1} only",
             )
 
     @rule
-    def racks_hold_their_nodes(self) -> Iterator[Violation]:
+    def racks_hold_their_nodes(self) -> Iterator[Problem]:
         limit = self.floor.rack_power_kw
         for i, pool in enumerate(self.node_pools):
             kw = pool.nodes_per_rack * pool.system.node_kw
             if kw > limit:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "nodes_per_rack"),
                     f"a rack of {pool.nodes_per_rack} {pool.gpu_model.value} nodes draws {kw:.1f} kW, over "
                     f"floor.rack_power_kw={limit:g}",
@@ -237,7 +238,7 @@ class SiteConfig(Model):
                 )
             height = pool.nodes_per_rack * pool.system.rack_units
             if height > self.floor.rack_units:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "nodes_per_rack"),
                     f"{pool.nodes_per_rack} {pool.gpu_model.value} nodes take {height}U, more than "
                     f"floor.rack_units={self.floor.rack_units}",
@@ -245,7 +246,7 @@ class SiteConfig(Model):
                 )
         switch = SWITCH_CHASSIS[self.fabrics.compute.switch_model]
         if switch.max_kw > limit or switch.rack_units > self.floor.rack_units:
-            yield Violation(
+            yield Problem(
                 ("floor", "rack_power_kw"),
                 f"one {self.fabrics.compute.switch_model.value} switch ({switch.max_kw:g} kW) does not fit a rack "
                 f"of {limit:g} kW",
@@ -253,11 +254,11 @@ class SiteConfig(Model):
             )
 
     @rule
-    def scalable_units_fit_leaves(self) -> Iterator[Violation]:
+    def scalable_units_fit_leaves(self) -> Iterator[Problem]:
         compute = self.fabrics.compute
         for i, pool in enumerate(self.node_pools):
             if pool.scalable_unit_nodes > compute.leaf_down_ports:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "scalable_unit_nodes"),
                     f"{pool.scalable_unit_nodes} nodes per SU need {pool.scalable_unit_nodes} leaf ports per "
                     f"rail, but a {compute.switch_model.value} leaf at fabrics.compute.oversubscription="
@@ -266,7 +267,7 @@ class SiteConfig(Model):
                 )
 
     @rule
-    def subnets_disjoint_and_large_enough(self) -> Iterator[Violation]:
+    def subnets_disjoint_and_large_enough(self) -> Iterator[Problem]:
         named: list[tuple[ConfigPath, IPv4Network]] = [
             (("fabrics", "compute", "ipoib_subnets", i, "subnet"), r.subnet)
             for i, r in enumerate(self.fabrics.compute.ipoib_subnets)
@@ -275,7 +276,7 @@ class SiteConfig(Model):
         for a in range(len(named)):
             for b in range(a):
                 if named[a][1].overlaps(named[b][1]):
-                    yield Violation(
+                    yield Problem(
                         named[a][0],
                         f"{named[a][1]} overlaps {dotted_path(named[b][0])} {named[b][1]}",
                         "give every rail and the storage fabric its own subnet",
@@ -285,7 +286,7 @@ class SiteConfig(Model):
             nodes = sum(p.nodes for p in self.rail_pools(rail))
             block = self.rail_addresses_per_node(rail)
             if subnet.num_addresses - 2 < self.rail_address_need(rail):
-                yield Violation(
+                yield Problem(
                     path,
                     f"{subnet} holds {subnet.num_addresses - 2} hosts but the {nodes} nodes with an HCA on rail "
                     f"{rail} need {nodes * block:,} pod addresses ({block} per node, one per GPU's virtual function)",
@@ -294,7 +295,7 @@ class SiteConfig(Model):
         ports = self.storage_address_need()
         storage_subnet = self.fabrics.storage.subnet
         if storage_subnet.num_addresses - 2 < ports:
-            yield Violation(
+            yield Problem(
                 ("fabrics", "storage", "subnet"),
                 f"{storage_subnet} holds {storage_subnet.num_addresses - 2} hosts but the node pools have "
                 f"{ports} storage ports (nodes x hcas.storage)",
@@ -304,12 +305,12 @@ class SiteConfig(Model):
     # -- GPU software ---------------------------------------------------------------------------
 
     @rule
-    def driver_supports_gpus(self) -> Iterator[Violation]:
+    def driver_supports_gpus(self) -> Iterator[Problem]:
         gpu_operator = self.operators.gpu_operator
         driver = version_tuple(gpu_operator.driver_version)
         where = ("operators", "gpu_operator", "driver_version")
         if driver[0] not in SUPPORTED_DRIVER_BRANCHES:
-            yield Violation(
+            yield Problem(
                 where,
                 f"driver branch R{driver[0]} is not supported by the pinned GPU Operator line",
                 f"use a driver from branch {' or '.join(f'R{b}' for b in SUPPORTED_DRIVER_BRANCHES)}",
@@ -317,7 +318,7 @@ class SiteConfig(Model):
         for i, pool in enumerate(self.node_pools):
             system = pool.system
             if driver < version_tuple(system.min_driver):
-                yield Violation(
+                yield Problem(
                     where,
                     f"{gpu_operator.driver_version} is older than {system.min_driver}, the first driver for "
                     f"node_pools[{i}].gpu_model {pool.gpu_model.value}",
@@ -326,24 +327,24 @@ class SiteConfig(Model):
             if system.architecture is Architecture.BLACKWELL and version_tuple(gpu_operator.version) < version_tuple(
                 MIN_GPU_OPERATOR_FOR_BLACKWELL
             ):
-                yield Violation(
+                yield Problem(
                     ("operators", "gpu_operator", "version"),
                     f"GPU Operator {gpu_operator.version} predates Blackwell support, needed by "
                     f"node_pools[{i}].gpu_model {pool.gpu_model.value}",
                     f"use GPU Operator {MIN_GPU_OPERATOR_FOR_BLACKWELL} or newer",
                 )
             if system.needs_open_kernel_modules and gpu_operator.kernel_module_type == "proprietary":
-                yield Violation(
+                yield Problem(
                     ("operators", "gpu_operator", "kernel_module_type"),
                     f"node_pools[{i}].gpu_model {pool.gpu_model.value} needs the open kernel modules",
                     "set kernel_module_type: open",
                 )
 
     @rule
-    def one_cluster_holds_nodes(self) -> Iterator[Violation]:
+    def one_cluster_holds_nodes(self) -> Iterator[Problem]:
         if self.total_nodes > MAX_CLUSTER_NODES:
             largest = max(range(len(self.node_pools)), key=lambda i: self.node_pools[i].nodes)
-            yield Violation(
+            yield Problem(
                 ("node_pools", largest, "nodes"),
                 f"the site has {self.total_nodes:,} nodes in its node pools, more than the {MAX_CLUSTER_NODES:,} "
                 "nodes the largest Kubernetes clusters run",
@@ -353,11 +354,11 @@ class SiteConfig(Model):
     # -- power ----------------------------------------------------------------------------------
 
     @rule
-    def power_covers_gpus(self) -> Iterator[Violation]:
+    def power_covers_gpus(self) -> Iterator[Problem]:
         facility_kw = self.it_load_kw * self.site.pue
         envelope_kw = self.site.power_envelope_mw * 1000
         if facility_kw > envelope_kw:
-            yield Violation(
+            yield Problem(
                 ("site", "power_envelope_mw"),
                 f"{self.site.power_envelope_mw:g} MW does not cover the GPU nodes: {self.it_load_kw / 1000:.2f} MW "
                 f"at full load x site.pue {self.site.pue:g} = {facility_kw / 1000:.2f} MW",
@@ -367,12 +368,12 @@ class SiteConfig(Model):
     # -- tenants --------------------------------------------------------------------------------
 
     @rule
-    def quotas_fit_pools(self) -> Iterator[Violation]:
+    def quotas_fit_pools(self) -> Iterator[Problem]:
         booked: dict[str, int] = Counter()
         for t, tenant in enumerate(self.tenants):
             for q, quota in enumerate(tenant.gpu_quotas):
                 if self.pool(quota.pool) is None:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "gpu_quotas", q, "pool"),
                         f"no node pool is called {quota.pool!r}",
                         _choices("node pools", [p.name for p in self.node_pools]),
@@ -380,7 +381,7 @@ class SiteConfig(Model):
                 booked[quota.pool] += quota.gpus
         for i, pool in enumerate(self.node_pools):
             if booked[pool.name] > pool.gpus:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "nodes"),
                     f"tenants' gpu_quotas on pool {pool.name} add up to {booked[pool.name]} GPUs but the pool has "
                     f"{pool.gpus} ({pool.nodes} nodes x {pool.gpus_per_node})",
@@ -388,25 +389,25 @@ class SiteConfig(Model):
                 )
 
     @rule
-    def storage_access_consistent(self) -> Iterator[Violation]:
+    def storage_access_consistent(self) -> Iterator[Problem]:
         tenant_names = [t.name for t in self.tenants]
         for s, listed in enumerate(self.storage):
             for k, name in enumerate(listed.tenants):
                 if name not in tenant_names:
-                    yield Violation(
+                    yield Problem(
                         ("storage", s, "tenants", k), f"no tenant is called {name!r}", _choices("tenants", tenant_names)
                     )
         for t, tenant in enumerate(self.tenants):
             for q, share in enumerate(tenant.storage):
                 system = self.storage_system(share.system)
                 if system is None:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "storage", q, "system"),
                         f"no storage system is called {share.system!r}",
                         _choices("storage systems", [x.name for x in self.storage]),
                     )
                 elif tenant.name not in system.tenants:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "storage", q, "system"),
                         f"tenant {tenant.name} has a quota on {system.name}, but storage {system.name}.tenants "
                         "does not list it",
@@ -414,14 +415,14 @@ class SiteConfig(Model):
                     )
 
     @rule
-    def storage_quotas_fit_capacity(self) -> Iterator[Violation]:
+    def storage_quotas_fit_capacity(self) -> Iterator[Problem]:
         booked: dict[str, float] = {}
         for tenant in self.tenants:
             for share in tenant.storage:
                 booked[share.system] = booked.get(share.system, 0.0) + share.quota_tb
         for s, system in enumerate(self.storage):
             if booked.get(system.name, 0.0) > system.capacity_tb:
-                yield Violation(
+                yield Problem(
                     ("storage", s, "capacity_tb"),
                     f"tenants' storage quotas on {system.name} add up to {booked[system.name]:g} TB but its "
                     f"capacity_tb is {system.capacity_tb:g}",
@@ -429,13 +430,13 @@ class SiteConfig(Model):
                 )
 
     @rule
-    def mount_paths_distinct(self) -> Iterator[Violation]:
+    def mount_paths_distinct(self) -> Iterator[Problem]:
         mounted = [(s, x.name, x.mount_path) for s, x in enumerate(self.storage) if x.mount_path is not None]
         for a, (s, _, path) in enumerate(mounted):
             for t, other, other_path in mounted[:a]:
                 mine, theirs = path.rstrip("/") + "/", other_path.rstrip("/") + "/"
                 if mine.startswith(theirs) or theirs.startswith(mine):
-                    yield Violation(
+                    yield Problem(
                         ("storage", s, "mount_path"),
                         f"{path} {'is' if mine == theirs else 'nests with'} storage[{t}].mount_path {other_path} "
                         f"({other}); one mount would hide the other on every node",
@@ -444,13 +445,13 @@ class SiteConfig(Model):
                     break
 
     @rule
-    def dedicated_pools_owned(self) -> Iterator[Violation]:
+    def dedicated_pools_owned(self) -> Iterator[Problem]:
         for i, pool in enumerate(self.node_pools):
             if pool.dedicated_to is None:
                 continue
             owner = self.tenant(pool.dedicated_to)
             if owner is None:
-                yield Violation(
+                yield Problem(
                     ("node_pools", i, "dedicated_to"),
                     f"no tenant is called {pool.dedicated_to!r}",
                     _choices("tenants", [t.name for t in self.tenants]),
@@ -459,19 +460,19 @@ class SiteConfig(Model):
             for t, tenant in enumerate(self.tenants):
                 for q, quota in enumerate(tenant.gpu_quotas):
                     if quota.pool == pool.name and tenant.name != owner.name:
-                        yield Violation(
+                        yield Problem(
                             ("tenants", t, "gpu_quotas", q, "pool"),
                             f"pool {pool.name} is dedicated to tenant {owner.name} (node_pools[{i}].dedicated_to)",
                             f"move tenant {tenant.name}'s quota to a shared pool",
                         )
 
     @rule
-    def regulated_tenants_isolated(self) -> Iterator[Violation]:
+    def regulated_tenants_isolated(self) -> Iterator[Problem]:
         for t, tenant in enumerate(self.tenants):
             for q, quota in enumerate(tenant.gpu_quotas):
                 pool = self.pool(quota.pool)
                 if tenant.isolation.dedicated_nodes and pool is not None and pool.dedicated_to != tenant.name:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "gpu_quotas", q, "pool"),
                         f"tenant {tenant.name} requires dedicated nodes, but pool {pool.name} is not "
                         f"dedicated to it (its dedicated_to is {pool.dedicated_to or 'unset'})",
@@ -482,7 +483,7 @@ class SiteConfig(Model):
                 if system is None:
                     continue
                 if tenant.isolation.encrypted_storage and not system.encrypted:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "storage", q, "system"),
                         f"tenant {tenant.name} requires encrypted storage, but storage {system.name} has "
                         "encrypted: false",
@@ -490,7 +491,7 @@ class SiteConfig(Model):
                     )
                 shared = [n for n in system.tenants if n != tenant.name]
                 if tenant.kind == "regulated" and shared:
-                    yield Violation(
+                    yield Problem(
                         ("tenants", t, "storage", q, "system"),
                         f"regulated tenant {tenant.name} shares storage {system.name} with {', '.join(shared)}",
                         f"give {tenant.name} a storage system of its own",
@@ -500,7 +501,7 @@ class SiteConfig(Model):
                     # A regulated-purpose pool's taint is already required by NodePool's own rule.
                     untainted = not any(x.effect in ("NoSchedule", "NoExecute") for x in pool.taints)
                     if pool.dedicated_to == tenant.name and pool.purpose != "regulated" and untainted:
-                        yield Violation(
+                        yield Problem(
                             ("node_pools", i, "taints"),
                             f"pool {pool.name} is dedicated to tenant {tenant.name}, which requires dedicated "
                             "nodes, but has no NoSchedule or NoExecute taint to keep other pods off",
@@ -509,7 +510,7 @@ class SiteConfig(Model):
                         )
 
     @rule
-    def regulated_storage_access(self) -> Iterator[Violation]:
+    def regulated_storage_access(self) -> Iterator[Problem]:
         """A storage system's access list may not let a regulated tenant's data be shared or unencrypted."""
         for s, system in enumerate(self.storage):
             for k, name in enumerate(system.tenants):
@@ -519,13 +520,13 @@ class SiteConfig(Model):
                     continue
                 others = [n for n in system.tenants if n != name]
                 if tenant.kind == "regulated" and others:
-                    yield Violation(
+                    yield Problem(
                         ("storage", s, "tenants", k),
                         f"regulated tenant {name} is listed on storage {system.name} together with {', '.join(others)}",
                         f"give {name} a storage system of its own",
                     )
                 elif tenant.isolation.encrypted_storage and not system.encrypted:
-                    yield Violation(
+                    yield Problem(
                         ("storage", s, "tenants", k),
                         f"tenant {name} requires encrypted storage, but storage {system.name} has encrypted: false",
                         f"set encrypted: true on {system.name}, or remove {name} from its tenants",

@@ -1,30 +1,19 @@
 """Cross-field rules: declared on the model that holds the fields they bind, collected in one pass.
 
-A rule is a method decorated with ``@rule`` that yields ``Violation``s whose ``path`` is relative
-to the model it is declared on; ``collect_violations`` walks the whole model tree and prefixes it.
+A rule is a method decorated with ``@rule`` that yields ``Problem``s whose ``path`` is relative
+to the model it is declared on; ``collect_problems`` walks the whole model tree and prefixes it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-ConfigPath = tuple[str | int, ...]
+from infra.errors import ConfigPath, Problem
 
-
-@dataclass(frozen=True)
-class Violation:
-    """A broken cross-field rule: the field it points at, what is wrong and the fix."""
-
-    path: ConfigPath
-    message: str
-    hint: str | None = None
-
-
-RuleMethod = Callable[[Any], Iterator[Violation]]
+RuleMethod = Callable[[Any], Iterator[Problem]]
 F = TypeVar("F", bound=RuleMethod)
 
 
@@ -44,18 +33,18 @@ def rules_of(model_type: type[BaseModel]) -> list[RuleMethod]:
     return found
 
 
-def collect_violations(model: BaseModel, prefix: ConfigPath = ()) -> list[Violation]:
+def collect_problems(model: BaseModel, prefix: ConfigPath = ()) -> list[Problem]:
     """Run every rule of ``model`` and of every model nested in it."""
-    found: list[Violation] = []
+    found: list[Problem] = []
     for check in rules_of(type(model)):
-        found.extend(Violation((*prefix, *v.path), v.message, v.hint) for v in check(model))
+        found.extend(Problem((*prefix, *v.path), v.message, v.hint) for v in check(model))
     for name in type(model).model_fields:
         value = getattr(model, name)
         if isinstance(value, BaseModel):
-            found.extend(collect_violations(value, (*prefix, name)))
+            found.extend(collect_problems(value, (*prefix, name)))
         elif isinstance(value, (list, tuple)):
             # Lists of models are tuples on the frozen models; both must be walked.
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    found.extend(collect_violations(item, (*prefix, name, i)))
+                    found.extend(collect_problems(item, (*prefix, name, i)))
     return found

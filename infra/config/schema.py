@@ -35,7 +35,7 @@ from infra.config.catalog import (
     SwitchModel,
 )
 from infra.config.modelbase import Model as Model
-from infra.config.rules import Violation, rule
+from infra.config.rules import rule
 from infra.config.tenants import GpuQuota as GpuQuota
 from infra.config.tenants import Isolation as Isolation
 from infra.config.tenants import StorageQuota as StorageQuota
@@ -57,6 +57,7 @@ from infra.config.types import (
     dns_label,
     environment,
 )
+from infra.errors import Problem
 
 
 class Site(Model):
@@ -74,9 +75,9 @@ class Site(Model):
     RENAMED: ClassVar[dict[str, str]] = {"power_mw": "power_envelope_mw", "k8s_version": "kubernetes_version"}
 
     @rule
-    def kubernetes_supported(self) -> Iterator[Violation]:
+    def kubernetes_supported(self) -> Iterator[Problem]:
         if self.kubernetes_version not in SUPPORTED_KUBERNETES:
-            yield Violation(
+            yield Problem(
                 ("kubernetes_version",),
                 f"Kubernetes {self.kubernetes_version} is not supported by the pinned operators",
                 f"use one of {', '.join(SUPPORTED_KUBERNETES)}",
@@ -110,17 +111,15 @@ class GpuSharing(Model):
     replicas: Integer | None = Field(None, ge=2, le=64, description="Time-slicing replicas per GPU.")
 
     @rule
-    def settings_match_mode(self) -> Iterator[Violation]:
+    def settings_match_mode(self) -> Iterator[Problem]:
         if self.mode == "mig" and not self.mig_profile:
-            yield Violation(("mig_profile",), "is required when mode is mig", "set a MIG profile such as 1g.10gb")
+            yield Problem(("mig_profile",), "is required when mode is mig", "set a MIG profile such as 1g.10gb")
         if self.mode == "time-slicing" and self.replicas is None:
-            yield Violation(("replicas",), "is required when mode is time-slicing", "set replicas, e.g. 4")
+            yield Problem(("replicas",), "is required when mode is time-slicing", "set replicas, e.g. 4")
         if self.mode != "mig" and self.mig_profile:
-            yield Violation(("mig_profile",), f"is set but mode is {self.mode}", "set mode: mig or remove mig_profile")
+            yield Problem(("mig_profile",), f"is set but mode is {self.mode}", "set mode: mig or remove mig_profile")
         if self.mode != "time-slicing" and self.replicas is not None:
-            yield Violation(
-                ("replicas",), f"is set but mode is {self.mode}", "set mode: time-slicing or remove replicas"
-            )
+            yield Problem(("replicas",), f"is set but mode is {self.mode}", "set mode: time-slicing or remove replicas")
 
 
 class DriverUpgrade(Model):
@@ -253,27 +252,27 @@ class NodePool(Model):
         return [self.node_name(i) for i in range(self.nodes)]
 
     @rule
-    def gpus_match_system(self) -> Iterator[Violation]:
+    def gpus_match_system(self) -> Iterator[Problem]:
         if self.gpus_per_node != self.system.gpus_per_node:
-            yield Violation(
+            yield Problem(
                 ("gpus_per_node",),
                 f"{self.gpu_model.value} nodes have {self.system.gpus_per_node} GPUs (got {self.gpus_per_node})",
                 f"remove gpus_per_node or set it to {self.system.gpus_per_node}",
             )
 
     @rule
-    def whole_scalable_units(self) -> Iterator[Violation]:
+    def whole_scalable_units(self) -> Iterator[Problem]:
         if self.nodes % self.scalable_unit_nodes and not self.allow_partial_scalable_unit:
             whole = self.nodes // self.scalable_unit_nodes * self.scalable_unit_nodes
             choices = " or ".join(str(n) for n in (whole, whole + self.scalable_unit_nodes) if n)
-            yield Violation(
+            yield Problem(
                 ("nodes",),
                 f"{self.nodes} nodes is not a whole number of scalable units of "
                 f"scalable_unit_nodes={self.scalable_unit_nodes}",
                 f"use {choices} nodes, or set allow_partial_scalable_unit: true",
             )
         if self.scalable_unit_nodes % self.nodes_per_rack:
-            yield Violation(
+            yield Problem(
                 ("nodes_per_rack",),
                 f"scalable_unit_nodes={self.scalable_unit_nodes} is not a whole number of racks of "
                 f"nodes_per_rack={self.nodes_per_rack}",
@@ -281,9 +280,9 @@ class NodePool(Model):
             )
 
     @rule
-    def one_hca_per_rail(self) -> Iterator[Violation]:
+    def one_hca_per_rail(self) -> Iterator[Problem]:
         if self.hcas.compute != self.gpus_per_node:
-            yield Violation(
+            yield Problem(
                 ("hcas", "compute"),
                 f"a rail-optimized node has one compute HCA per GPU: {self.hcas.compute} HCAs for "
                 f"gpus_per_node={self.gpus_per_node}",
@@ -291,22 +290,22 @@ class NodePool(Model):
             )
 
     @rule
-    def mig_profile_exists(self) -> Iterator[Violation]:
+    def mig_profile_exists(self) -> Iterator[Problem]:
         profile = self.gpu_sharing.mig_profile
         if self.gpu_sharing.mode == "mig" and profile and profile not in self.system.mig_profiles:
-            yield Violation(
+            yield Problem(
                 ("gpu_sharing", "mig_profile"),
                 f"{profile} is not a MIG profile of gpu_model {self.gpu_model.value}",
                 f"use one of {', '.join(self.system.mig_profiles)}",
             )
 
     @rule
-    def node_names_are_hostnames(self) -> Iterator[Violation]:
+    def node_names_are_hostnames(self) -> Iterator[Problem]:
         for name in (self.node_name(0), self.node_name(self.nodes - 1)):
             try:
                 dns_label(name)
             except ValueError:
-                yield Violation(
+                yield Problem(
                     ("node_name_pattern",),
                     f"gives node name {name!r}, which is not a hostname (a DNS-1123 label: lower-case letters, "
                     "digits and '-', at most 63 characters)",
@@ -315,10 +314,10 @@ class NodePool(Model):
                 return
 
     @rule
-    def racks_match_system(self) -> Iterator[Violation]:
+    def racks_match_system(self) -> Iterator[Problem]:
         rack = self.system.rack_nodes
         if rack is not None and self.nodes_per_rack != rack:
-            yield Violation(
+            yield Problem(
                 ("nodes_per_rack",),
                 f"a {self.gpu_model.value} rack holds {rack} nodes (one NVLink domain), got nodes_per_rack="
                 f"{self.nodes_per_rack}",
@@ -326,17 +325,17 @@ class NodePool(Model):
             )
 
     @rule
-    def regulated_pools_are_fenced(self) -> Iterator[Violation]:
+    def regulated_pools_are_fenced(self) -> Iterator[Problem]:
         if self.purpose != "regulated":
             return
         if self.dedicated_to is None:
-            yield Violation(
+            yield Problem(
                 ("dedicated_to",),
                 "a pool with purpose regulated must be dedicated to one tenant",
                 "set dedicated_to to the regulated tenant's name",
             )
         if not any(t.effect in ("NoSchedule", "NoExecute") for t in self.taints):
-            yield Violation(
+            yield Problem(
                 ("taints",),
                 "a pool with purpose regulated needs a NoSchedule or NoExecute taint so other "
                 "tenants' pods cannot land on it",
@@ -385,10 +384,10 @@ class ComputeFabric(Model):
         return int(self.radix * self.oversubscription / (1 + self.oversubscription))
 
     @rule
-    def switch_matches_generation(self) -> Iterator[Violation]:
+    def switch_matches_generation(self) -> Iterator[Problem]:
         spec = SWITCHES[self.switch_model]
         if spec.generation != self.generation:
-            yield Violation(
+            yield Problem(
                 ("switch_model",),
                 f"{self.switch_model.value} is an {spec.generation.value} switch but generation is "
                 f"{self.generation.value}",
@@ -396,19 +395,19 @@ class ComputeFabric(Model):
             )
 
     @rule
-    def ufm_has_credentials(self) -> Iterator[Violation]:
+    def ufm_has_credentials(self) -> Iterator[Problem]:
         if self.subnet_manager == "ufm" and self.ufm_credentials_secret is None:
-            yield Violation(
+            yield Problem(
                 ("ufm_credentials_secret",),
                 "is required when subnet_manager is ufm (ib-kubernetes pushes partition keys through UFM)",
                 "name the Pulumi config secret that holds the UFM credentials",
             )
 
     @rule
-    def rails_numbered(self) -> Iterator[Violation]:
+    def rails_numbered(self) -> Iterator[Problem]:
         for i, rail in enumerate(self.ipoib_subnets):
             if rail.rail != i:
-                yield Violation(
+                yield Problem(
                     ("ipoib_subnets", i, "rail"),
                     f"rails must be listed in order 0, 1, 2, ... (entry {i} says rail {rail.rail})",
                     f"set rail: {i}",
@@ -489,40 +488,40 @@ class StorageSystem(Model):
     )
 
     @rule
-    def tenants_listed_once(self) -> Iterator[Violation]:
+    def tenants_listed_once(self) -> Iterator[Problem]:
         for k, name in enumerate(self.tenants):
             if name in self.tenants[:k]:
-                yield Violation(
+                yield Problem(
                     ("tenants", k),
                     f"{name} is already listed at tenants[{self.tenants.index(name)}]",
                     "list each tenant once",
                 )
 
     @rule
-    def encryption_keys_in_a_key_manager(self) -> Iterator[Violation]:
+    def encryption_keys_in_a_key_manager(self) -> Iterator[Problem]:
         # kms moves Rook's OSD keys out of Kubernetes Secrets into the key manager (Rook docs, "Key
         # Management System"); VAST and WEKA keep theirs on the storage system.
         if self.kms is not None and self.kind != "rook-ceph":
-            yield Violation(
+            yield Problem(
                 ("kms",),
                 f"kind {self.kind} keeps its encryption keys on the storage system itself; kms configures Rook-Ceph",
                 "remove kms and set up the key manager on the storage system",
             )
         elif self.kms is not None and not self.encrypted:
-            yield Violation(("kms",), "a key manager without encrypted: true encrypts nothing", "set encrypted: true")
+            yield Problem(("kms",), "a key manager without encrypted: true encrypts nothing", "set encrypted: true")
 
     @rule
-    def interface_fits_kind(self) -> Iterator[Violation]:
+    def interface_fits_kind(self) -> Iterator[Problem]:
         if self.interface != "filesystem" and self.kind != "rook-ceph":
-            yield Violation(
+            yield Problem(
                 ("interface",),
                 f"kind {self.kind} is served here as a filesystem only (got interface {self.interface})",
                 "use interface: filesystem, or kind: rook-ceph for object or block storage",
             )
         if self.interface == "filesystem" and self.mount_path is None:
-            yield Violation(("mount_path",), "is required for a filesystem", "set mount_path, e.g. /lustre/datasets")
+            yield Problem(("mount_path",), "is required for a filesystem", "set mount_path, e.g. /lustre/datasets")
         if self.interface != "filesystem" and self.mount_path is not None:
-            yield Violation(("mount_path",), f"an {self.interface} store is not mounted on nodes", "remove mount_path")
+            yield Problem(("mount_path",), f"an {self.interface} store is not mounted on nodes", "remove mount_path")
 
 
 class GpuOperator(Model):

@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from infra.config.modelbase import Model
-from infra.config.rules import Violation, rule
+from infra.config.rules import rule
 from infra.config.types import DnsLabel, Flag, Integer, Number, PKey, environment
+from infra.errors import Problem
 
 
 class Isolation(Model):
@@ -76,32 +77,32 @@ class Tenant(Model):
     RENAMED: ClassVar[dict[str, str]] = {"partition_key": "pkey", "quotas": "gpu_quotas"}
 
     @rule
-    def borrowing_needs_cohort(self) -> Iterator[Violation]:
+    def borrowing_needs_cohort(self) -> Iterator[Problem]:
         # Kueue refuses both limits on a ClusterQueue without a cohort, and a lendingLimit above
         # the nominalQuota (ClusterQueue webhook: "must be nil when cohort is empty", "must be
         # less than or equal to the nominalQuota").
         for i, quota in enumerate(self.gpu_quotas):
             if quota.borrowing_limit is not None and self.cohort is None:
-                yield Violation(
+                yield Problem(
                     ("gpu_quotas", i, "borrowing_limit"),
                     "borrowing needs a cohort to borrow from, but cohort is not set",
                     "set cohort on the tenant, or remove borrowing_limit",
                 )
             if quota.lending_limit is not None and self.cohort is None:
-                yield Violation(
+                yield Problem(
                     ("gpu_quotas", i, "lending_limit"),
                     "lending needs a cohort to lend to, but cohort is not set",
                     "set cohort on the tenant, or remove lending_limit",
                 )
             if quota.lending_limit is not None and quota.lending_limit > quota.gpus:
-                yield Violation(
+                yield Problem(
                     ("gpu_quotas", i, "lending_limit"),
                     f"lends {quota.lending_limit} GPUs but the quota's gpus is {quota.gpus}",
                     f"set lending_limit to at most {quota.gpus}",
                 )
 
     @rule
-    def one_quota_per_pool_and_system(self) -> Iterator[Violation]:
+    def one_quota_per_pool_and_system(self) -> Iterator[Problem]:
         entries: list[tuple[str, str, list[str]]] = [
             ("gpu_quotas", "pool", [q.pool for q in self.gpu_quotas]),
             ("storage", "system", [q.system for q in self.storage]),
@@ -109,32 +110,32 @@ class Tenant(Model):
         for section, key, names in entries:
             for i, name in enumerate(names):
                 if name in names[:i]:
-                    yield Violation(
+                    yield Problem(
                         (section, i, key),
                         f"{name} already has a quota in {section}[{names.index(name)}]",
                         f"give the tenant one quota per {key}; add the two together",
                     )
 
     @rule
-    def name_is_not_a_system_namespace(self) -> Iterator[Violation]:
+    def name_is_not_a_system_namespace(self) -> Iterator[Problem]:
         # The tenant's namespace carries its name, and with it a Role granting pods/exec and secrets,
         # a quota and a NetworkPolicy: in an operator's namespace (rook-ceph holds Ceph's admin keys)
         # that is the operator's secrets handed to the tenant.
         if self.name in KUBERNETES_NAMESPACES or self.name.startswith(RESERVED_PREFIXES):
-            yield Violation(
+            yield Problem(
                 ("name",),
                 f"{self.name} is a namespace Kubernetes or the platform reserves for itself",
                 "name the tenant after the organisation, e.g. oslo-hospital",
             )
         elif self.name in SITE_NAMESPACES:
-            yield Violation(
+            yield Problem(
                 ("name",),
                 f"{self.name} is the namespace of a component of the site; a tenant there would get its secrets",
                 "name the tenant after the organisation, e.g. oslo-hospital",
             )
 
     @rule
-    def regulated_is_isolated(self) -> Iterator[Violation]:
+    def regulated_is_isolated(self) -> Iterator[Problem]:
         if self.kind != "regulated":
             return
         required = {
@@ -144,19 +145,19 @@ class Tenant(Model):
         }
         for name, value in required.items():
             if not value:
-                yield Violation(
+                yield Problem(
                     ("isolation", name),
                     f"a regulated tenant must have isolation.{name}: true",
                     f"set isolation.{name}: true, or change kind if the tenant is not regulated",
                 )
         if self.isolation.egress != "deny":
-            yield Violation(
+            yield Problem(
                 ("isolation", "egress"),
                 "a regulated tenant must have isolation.egress: deny",
                 "set isolation.egress: deny",
             )
         if self.cohort is not None:
-            yield Violation(
+            yield Problem(
                 ("cohort",),
                 "a regulated tenant may not share capacity through a cohort",
                 "remove cohort from the regulated tenant",

@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, TypeVar, get_args, get_origin
 
+from infra.errors import BadInputError
+
 T = TypeVar("T", bound="Facts")
 EXTRA = "extra"
 
 
-class FactsError(ValueError):
+class FactsError(BadInputError, ValueError):
     """A facts document whose known fields do not have the types this code expects."""
 
 

@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from infra.acceptance.expectations import PoolExpectations
     from infra.config.loader import LayeredConfig
     from infra.config.model import SiteConfig
-    from infra.config.rules import ConfigPath
     from infra.config.schema import NodePool, StorageSystem
     from infra.config.tenants import Tenant
+    from infra.errors import ConfigPath
     from infra.plan.capacity import PoolCapacity, StorageCapacity
     from infra.plan.site_plan import SitePlan
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from infra.errors import BadInputError
+
 GitOpsTarget = Literal["flux", "argocd"]
 GITOPS_TARGETS: tuple[GitOpsTarget, ...] = ("flux", "argocd")
 
@@ -46,7 +48,7 @@ SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 INTERVAL = "10m"
 
 
-class GitOpsError(ValueError):
+class GitOpsError(BadInputError, ValueError):
     """The site cannot be written for the chosen GitOps tool; the message says why and what to do."""
 
 

@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.engine.plan import Plan
+from infra.errors import BadInputError
 
 URN_MAP_FORMAT = "gigafactory-urn-map/1"
 _PREFIX = "urn:pulumi:"
 
 
-class UrnMapError(Exception):
+class UrnMapError(BadInputError):
     """A file that is not a URN map, or two plans that cannot be mapped."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from infra.engine.factjson import FactsError
 from infra.engine.facts import SiteFacts
 from infra.engine.registration import RecordedResource, Registration
+from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, parse_json_bounded, read_text_bounded
 
 # The 100,000-GPU site's plan is 19 MB; a file beyond this is not a plan (or not one to hold in memory).
@@ -32,7 +33,7 @@ PLAN_FORMAT_VERSION = 2
 STACK_COMPONENT = "(stack)"
 
 
-class PlanFileError(Exception):
+class PlanFileError(BadInputError):
     """A plan file that cannot be read: missing, not JSON, or not a gigafactory plan."""
 
 

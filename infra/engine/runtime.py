@@ -25,6 +25,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.engine.registration import RecordedResource as RecordedResource
+from infra.errors import GigafactoryError
 
 SECRET = "[secret]"
 # Signatures the Pulumi wire format uses for special values (sdk/go/common/resource/sig).
@@ -113,7 +114,7 @@ class RecordingMonitor(MockMonitor):
         return response
 
 
-class DuplicateResourceError(RuntimeError):
+class DuplicateResourceError(GigafactoryError, RuntimeError):
     """The program registered two resources with the same URN; the real engine refuses that too."""
 
 

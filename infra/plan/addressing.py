@@ -14,9 +14,10 @@ from ipaddress import IPv4Network
 
 from components.network.naming import ippool_name
 from infra.config.model import SiteConfig
+from infra.errors import PlanningError
 
 
-class AddressingError(ValueError):
+class AddressingError(PlanningError, ValueError):
     """A rail's subnet cannot give every node on it an address block."""
 
 

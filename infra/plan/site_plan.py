@@ -14,13 +14,11 @@ from infra.config.errors import ConfigError, Location, dotted_path, sorted_error
 from infra.config.loader import display_path, load_layers
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
-from infra.plan.addressing import AddressingError, AddressPlan, plan_addressing
+from infra.errors import PlanningError
+from infra.plan.addressing import AddressPlan, plan_addressing
 from infra.plan.capacity import CapacityPlan, plan_capacity
-from infra.plan.fabric import FabricPlan, FabricPlanError, plan_fabric
+from infra.plan.fabric import FabricPlan, plan_fabric
 from infra.plan.topology import NodeTopology
-
-# What planning raises for a valid config that still cannot be built; each names the fields to change.
-PLANNING_ERRORS: tuple[type[Exception], ...] = (AddressingError, FabricPlanError)
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class SitePlan:
 
 
 def build_site_plan(config: SiteConfig) -> SitePlan:
-    """Plan ``config``: fabric, capacity and addressing. Raises ``PLANNING_ERRORS`` unchanged."""
+    """Plan ``config``: fabric, capacity and addressing. Raises ``PlanningError`` (its problems name the fields)."""
     return SitePlan(
         config=config,
         capacity=plan_capacity(config),
@@ -52,14 +50,14 @@ def build_site_plan(config: SiteConfig) -> SitePlan:
     )
 
 
-def planning_errors(path: Path, error: Exception) -> list[ConfigError]:
+def planning_errors(path: Path, error: PlanningError) -> list[ConfigError]:
     """Why the site at ``path`` cannot be planned, one error per problem, each at the config line it names.
 
-    A ``FabricPlanError`` lists its problems by config path; they are placed at the line and column
-    the value was written on (in whichever layer of ``extends:`` wrote it). Any other planning
-    error (``PLANNING_ERRORS``) names its fields in its message and is reported against the file.
+    The error's problems are placed at the line and column the value was written on (in whichever
+    layer of ``extends:`` wrote it). An error without problems names its fields in its message and
+    is reported against the file.
     """
-    if not isinstance(error, FabricPlanError):
+    if not error.problems:
         return [ConfigError(Location(display_path(path)), "", str(error))]
     layers, _ = load_layers(path)
     errors = []

@@ -20,6 +20,7 @@ import jinja2
 from components.network.infiniband_fabric import network_pkey
 from infra.config.model import SiteConfig
 from infra.engine.isolation import tenant_guarantees
+from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, parse_json_bounded, read_text_bounded
 from infra.plan.fabric.bom import bom_rows
 from infra.plan.fabric.cabling import CablePlan
@@ -56,7 +57,7 @@ class ReportInputs:
 ACCEPTANCE_LIMIT = 256 * MIB
 
 
-class AcceptanceFileError(ValueError):
+class AcceptanceFileError(BadInputError, ValueError):
     """An acceptance results file that is not what ``gigafactory verify`` writes."""
 
 

@@ -26,6 +26,7 @@ import yaml
 
 from infra.engine.charts.source import ChartFolder, ChartFolderError, chart_name
 from infra.engine.plan import Plan, PlannedResource
+from infra.errors import GigafactoryError
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 # DDN's EXAScaler CSI chart is licensed for its customers and not vendored here; without it the
@@ -112,7 +113,7 @@ class ChartObject:
     document: dict[str, Any]
 
 
-class ChartTemplateError(Exception):
+class ChartTemplateError(GigafactoryError):
     """A chart refused its values (``fail``, ``required``, a malformed value): Helm's message."""
 
     def __init__(self, release: HelmRelease, message: str) -> None:
@@ -121,7 +122,7 @@ class ChartTemplateError(Exception):
         self.message = message
 
 
-class ChartRenderErrors(Exception):
+class ChartRenderErrors(GigafactoryError):
     """Every release whose chart failed to render."""
 
     def __init__(self, errors: list[ChartTemplateError]) -> None:

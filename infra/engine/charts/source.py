@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from infra.errors import BadInputError
+
 CHARTS_ENV = "GIGAFACTORY_CHARTS_DIR"
 
 
@@ -30,7 +32,7 @@ def default_charts_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-class ChartFolderError(Exception):
+class ChartFolderError(BadInputError):
     """The chart folder cannot be read, or lacks a chart a release needs."""
 
 

@@ -6,7 +6,7 @@ Entry point: ``plan_fabric(config) -> FabricPlan`` (see ``plan.py``); the shape 
 
 from infra.plan.fabric.bom import BomRow
 from infra.plan.fabric.devices import Device, End, Hca, Link, Role, Switch, Tier
-from infra.plan.fabric.errors import FabricPlanError, FabricProblem
+from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import CableCounts, FabricPlan, PoolLayout, TierCounts, plan_fabric
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "End",
     "FabricPlan",
     "FabricPlanError",
-    "FabricProblem",
     "Hca",
     "Link",
     "PoolLayout",

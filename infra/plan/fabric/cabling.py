@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infra.config.catalog import FabricGeneration
+from infra.errors import Problem
 from infra.plan.fabric.devices import End, Hca, Link, Role, Switch, Tier
-from infra.plan.fabric.errors import FabricPlanError, FabricProblem
+from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.labels import cable_label
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ class CablePlan:
             if length > FR4_REACH_M:
                 raise FabricPlanError(
                     [
-                        FabricProblem(
+                        Problem(
                             ("floor", "racks_per_row"),
                             f"a {tier.value} cable needs {length:,.0f} m on this floor, beyond the {FR4_REACH_M:,} m "
                             "single-mode FR4 reaches",

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from infra.errors import BadInputError
+
 # Link speeds in the order of their rate (ibnetdiscover's dump_linkspeed*_compat names).
 SPEED_RANK = {name: rank for rank, name in enumerate(("SDR", "DDR", "QDR", "FDR10", "FDR", "EDR", "HDR", "NDR", "XDR"))}
 
@@ -31,7 +33,7 @@ _WIDTH_SPEED = re.compile(r"^(\d+)x([A-Z0-9]+)$")
 _GUID_LINE = re.compile(r"^(?:switch|ca|rt)guid=0x([0-9a-fA-F]+)")
 
 
-class DiscoveryError(ValueError):
+class DiscoveryError(BadInputError, ValueError):
     """The text is not an ibnetdiscover topology file; ``line`` is where reading stopped (1-based)."""
 
     def __init__(self, message: str, line: int | None = None) -> None:

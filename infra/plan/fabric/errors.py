@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+
+from infra.errors import PlanningError, Problem
 
 
-@dataclass(frozen=True)
-class FabricProblem:
-    """One reason the fabric cannot be planned, at a site-config path such as ``("node_pools", 0, "name")``."""
-
-    path: tuple[str | int, ...]
-    message: str
-    hint: str
-
-
-class FabricPlanError(ValueError):
+class FabricPlanError(PlanningError, ValueError):
     """Raised by ``plan_fabric``; carries every problem found."""
 
-    def __init__(self, problems: list[FabricProblem]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(p.message for p in problems))
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems), problems)

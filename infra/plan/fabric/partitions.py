@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from components.network.naming import format_pkey
 from infra.config.model import SiteConfig
+from infra.errors import BadInputError
 from infra.plan.fabric.plan import FabricPlan
 
 DEFAULT_PKEY = 0x7FFF
@@ -88,7 +89,7 @@ class PartitionPlan:
     discovered: bool = False
 
 
-class GuidMapError(ValueError):
+class GuidMapError(BadInputError, ValueError):
     """A GUID map that cannot be read."""
 
 

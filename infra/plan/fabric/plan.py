@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from infra.config.catalog import LINK_RATE_GBPS, SWITCHES, FabricGeneration, SwitchModel
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
+from infra.errors import Problem
 from infra.plan.fabric.devices import (
     NODE_DESCRIPTION_BYTES,
     Device,
@@ -26,7 +27,7 @@ from infra.plan.fabric.devices import (
     Tier,
     hca_device,
 )
-from infra.plan.fabric.errors import FabricPlanError, FabricProblem
+from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.shape import FabricShape, FabricTooLarge, leaf_uplinks, plan_shape
 from infra.plan.fabric.summary import summary_lines
 from infra.plan.topology import POD_TOPOLOGY_LEVELS, TOPOLOGY_LEVELS, NodeTopology, node_topology
@@ -351,14 +352,14 @@ def leaf_name(pool: str, su: int, rail: int) -> str:
     return f"{pool}-su{su:03d}-leaf-r{rail}"
 
 
-def _name_problems(config: SiteConfig) -> list[FabricProblem]:
-    problems: list[FabricProblem] = []
+def _name_problems(config: SiteConfig) -> list[Problem]:
+    problems: list[Problem] = []
     for i, pool in enumerate(config.node_pools):
         longest_leaf = leaf_name(pool.name, pool.scalable_units - 1, pool.hcas.compute - 1)
         if len(longest_leaf.encode()) > NODE_DESCRIPTION_BYTES:
             room = len(pool.name) - (len(longest_leaf.encode()) - NODE_DESCRIPTION_BYTES)
             problems.append(
-                FabricProblem(
+                Problem(
                     ("node_pools", i, "name"),
                     f"leaf switch name {longest_leaf!r} is {len(longest_leaf.encode())} bytes; an InfiniBand "
                     f"NodeDescription holds {NODE_DESCRIPTION_BYTES}",
@@ -369,7 +370,7 @@ def _name_problems(config: SiteConfig) -> list[FabricProblem]:
         longest_host = max((pool.node_name(p) for p in range(pool.nodes)), key=len)
         if len(longest_host.encode()) + device_suffix > NODE_DESCRIPTION_BYTES:
             problems.append(
-                FabricProblem(
+                Problem(
                     ("node_pools", i, "node_name_pattern"),
                     f"HCA description {longest_host + ' ' + hca_device(pool, 0)!r} is longer than the "
                     f"{NODE_DESCRIPTION_BYTES} bytes of an InfiniBand NodeDescription",
@@ -393,7 +394,7 @@ def plan_fabric(config: SiteConfig, *, radix: int | None = None) -> FabricPlan:
     if down + up > radix:
         widest = next(i for i, p in enumerate(config.node_pools) if p.scalable_unit_nodes == down)
         problems.append(
-            FabricProblem(
+            Problem(
                 ("node_pools", widest, "scalable_unit_nodes"),
                 f"{down} node ports and {up} uplinks (oversubscription {compute.oversubscription:g}) do not fit "
                 f"a {radix}-port {compute.switch_model.value} leaf",
@@ -418,7 +419,7 @@ def plan_fabric(config: SiteConfig, *, radix: int | None = None) -> FabricPlan:
         limit = radix**3 // 4
         raise FabricPlanError(
             [
-                FabricProblem(
+                Problem(
                     ("node_pools",),
                     f"{hca:,} HCA ports need {exc.groups} spine groups, more than a three-tier fat tree of "
                     f"{radix}-port {compute.switch_model.value} switches joins ({radix}; at most {limit:,} "

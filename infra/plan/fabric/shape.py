@@ -29,8 +29,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from infra.errors import PlanningError
 
-class FabricTooLarge(ValueError):
+
+class FabricTooLarge(PlanningError, ValueError):
     """The endpoints need more than three tiers of this switch."""
 
     def __init__(self, groups: int, radix: int) -> None:
