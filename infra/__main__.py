@@ -51,8 +51,8 @@ def load(path: Path) -> SiteConfig:
 
 def main() -> None:
     """Compose the stack's site and export its summary."""
+    from infra.config.loader import planning_errors
     from infra.errors import PlanningError
-    from infra.plan.site_plan import planning_errors
     from infra.site import build_site, site_summary
     from infra.stacks import site_stacks, split_stack_name, stack_part
 

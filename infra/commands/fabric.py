@@ -17,7 +17,7 @@ from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
-from infra.config.loader import check_site, display_path
+from infra.config.loader import check_site, display_path, planning_errors
 from infra.config.model import SiteConfig
 from infra.engine.progress import Progress, add_progress_option, command_progress
 from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
@@ -26,7 +26,6 @@ from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.partitions import GuidMapError, PartitionPlan, plan_partitions, read_guid_map
 from infra.plan.fabric.plan import FabricPlan, plan_fabric
 from infra.plan.floor import plan_floor
-from infra.plan.site_plan import planning_errors
 
 OWNER = "fabric"
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
-from infra.config.loader import check_site, display_path
+from infra.config.loader import check_site, display_path, planning_errors
 from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, read_lines_bounded, read_text_bounded
 from infra.outputs import write_file_atomic
@@ -25,7 +25,6 @@ from infra.plan.fabric.discovery import Discovery, DiscoveryError, parse_discove
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.plan import FabricPlan, plan_fabric
 from infra.plan.floor import plan_floor
-from infra.plan.site_plan import planning_errors
 
 # ibnetdiscover's --node-name-map format (infiniband-diags man page): `0x<guid> "name"` per line.
 _NAME_MAP_LINE = re.compile(r'^\s*(0x[0-9a-fA-F]+)\s+"(.*)"\s*$')

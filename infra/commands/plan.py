@@ -81,9 +81,9 @@ def make_plan(
     A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
     small for the address blocks): the planners raise before any resource exists, naming the field.
     """
+    from infra.config.loader import planning_errors
     from infra.engine.planner import plan_site
     from infra.errors import PlanningError
-    from infra.plan.site_plan import planning_errors
 
     progress = command_progress(args or argparse.Namespace(), f"planning {config.site.name}")
 

@@ -12,7 +12,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from infra.config.model import SiteConfig
 from infra.config.rules import collect_problems
 from infra.config.schema import Model
 from infra.config.yamldoc import YamlDocument, read_yaml
-from infra.errors import ConfigPath
+from infra.errors import ConfigPath, PlanningError, Problem
 from infra.inputs import real_path
 
 PLACEHOLDER = "<fill:"
@@ -49,6 +49,12 @@ class LayeredConfig:
             if found is not None:
                 return found
         return Location(str(self.files[0]))
+
+    def located(self, problems: Iterable[Problem]) -> list[ConfigError]:
+        """``problems`` as errors at the line and column each one's value (or nearest parent) was written on."""
+        return sorted_errors(
+            ConfigError(self.location(p.path), dotted_path(p.path), p.message, p.hint) for p in problems
+        )
 
 
 def display_path(path: Path) -> str:
@@ -326,11 +332,9 @@ def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
         config = SiteConfig.model_validate(layers.data)
     except ValidationError as exc:
         return None, sorted_errors(_pydantic_errors(layers, exc))
-    violations = collect_problems(config)
-    if violations:
-        return None, sorted_errors(
-            ConfigError(layers.location(v.path), dotted_path(v.path), v.message, v.hint) for v in violations
-        )
+    problems = collect_problems(config)
+    if problems:
+        return None, layers.located(problems)
     return config, []
 
 
@@ -340,3 +344,20 @@ def load_site(path: str | Path) -> SiteConfig:
     if config is None:
         raise SiteConfigError(errors)
     return config
+
+
+def planning_errors(path: Path, error: PlanningError) -> list[ConfigError]:
+    """Why the site at ``path`` cannot be planned, one error per problem, each at the config line it names.
+
+    The planners do no I/O: their problems name config paths, and only here, where the files are
+    read, are they placed at the line and column the value was written on (in whichever layer of
+    ``extends:`` wrote it). An error without problems names its fields in its message and is
+    reported against the file.
+    """
+    if not error.problems:
+        return [ConfigError(Location(display_path(path)), "", str(error))]
+    layers, _ = load_layers(path)
+    if layers is None:
+        where = Location(display_path(path))
+        return sorted_errors(ConfigError(where, dotted_path(p.path), p.message, p.hint) for p in error.problems)
+    return layers.located(error.problems)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from plan_sites import bundled
 
-from infra.plan.addressing import AddressingError
-from infra.plan.site_plan import build_site_plan, planning_errors
+from infra.plan.site_plan import build_site_plan
 from infra.plan.topology import POD_LABEL
 
 
@@ -29,10 +26,3 @@ def test_gigafactory_nodes_carry_their_pod() -> None:
     pool = plan.config.pool("gb200-train")
     assert pool is not None
     assert plan.node_topology(pool, 0).pod is not None
-
-
-def test_planning_errors_other_than_the_fabric_s_are_reported_against_the_file(tmp_path: Path) -> None:
-    site = tmp_path / "site.yaml"
-    problem = AddressingError("rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes")
-    errors = planning_errors(site, problem)
-    assert [str(e) for e in errors] == [f"{site}: rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes"]

@@ -1,0 +1,61 @@
+"""Planning problems are placed in the site's files by config, not by the planners (which do no I/O)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from sitefiles import BASE, SiteFiles
+
+import infra.plan
+from infra.config.loader import planning_errors
+from infra.errors import Problem
+from infra.plan.addressing import AddressingError
+from infra.plan.fabric import FabricPlanError
+
+
+def test_planning_errors_without_problems_are_reported_against_the_file(tmp_path: Path) -> None:
+    site = tmp_path / "site.yaml"
+    problem = AddressingError("rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes")
+    errors = planning_errors(site, problem)
+    assert [str(e) for e in errors] == [f"{site}: rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes"]
+
+
+def test_problems_are_placed_where_their_layer_wrote_the_value(site_files: SiteFiles) -> None:
+    site = site_files.write()
+    error = FabricPlanError(
+        [
+            Problem(("node_pools", 0, "name"), "too long", "shorten it"),
+            Problem(("fabrics", "compute", "subnet_manager"), "not here", None),
+        ]
+    )
+    lines = [str(e) for e in planning_errors(site, error)]
+    # subnet_manager is written by base.yaml, the pool by site.yaml: each at its own file:line:col.
+    assert [line.split(":", 1)[0] for line in lines] == ["base.yaml", "site.yaml"], lines
+    assert lines[1].endswith("node_pools[0].name: too long\n  hint: shorten it"), lines
+    base_line = next(n for n, text in enumerate(BASE.splitlines(), 1) if "subnet_manager:" in text)
+    assert lines[0].startswith(f"base.yaml:{base_line}:"), lines
+
+
+_IO_MODULES = {"infra.config.loader", "infra.config.yamldoc", "infra.inputs", "infra.outputs", "yaml", "ruamel"}
+_IO_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "load_layers", "check_site"}
+
+
+def test_the_planners_do_no_io() -> None:
+    found = []
+    for path in sorted(Path(infra.plan.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = {node.module}
+            elif isinstance(node, ast.Import):
+                names = {alias.name for alias in node.names}
+            else:
+                names = set()
+            found += [f"{path.name}: imports {n}" for n in names if n.split(".")[0] in _IO_MODULES or n in _IO_MODULES]
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if called in _IO_CALLS:
+                    found.append(f"{path.name}:{node.lineno}: calls {called}")
+    assert found == [], "infra/plan reads or writes files; that belongs to infra/config (or the commands)"
