@@ -15,12 +15,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.compute.gpu_sharing import merge_sharing, pool_sharing
 from components.isolation.admission import TenantAdmission, TenantAdmissionArgs
 from components.isolation.policies import DedicatedPool, IsolationRules, node_name_pattern
 from components.labels import tolerations_for
 from components.network.infiniband_fabric import (
     UFM_FIELDS,
+    FabricRail,
     InfiniBandFabric,
     InfiniBandFabricArgs,
     rdma_resource,
@@ -29,7 +29,10 @@ from components.network.infiniband_fabric import (
 from components.operators.cluster_operators import (
     ClusterOperators,
     ClusterOperatorsArgs,
-    OperatorNamespaces,
+    GpuSharingLayout,
+    OperatorVersions,
+    PrometheusSizing,
+    operator_namespaces,
     operator_versions,
 )
 from components.scheduling.scheduling import (
@@ -51,10 +54,11 @@ from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from components.tenancy.tenant import Tenant, TenantArgs
 from infra.config.model import SiteConfig
-from infra.config.schema import DriverUpgrade
+from infra.config.schema import DriverUpgrade, NodePool, Operators
 from infra.config.schema import StorageSystem as StorageConfig
 from infra.config.schema import Tenant as TenantConfig
-from infra.plan.capacity import gpu_units_per_gpu
+from infra.plan.addressing import AddressPlan
+from infra.plan.capacity import gpu_units_per_gpu, mig_instances_per_gpu
 from infra.plan.site_plan import SitePlan, build_site_plan
 from infra.stacks import FABRIC, OPERATORS, POOL_PREFIX, STORAGE, TENANTS, StackPart, stack_name
 
@@ -100,7 +104,7 @@ class GigafactorySite(pulumi.ComponentResource):
         taints = tuple(t for p in config.node_pools for t in p.taints)
         tolerations = tuple(tolerations_for(t.as_args() for t in taints))
         gpu = config.operators.gpu_operator
-        namespaces = OperatorNamespaces()
+        namespaces = operator_namespaces()
         # Cluster-wide driver settings (GPU Operator defaults, DOCA-OFED) follow the strictest pool.
         upgrade = strictest_upgrade(p.driver_upgrade for p in config.node_pools)
         self.operators: ClusterOperators | None = None
@@ -114,14 +118,7 @@ class GigafactorySite(pulumi.ComponentResource):
         if self._composes(OPERATORS):
             self.operators = ClusterOperators(
                 f"{name}-operators",
-                ClusterOperatorsArgs(
-                    operators=config.operators,
-                    sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
-                    driver_upgrade=upgrade,
-                    tolerations=tolerations,
-                    namespaces=namespaces,
-                    prometheus_shards=prometheus_shards(config),
-                ),
+                cluster_operators_args(config, upgrade=upgrade, tolerations=tolerations),
                 child,
             )
         ops = self.operators
@@ -147,18 +144,16 @@ class GigafactorySite(pulumi.ComponentResource):
         if self._composes(FABRIC):
             self.fabric = InfiniBandFabric(
                 f"{name}-fabric",
-                InfiniBandFabricArgs(
-                    fabric=config.fabrics.compute,
-                    addressing=plan.addressing,
-                    pools=config.node_pools,
-                    doca_ofed_version=config.operators.network_operator.doca_ofed_version,
-                    network_operator_version=config.operators.network_operator.version,
-                    namespace=namespaces.network_operator,
-                    ofed_upgrade=upgrade.model_copy(update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}),
+                infiniband_fabric_args(
+                    config,
+                    plan.addressing,
+                    namespace=namespaces["network_operator"],
+                    upgrade=upgrade,
                     tolerations=tolerations,
-                    requires=(ops.network_operator,) if ops else self._upstream(OPERATORS),
                 ),
-                child,
+                pulumi.ResourceOptions(
+                    parent=self, depends_on=[ops.network_operator] if ops else list(self._upstream(OPERATORS))
+                ),
             )
         if self._composes(TENANTS):
             kueue = (ops.kueue,) if ops else self._upstream(OPERATORS)
@@ -202,7 +197,7 @@ class GigafactorySite(pulumi.ComponentResource):
         self.pool_names = pulumi.Output.from_input([p.name for p in config.node_pools])
         self.tenant_names = pulumi.Output.from_input([t.name for t in config.tenants])
         self.storage_classes = pulumi.Output.from_input({s.name: storage_class_name(s.name) for s in config.storage})
-        self.operator_versions = pulumi.Output.from_input(operator_versions(config.operators))
+        self.operator_versions = pulumi.Output.from_input(operator_versions(pinned_versions(config.operators)))
         self.register_outputs(
             {
                 "site": self.site,
@@ -296,6 +291,97 @@ def ofed_parallel_upgrades(config: SiteConfig) -> int:
     if chosen is not None:
         return chosen
     return sum(p.driver_upgrade.max_parallel_upgrades or p.nodes for p in config.node_pools)
+
+
+def cluster_operators_args(
+    config: SiteConfig, *, upgrade: DriverUpgrade, tolerations: Iterable[dict[str, str]]
+) -> ClusterOperatorsArgs:
+    """The site's operators as ``ClusterOperators`` takes them.
+
+    ``upgrade`` is the cluster-wide driver policy (``strictest_upgrade``); ``tolerations`` reach the
+    pools' taints; Prometheus gets ``prometheus_shards`` shards.
+    """
+    gpu, monitoring = config.operators.gpu_operator, config.operators.monitoring
+    prometheus = PrometheusSizing(
+        retention=monitoring.retention, storage_gi=monitoring.storage_gi, shards=prometheus_shards(config)
+    )
+    if monitoring.storage_class is not None:
+        prometheus["storage_class"] = monitoring.storage_class
+    sharing = {p.name: layout for p in config.node_pools if (layout := gpu_sharing_layout(p)) is not None}
+    return ClusterOperatorsArgs(
+        versions=pinned_versions(config.operators),
+        kernel_module_type=gpu.kernel_module_type,
+        rdma=gpu.rdma,
+        driver_upgrade=upgrade.as_args(),
+        prometheus=prometheus,
+        gpu_sharing=sharing,
+        tolerations=list(tolerations),
+    )
+
+
+def pinned_versions(operators: Operators) -> OperatorVersions:
+    """The version the site pins for each operator and driver."""
+    return OperatorVersions(
+        cert_manager=operators.cert_manager.version,
+        monitoring=operators.monitoring.version,
+        node_feature_discovery=operators.node_feature_discovery.version,
+        gpu_operator=operators.gpu_operator.version,
+        gpu_driver=operators.gpu_operator.driver_version,
+        network_operator=operators.network_operator.version,
+        doca_ofed=operators.network_operator.doca_ofed_version,
+        kueue=operators.kueue.version,
+    )
+
+
+def gpu_sharing_layout(pool: NodePool) -> GpuSharingLayout | None:
+    """How ``pool`` shares its GPUs (MIG devices per GPU, or time-slicing replicas); None: whole GPUs."""
+    sharing = pool.gpu_sharing
+    if sharing.mode == "mig" and sharing.mig_profile:
+        count = mig_instances_per_gpu(pool.system.mig_profiles, sharing.mig_profile)
+        return GpuSharingLayout(mig_devices={sharing.mig_profile: count})
+    if sharing.mode == "time-slicing" and sharing.replicas:
+        return GpuSharingLayout(time_slicing_replicas=sharing.replicas)
+    return None
+
+
+def infiniband_fabric_args(
+    config: SiteConfig,
+    addressing: AddressPlan,
+    *,
+    namespace: str,
+    upgrade: DriverUpgrade,
+    tolerations: Iterable[dict[str, str]],
+) -> InfiniBandFabricArgs:
+    """The site's compute fabric as ``InfiniBandFabric`` takes it: its rails from the plan's ``addressing``.
+
+    ``upgrade`` is the cluster-wide driver policy (``strictest_upgrade``); DOCA-OFED rolls as many
+    nodes in parallel as ``ofed_parallel_upgrades`` allows. ``tolerations`` reach the pools' taints.
+    """
+    fabric = config.fabrics.compute
+    gpus = {p.name: p.gpus_per_node for p in config.node_pools}
+    rails = [
+        FabricRail(
+            rail=rail.rail,
+            subnet=str(rail.subnet),
+            ippool=rail.ippool,
+            pools=list(rail.pools),
+            per_node_block=rail.per_node_block,
+            # One VF per GPU on every node of the rail: the largest node sets the count.
+            vfs_per_node=max(gpus[p] for p in rail.pools),
+        )
+        for rail in addressing.rails
+    ]
+    network_operator = config.operators.network_operator
+    return InfiniBandFabricArgs(
+        rails=rails,
+        doca_ofed_version=network_operator.doca_ofed_version,
+        network_operator_version=network_operator.version,
+        ofed_upgrade=upgrade.model_copy(update={"max_parallel_upgrades": ofed_parallel_upgrades(config)}).as_args(),
+        rdma_mode=fabric.rdma_mode,
+        ufm_credentials_secret=fabric.ufm_credentials_secret if fabric.subnet_manager == "ufm" else None,
+        namespace=namespace,
+        tolerations=list(tolerations),
+    )
 
 
 def strictest_upgrade(policies: Iterable[DriverUpgrade]) -> DriverUpgrade:

@@ -114,9 +114,9 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
     assert provider.inputs["enableServerSideApply"] == "true"
     components = [r for r in pilot_site.resources if not r.custom and r is not root]
     assert {c.type for c in components} == {
-        "gigafactory:operators:ClusterOperators",
+        "gigafactory:index:ClusterOperators",
         "gigafactory:compute:GpuNodePool",
-        "gigafactory:network:InfiniBandFabric",
+        "gigafactory:index:InfiniBandFabric",
         "gigafactory:scheduling:Scheduling",
         "gigafactory:tenancy:Tenant",
         "gigafactory:storage:StorageSystem",

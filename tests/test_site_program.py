@@ -36,7 +36,7 @@ def test_stack_name_selects_the_site_file_and_its_part() -> None:
     secrets = planning_secret_values(load_site(PILOT))
     operators = run("eu-pilot", secrets=secrets)
     assert operators.count("gigafactory:site:GigafactorySite") == 1
-    assert operators.count("gigafactory:operators:ClusterOperators") == 1
+    assert operators.count("gigafactory:index:ClusterOperators") == 1
     assert "gigafactory:compute:GpuNodePool" not in operators and "gigafactory:tenancy:Tenant" not in operators
     pool = run("eu-pilot.pool-h100-train", secrets=secrets)
     assert pool.count("gigafactory:compute:GpuNodePool") == 1

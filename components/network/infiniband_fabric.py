@@ -1,20 +1,17 @@
 """``InfiniBandFabric``: the compute fabric as the NVIDIA Network Operator configures it on nodes."""
 
-from __future__ import annotations
-
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
+from typing_extensions import NotRequired
 
+from components.args import plain_args
 from components.credentials import credential, string_data
-from components.kube import custom_resource, meta
+from components.kube import child_options, component_options, component_type, custom_resource, meta
 from components.labels import POOL_LABEL
-from components.upgrades import drain_spec
-from infra.config.schema import ComputeFabric, DriverUpgrade, NodePool
-from infra.plan.addressing import AddressPlan, RailAddressing
+from components.upgrades import UpgradePolicy, drain_spec, int_or_percent
 
 NETWORK_API = "mellanox.com/v1alpha1"
 IPAM_API = "nv-ipam.nvidia.com/v1alpha1"
@@ -37,6 +34,9 @@ RDMA_HCA_MAX = 63
 # Network with PKey Management"); a UFM shared with other clusters needs a disjoint range.
 GUID_POOL = ("02:00:00:00:00:00:00:00", "02:FF:FF:FF:FF:FF:FF:FF")
 UFM_SECRET = "ib-kubernetes-ufm-secret"
+DEFAULT_NAMESPACE = "nvidia-network-operator"
+# Exclusive is what tenants' partition networks need (``uses_rdma_cni``).
+DEFAULT_RDMA_MODE = "exclusive"
 # Fields of the UFM credential secret (with optional port, http_schema and certificate).
 UFM_FIELDS = ("username", "password", "address")
 UFM_OPTIONAL = {"port": "", "http_schema": "https", "certificate": ""}
@@ -85,36 +85,65 @@ def vf_resource(rail: int) -> str:
     return f"nvidia.com/{vf_resource_name(rail)}"
 
 
-@dataclass(frozen=True)
-class InfiniBandFabricArgs:
-    """What an ``InfiniBandFabric`` needs."""
+FORMER_TYPE = "gigafactory:network:InfiniBandFabric"
 
-    fabric: ComputeFabric
-    """The compute fabric from the site config (subnet manager, UFM secret, MTU, rails)."""
 
-    addressing: AddressPlan
-    """The site plan's IPoIB addressing: one pool per rail."""
+class FabricRail(TypedDict):
+    """One compute rail: its IPoIB subnet, the NV-IPAM pool that hands it out, and the pools on it."""
 
-    pools: tuple[NodePool, ...]
-    """Every node pool: which rails each has, how many GPUs share a rail HCA."""
+    rail: int
+    """Rail number, 0-based; the nodes name the rail's port ``ib-rail<rail>``."""
+
+    subnet: str
+    """IPoIB subnet of the rail, e.g. ``10.64.0.0/16``."""
+
+    ippool: str
+    """Name of the rail's NV-IPAM ``IPPool`` and IPoIB network (``components.network.naming.ippool_name``)."""
+
+    pools: list[str]
+    """Node pools (``gigafactory.eu/pool`` label values) whose nodes have a port on this rail."""
+
+    per_node_block: int
+    """Addresses NV-IPAM reserves per node: one per virtual function, i.e. per GPU of the node."""
+
+    vfs_per_node: int
+    """InfiniBand virtual functions to create on each node's rail port: the most GPUs a node on the rail has."""
+
+
+class InfiniBandFabricArgs(TypedDict):
+    """What an ``InfiniBandFabric`` needs: the rails, the Network Operator's versions and how its driver rolls.
+
+    The Network Operator release that installs the CRDs these objects use is a dependency: pass it in
+    ``opts.depends_on``.
+    """
+
+    rails: list[FabricRail]
+    """Every compute rail, in rail order."""
 
     doca_ofed_version: str
-    """DOCA-OFED driver container version (``operators.network_operator.doca_ofed_version``)."""
+    """DOCA-OFED driver container version, e.g. ``doca3.4.1-26.04-1.1.0.0-1``."""
 
     network_operator_version: str
-    """Network Operator release; its component images carry this tag."""
+    """Network Operator release (e.g. ``v26.4.1``); its component images carry this tag."""
 
-    namespace: str = "nvidia-network-operator"
-    """Namespace of the Network Operator (IPPools, SR-IOV policies and the UFM secret go there)."""
+    ofed_upgrade: UpgradePolicy
+    """How DOCA-OFED driver upgrades (and RDMA mode changes) roll across nodes."""
 
-    ofed_upgrade: DriverUpgrade | None = None
-    """How DOCA-OFED driver upgrades roll across nodes; None keeps one node at a time."""
+    rdma_mode: NotRequired[str]
+    """RDMA subsystem mode of the GPU nodes: ``exclusive`` (default; tenant networks chain the rdma CNI)
+    or ``shared`` (the RDMA shared device plugin hands pods the host's device)."""
 
-    tolerations: tuple[dict[str, Any], ...] = ()
-    """Tolerations the operator's node daemons need to reach tainted (dedicated) pools."""
+    ufm_credentials_secret: NotRequired[str | None]
+    """Pulumi config key (a secret) of UFM's credentials when UFM is the subnet manager: ib-kubernetes then
+    adds pods' GUIDs to tenants' partition keys. Absent or None: no pkey management (OpenSM)."""
 
-    requires: tuple[pulumi.Resource, ...] = ()
-    """Releases that install the CRDs this component uses (Network Operator)."""
+    namespace: NotRequired[str]
+    """Namespace of the Network Operator (IPPools, SR-IOV policies and the UFM secret go there);
+    default ``nvidia-network-operator``."""
+
+    tolerations: NotRequired[list[dict[str, str]]]
+    """Tolerations (``key``, ``operator``, ``value``, ``effect``) the operator's node daemons need to reach
+    tainted (dedicated) pools; default none."""
 
 
 class InfiniBandFabric(pulumi.ComponentResource):
@@ -138,45 +167,58 @@ class InfiniBandFabric(pulumi.ComponentResource):
     """
 
     rails: pulumi.Output[int]
+    """Number of compute rails."""
+
     rdma_resources: pulumi.Output[list[str]]
+    """Extended resources of the rails' shared RDMA devices (``rdma/rail<n>``); empty unless ``rdma_mode`` is shared."""
+
     vf_resources: pulumi.Output[list[str]]
+    """Extended resources of the rails' InfiniBand virtual functions (``nvidia.com/ib_rail<n>_vf``)."""
+
     ippools: pulumi.Output[list[str]]
+    """Names of the rails' NV-IPAM IPPools (and platform IPoIB networks), in rail order."""
+
     pkey_management: pulumi.Output[bool]
+    """Whether ib-kubernetes adds pods' GUIDs to partition keys through UFM."""
 
     def __init__(self, name: str, args: InfiniBandFabricArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:network:InfiniBandFabric", name, None, opts)
-        fabric = args.fabric
-        uses_ufm = fabric.subnet_manager == "ufm" and fabric.ufm_credentials_secret is not None
-        crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
-        policy_depends: list[pulumi.Resource] = list(args.requires)
-        if uses_ufm and fabric.ufm_credentials_secret is not None:
+        super().__init__(component_type(InfiniBandFabric), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, InfiniBandFabricArgs)
+        namespace = args.get("namespace", DEFAULT_NAMESPACE)
+        rdma_mode = args.get("rdma_mode", DEFAULT_RDMA_MODE)
+        ufm_secret = args.get("ufm_credentials_secret")
+        # What the site (or any program) says to wait for, the Network Operator release with its CRDs,
+        # reaches the children: Pulumi does not pass a component's depends_on down.
+        crd_opts = child_options(self, opts)
+        policy_depends: list[pulumi.Resource] = []
+        if ufm_secret is not None:
             # The Network Operator docs: the UFM secret must exist before the NicClusterPolicy.
-            policy_depends.append(self._ufm_secret(name, args, fabric.ufm_credentials_secret))
+            policy_depends.append(self._ufm_secret(name, namespace, ufm_secret))
 
         policy = custom_resource(
             f"{name}-nic-cluster-policy",
             NETWORK_API,
             "NicClusterPolicy",
             meta("nic-cluster-policy"),
-            _nic_cluster_policy(args, uses_ufm),
-            pulumi.ResourceOptions(parent=self, depends_on=policy_depends),
+            _nic_cluster_policy(args, namespace, rdma_mode, uses_ufm=ufm_secret is not None),
+            child_options(self, opts, *policy_depends),
         )
         # The IPPool CRD is not in the Network Operator chart: the operator installs it when the
         # policy's nvIpam is deployed (network-operator manifests/state-nv-ipam-cni).
-        ipam_opts = pulumi.ResourceOptions(parent=self, depends_on=[*args.requires, policy])
-        for rail in args.addressing.rails:
-            self._rail(name, args, rail, crd_opts, ipam_opts)
+        ipam_opts = child_options(self, opts, policy)
+        for rail in args["rails"]:
+            self._rail(name, namespace, rail, crd_opts, ipam_opts)
 
-        if uses_rdma_cni(fabric.rdma_mode):
-            self._rdma_pool_config(name, args, crd_opts)
+        if uses_rdma_cni(rdma_mode):
+            self._rdma_pool_config(name, args, namespace, crd_opts)
 
-        rails = [r.rail for r in args.addressing.rails]
+        rails = [r["rail"] for r in args["rails"]]
         self.rails = pulumi.Output.from_input(len(rails))
-        shared = fabric.rdma_mode == "shared"
+        shared = rdma_mode == "shared"
         self.rdma_resources = pulumi.Output.from_input([rdma_resource(r) for r in rails] if shared else [])
         self.vf_resources = pulumi.Output.from_input([vf_resource(r) for r in rails])
-        self.ippools = pulumi.Output.from_input([r.ippool for r in args.addressing.rails])
-        self.pkey_management = pulumi.Output.from_input(uses_ufm)
+        self.ippools = pulumi.Output.from_input([r["ippool"] for r in args["rails"]])
+        self.pkey_management = pulumi.Output.from_input(ufm_secret is not None)
         self.register_outputs(
             {
                 "rails": self.rails,
@@ -187,7 +229,7 @@ class InfiniBandFabric(pulumi.ComponentResource):
             }
         )
 
-    def _ufm_secret(self, name: str, args: InfiniBandFabricArgs, config_key: str) -> k8s.core.v1.Secret:
+    def _ufm_secret(self, name: str, namespace: str, config_key: str) -> k8s.core.v1.Secret:
         fields = credential(config_key, UFM_FIELDS, UFM_OPTIONAL)
         # Keys ib-kubernetes reads (ib-kubernetes README, "Configuration Reference").
         data = string_data(
@@ -201,27 +243,29 @@ class InfiniBandFabric(pulumi.ComponentResource):
                 "UFM_CERTIFICATE": "certificate",
             },
         )
+        # A core Secret needs no CRD: it waits for nothing but its namespace.
         return k8s.core.v1.Secret(
             f"{name}-ufm-secret",
-            metadata=meta(UFM_SECRET, args.namespace),
+            metadata=meta(UFM_SECRET, namespace),
             type="Opaque",
             string_data=data,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _rdma_pool_config(self, name: str, args: InfiniBandFabricArgs, opts: pulumi.ResourceOptions) -> None:
-        upgrade = args.ofed_upgrade or DriverUpgrade()
-        pools = tuple(sorted({p for r in args.addressing.rails for p in r.pools}))
+    def _rdma_pool_config(
+        self, name: str, args: InfiniBandFabricArgs, namespace: str, opts: pulumi.ResourceOptions
+    ) -> None:
+        pools = sorted({p for r in args["rails"] for p in r["pools"]})
         custom_resource(
             f"{name}-rdma-pool-config",
             SRIOV_API,
             "SriovNetworkPoolConfig",
-            meta(RDMA_POOL_CONFIG, args.namespace),
+            meta(RDMA_POOL_CONFIG, namespace),
             {
                 "nodeSelector": {"matchExpressions": [_pool_selector(pools)]},
                 # Changing the mode reloads the RDMA stack (a node drain and reboot): as many nodes
                 # at once as a driver upgrade may take.
-                "maxUnavailable": upgrade.max_unavailable,
+                "maxUnavailable": int_or_percent(args["ofed_upgrade"]["max_unavailable"]),
                 "rdmaMode": "exclusive",
             },
             opts,
@@ -230,65 +274,65 @@ class InfiniBandFabric(pulumi.ComponentResource):
     def _rail(
         self,
         name: str,
-        args: InfiniBandFabricArgs,
-        rail: RailAddressing,
+        namespace: str,
+        rail: FabricRail,
         opts: pulumi.ResourceOptions,
         ipam_opts: pulumi.ResourceOptions,
     ) -> None:
-        selector = _pool_selector(rail.pools)
+        number = rail["rail"]
+        selector = _pool_selector(rail["pools"])
         custom_resource(
-            f"{name}-ippool-rail{rail.rail}",
+            f"{name}-ippool-rail{number}",
             IPAM_API,
             "IPPool",
-            meta(rail.ippool, args.namespace),
+            meta(rail["ippool"], namespace),
             {
-                "subnet": str(rail.subnet),
+                "subnet": rail["subnet"],
                 # One address per virtual function, i.e. per GPU of the node (AddressPlan).
-                "perNodeBlockSize": rail.per_node_block,
+                "perNodeBlockSize": rail["per_node_block"],
                 "nodeSelector": {"nodeSelectorTerms": [{"matchExpressions": [selector]}]},
             },
             ipam_opts,
         )
         custom_resource(
-            f"{name}-ipoib-rail{rail.rail}",
+            f"{name}-ipoib-rail{number}",
             NETWORK_API,
             "IPoIBNetwork",
-            meta(rail.ippool),
+            meta(rail["ippool"]),
             {
-                "networkNamespace": args.namespace,
-                "master": rail_interface(rail.rail),
-                "ipam": json.dumps({"type": "nv-ipam", "poolName": rail.ippool}, sort_keys=True),
+                "networkNamespace": namespace,
+                "master": rail_interface(number),
+                "ipam": json.dumps({"type": "nv-ipam", "poolName": rail["ippool"]}, sort_keys=True),
             },
             opts,
         )
-        gpus = max(p.gpus_per_node for p in args.pools if p.name in rail.pools)
         custom_resource(
-            f"{name}-sriov-rail{rail.rail}",
+            f"{name}-sriov-rail{number}",
             SRIOV_API,
             "SriovNetworkNodePolicy",
-            meta(f"ib-rail{rail.rail}", args.namespace),
+            meta(f"ib-rail{number}", namespace),
             {
-                "resourceName": vf_resource_name(rail.rail),
+                "resourceName": vf_resource_name(number),
                 # Nodes NFD found a Mellanox PCI device on; pfNames picks the rail's port among them
                 # (Network Operator docs, "SR-IOV InfiniBand Network with PKey Management").
                 "nodeSelector": {NFD_MELLANOX_LABEL: "true"},
-                "nicSelector": {"vendor": MELLANOX_VENDOR, "pfNames": [rail_interface(rail.rail)]},
+                "nicSelector": {"vendor": MELLANOX_VENDOR, "pfNames": [rail_interface(number)]},
                 "linkType": "IB",
                 "isRdma": True,
                 "deviceType": "netdevice",
                 # One VF per GPU: a node can run one single-GPU pod per GPU, each on its own VF.
-                "numVfs": gpus,
+                "numVfs": rail["vfs_per_node"],
                 "priority": 90,
             },
             opts,
         )
 
 
-def _pool_selector(pools: tuple[str, ...]) -> dict[str, Any]:
+def _pool_selector(pools: list[str]) -> dict[str, Any]:
     return {"key": POOL_LABEL, "operator": "In", "values": list(pools)}
 
 
-def _multus_config(args: InfiniBandFabricArgs) -> dict[str, Any]:
+def _multus_config(namespace: str) -> dict[str, Any]:
     """Multus' daemon configuration with namespace isolation on.
 
     The operator's default daemon configuration (Mellanox/network-operator
@@ -307,57 +351,59 @@ def _multus_config(args: InfiniBandFabricArgs) -> dict[str, Any]:
         "multusConfigFile": "auto",
         "socketDir": "/host/run/multus/",
         "namespaceIsolation": True,
-        "globalNamespaces": args.namespace,
+        "globalNamespaces": namespace,
     }
 
 
-def _nic_cluster_policy(args: InfiniBandFabricArgs, uses_ufm: bool) -> dict[str, Any]:
-    upgrade = args.ofed_upgrade or DriverUpgrade()
-    rails = args.addressing.rails
+def _nic_cluster_policy(
+    args: InfiniBandFabricArgs, namespace: str, rdma_mode: str, *, uses_ufm: bool
+) -> dict[str, Any]:
+    upgrade = args["ofed_upgrade"]
+    rails = [r["rail"] for r in args["rails"]]
     device_plugin_config = {
         "configList": [
             {
-                "resourceName": f"rail{r.rail}",
+                "resourceName": f"rail{rail}",
                 "rdmaHcaMax": RDMA_HCA_MAX,
                 "selectors": {
                     "vendors": [MELLANOX_VENDOR],
-                    "ifNames": [rail_interface(r.rail)],
+                    "ifNames": [rail_interface(rail)],
                     "linkTypes": ["infiniband"],
                 },
             }
-            for r in rails
+            for rail in rails
         ]
     }
-    all_pools = sorted({p for r in rails for p in r.pools})
+    all_pools = sorted({p for r in args["rails"] for p in r["pools"]})
     spec: dict[str, Any] = {
-        "global": {"repository": IMAGE_REPOSITORY, "version": f"network-operator-{args.network_operator_version}"},
+        "global": {"repository": IMAGE_REPOSITORY, "version": f"network-operator-{args['network_operator_version']}"},
         "nodeAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [{"matchExpressions": [_pool_selector(tuple(all_pools))]}]
+                "nodeSelectorTerms": [{"matchExpressions": [_pool_selector(all_pools)]}]
             }
         },
-        "tolerations": list(args.tolerations),
+        "tolerations": list(args.get("tolerations", [])),
         "ofedDriver": {
             "image": "doca-driver",
-            "version": args.doca_ofed_version,
+            "version": args["doca_ofed_version"],
             "upgradePolicy": {
                 "autoUpgrade": True,
-                "maxParallelUpgrades": upgrade.max_parallel_upgrades,
+                "maxParallelUpgrades": upgrade["max_parallel_upgrades"],
                 "safeLoad": False,
-                "drain": drain_spec(upgrade.as_args()),
+                "drain": drain_spec(upgrade),
             },
             "startupProbe": {"initialDelaySeconds": 10, "periodSeconds": 20},
             "livenessProbe": {"initialDelaySeconds": 30, "periodSeconds": 30},
             "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 30},
         },
         "secondaryNetwork": {
-            "multus": {"image": "multus-cni", "config": json.dumps(_multus_config(args), sort_keys=True)},
+            "multus": {"image": "multus-cni", "config": json.dumps(_multus_config(namespace), sort_keys=True)},
             "cniPlugins": {"image": "plugins"},
             "ipoib": {"image": "ipoib-cni"},
         },
         "nvIpam": {"image": "nvidia-k8s-ipam", "enableWebhook": False},
     }
-    if args.fabric.rdma_mode == "shared":
+    if rdma_mode == "shared":
         # The RDMA shared device plugin hands every pod the host's RDMA device, which it can only
         # see while the subsystem is shared (k8s-rdma-shared-dev-plugin README, "RDMA shared mode").
         spec["rdmaSharedDevicePlugin"] = {

@@ -1,21 +1,27 @@
 """``ClusterOperators``: the cluster-wide operators a gigafactory runs, as pinned Helm releases."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+from typing_extensions import NotRequired
 
+from components.args import plain_args
 from components.compute.gpu_sharing import DEVICE_PLUGIN_DEFAULT, MIG_DISABLED, GpuSharingConfig
 from components.compute.node_identity import RESTRICTED_LABEL_NS, nodefeature_binding_policy
-from components.kube import custom_resource, helm_release, meta, pod_security_labels
-from components.labels import PART_OF, TENANT_KIND_LABEL
+from components.kube import (
+    child_options,
+    component_options,
+    component_type,
+    custom_resource,
+    helm_release,
+    meta,
+    pod_security_labels,
+)
+from components.labels import GPU_RESOURCE, PART_OF, TENANT_KIND_LABEL
 from components.scheduling.quotas import EXCLUDED_RESOURCE_PREFIXES
-from components.upgrades import gpu_driver_upgrade_policy
-from infra.config.schema import DriverUpgrade, Operators
+from components.upgrades import UpgradePolicy, gpu_driver_upgrade_policy
 
 NGC_REPO = "https://helm.ngc.nvidia.com/nvidia"
 PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts"
@@ -30,6 +36,7 @@ DCGM_PORT = "gpu-metrics"
 PRIVILEGED = "privileged"
 NODEFEATURE_BINDING = "gigafactory-nodefeature-node-binding"
 RESTRICTED = "restricted"
+FORMER_TYPE = "gigafactory:operators:ClusterOperators"
 
 
 # The Network Operator chart's own `operator.tolerations` (network-operator 26.4.1 values.yaml): a
@@ -126,17 +133,45 @@ def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_P
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def operator_versions(ops: Operators) -> dict[str, str]:
-    """The version of each operator (and of the GPU driver and DOCA-OFED) the site runs."""
+class OperatorVersions(TypedDict):
+    """The pinned version of each operator's chart, and of the drivers the NVIDIA operators install."""
+
+    cert_manager: str
+    """cert-manager chart version (e.g. ``v1.19.1``)."""
+
+    monitoring: str
+    """kube-prometheus-stack chart version."""
+
+    node_feature_discovery: str
+    """Node Feature Discovery release (``v0.19.0``; its OCI chart is tagged without the ``v``)."""
+
+    gpu_operator: str
+    """NVIDIA GPU Operator chart version."""
+
+    gpu_driver: str
+    """NVIDIA GPU driver version the GPU Operator installs where no pool's ``NVIDIADriver`` does."""
+
+    network_operator: str
+    """NVIDIA Network Operator chart version."""
+
+    doca_ofed: str
+    """DOCA-OFED driver container version (installed by ``InfiniBandFabric``; reported in ``versions``)."""
+
+    kueue: str
+    """Kueue release (``v0.19.2``; its OCI chart is tagged without the ``v``)."""
+
+
+def operator_versions(versions: OperatorVersions) -> dict[str, str]:
+    """The version of each operator (and of the GPU driver and DOCA-OFED), keyed by release name."""
     return {
-        "cert-manager": ops.cert_manager.version,
-        "kube-prometheus-stack": ops.monitoring.version,
-        "node-feature-discovery": ops.node_feature_discovery.version,
-        "gpu-operator": ops.gpu_operator.version,
-        "gpu-driver": ops.gpu_operator.driver_version,
-        "network-operator": ops.network_operator.version,
-        "doca-ofed": ops.network_operator.doca_ofed_version,
-        "kueue": ops.kueue.version,
+        "cert-manager": versions["cert_manager"],
+        "kube-prometheus-stack": versions["monitoring"],
+        "node-feature-discovery": versions["node_feature_discovery"],
+        "gpu-operator": versions["gpu_operator"],
+        "gpu-driver": versions["gpu_driver"],
+        "network-operator": versions["network_operator"],
+        "doca-ofed": versions["doca_ofed"],
+        "kueue": versions["kueue"],
     }
 
 
@@ -145,50 +180,125 @@ def oci_chart_version(version: str) -> str:
     return version[1:] if version.startswith("v") else version
 
 
-@dataclass(frozen=True)
-class OperatorNamespaces:
-    """Namespace of each operator."""
+class OperatorNamespaces(TypedDict):
+    """Namespace of each operator; each absent one takes its default."""
 
-    gpu_operator: str = "gpu-operator"
-    """NVIDIA GPU Operator."""
+    gpu_operator: NotRequired[str]
+    """NVIDIA GPU Operator; default ``gpu-operator``."""
 
-    network_operator: str = "nvidia-network-operator"
-    """NVIDIA Network Operator."""
+    network_operator: NotRequired[str]
+    """NVIDIA Network Operator; default ``nvidia-network-operator``."""
 
-    node_feature_discovery: str = "node-feature-discovery"
-    """Node Feature Discovery."""
+    node_feature_discovery: NotRequired[str]
+    """Node Feature Discovery; default ``node-feature-discovery``."""
 
-    cert_manager: str = "cert-manager"
-    """cert-manager."""
+    cert_manager: NotRequired[str]
+    """cert-manager; default ``cert-manager``."""
 
-    kueue: str = "kueue-system"
-    """Kueue."""
+    kueue: NotRequired[str]
+    """Kueue; default ``kueue-system``."""
 
-    monitoring: str = "monitoring"
-    """kube-prometheus-stack."""
+    monitoring: NotRequired[str]
+    """kube-prometheus-stack; default ``monitoring``."""
 
 
-@dataclass(frozen=True)
-class ClusterOperatorsArgs:
-    """What ``ClusterOperators`` needs."""
+DEFAULT_NAMESPACES = OperatorNamespaces(
+    gpu_operator="gpu-operator",
+    network_operator="nvidia-network-operator",
+    node_feature_discovery="node-feature-discovery",
+    cert_manager="cert-manager",
+    kueue="kueue-system",
+    monitoring="monitoring",
+)
 
-    operators: Operators
-    """Pinned operator versions and the GPU driver settings from the site config."""
 
-    sharing: GpuSharingConfig = field(default_factory=GpuSharingConfig)
-    """MIG layouts and device-plugin configurations of every pool (``gpu_sharing.merge_sharing``)."""
+def operator_namespaces(chosen: OperatorNamespaces | None = None) -> dict[str, str]:
+    """Every operator's namespace by ``OperatorNamespaces`` key: ``chosen``'s, else the default."""
+    return {key: str(chosen.get(key, default) if chosen else default) for key, default in DEFAULT_NAMESPACES.items()}
 
-    driver_upgrade: DriverUpgrade = field(default_factory=DriverUpgrade)
+
+class PrometheusSizing(TypedDict):
+    """How Prometheus (kube-prometheus-stack) is sized: shards, a persistent volume each, retention."""
+
+    retention: str
+    """How long metrics are kept (Prometheus duration, e.g. ``15d``)."""
+
+    storage_gi: int
+    """Persistent volume of each shard, GiB; retention also stops at 90% of it."""
+
+    storage_class: NotRequired[str | None]
+    """StorageClass of the volumes; absent or None: the cluster's default class."""
+
+    shards: NotRequired[int]
+    """Prometheus shards, each scraping its share of the targets (DCGM and node exporters); default 1."""
+
+
+class GpuSharingLayout(TypedDict):
+    """How the GPUs of the nodes that select one sharing configuration are shared."""
+
+    mig_devices: NotRequired[dict[str, int]]
+    """MIG devices each GPU is partitioned into, by profile (``{"3g.90gb": 2}``); absent: no MIG."""
+
+    time_slicing_replicas: NotRequired[int]
+    """Pods that share each GPU by time-slicing (the device plugin's replicas); absent: no time-slicing."""
+
+
+def mig_layout(devices: dict[str, int]) -> list[dict[str, Any]]:
+    """A MIG-parted layout: every GPU of the node partitioned into ``devices``."""
+    return [{"devices": "all", "mig-enabled": True, "mig-devices": dict(devices)}]
+
+
+def time_slicing_config(replicas: int) -> dict[str, Any]:
+    """A device-plugin configuration sharing every GPU among ``replicas`` pods by time-slicing."""
+    return {
+        "version": "v1",
+        "flags": {"migStrategy": "none"},
+        "sharing": {"timeSlicing": {"resources": [{"name": GPU_RESOURCE, "replicas": replicas}]}},
+    }
+
+
+def sharing_config(layouts: dict[str, GpuSharingLayout]) -> GpuSharingConfig:
+    """The MIG-parted and device-plugin entries of ``layouts``, keyed by the name nodes select."""
+    return GpuSharingConfig(
+        mig_configs={
+            name: mig_layout(layout["mig_devices"]) for name, layout in layouts.items() if "mig_devices" in layout
+        },
+        device_plugin_configs={
+            name: time_slicing_config(layout["time_slicing_replicas"])
+            for name, layout in layouts.items()
+            if "time_slicing_replicas" in layout
+        },
+    )
+
+
+class ClusterOperatorsArgs(TypedDict):
+    """What ``ClusterOperators`` needs: the pinned versions, the GPU driver's settings, Prometheus' size."""
+
+    versions: OperatorVersions
+    """Pinned version of each operator and driver."""
+
+    kernel_module_type: str
+    """GPU driver kernel modules: ``auto``, ``open`` or ``proprietary``."""
+
+    rdma: bool
+    """GPUDirect RDMA (nvidia-peermem / DMA-BUF) in the GPU driver."""
+
+    driver_upgrade: UpgradePolicy
     """Driver upgrade policy for GPU nodes no pool's ``NVIDIADriver`` selects (the strictest pool's)."""
 
-    tolerations: tuple[dict[str, Any], ...] = ()
-    """Tolerations node daemons need to reach tainted (dedicated) pools."""
+    prometheus: PrometheusSizing
+    """Prometheus' shards, volumes and retention."""
 
-    namespaces: OperatorNamespaces = field(default_factory=OperatorNamespaces)
-    """Namespace of each operator."""
+    gpu_sharing: NotRequired[dict[str, GpuSharingLayout]]
+    """MIG layouts and time-slicing by the configuration name nodes select with ``nvidia.com/mig.config``
+    or ``nvidia.com/device-plugin.config`` (``GpuNodePool`` uses the pool name); default: whole GPUs."""
 
-    prometheus_shards: int = 1
-    """Prometheus shards: each scrapes its share of the targets (DCGM and node exporters of every node)."""
+    tolerations: NotRequired[list[dict[str, str]]]
+    """Tolerations (``key``, ``operator``, ``value``, ``effect``) node daemons need to reach tainted
+    (dedicated) pools; default none."""
+
+    namespaces: NotRequired[OperatorNamespaces]
+    """Namespace of each operator; each absent one takes its default."""
 
 
 class ClusterOperators(pulumi.ComponentResource):
@@ -206,28 +316,34 @@ class ClusterOperators(pulumi.ComponentResource):
     """
 
     namespaces: pulumi.Output[dict[str, str]]
+    """Namespace of each operator, by release name (``gpu-operator``, ``kueue``, ...)."""
+
     versions: pulumi.Output[dict[str, str]]
+    """Pinned version of each operator and driver, by release name (``gpu-driver``, ``doca-ofed`` too)."""
 
     def __init__(self, name: str, args: ClusterOperatorsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:operators:ClusterOperators", name, None, opts)
-        ops, ns = args.operators, args.namespaces
+        super().__init__(component_type(ClusterOperators), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, ClusterOperatorsArgs)
+        versions, ns = args["versions"], operator_namespaces(args.get("namespaces"))
         self._name = name
+        # What the component is told to wait for reaches every child (Pulumi does not pass it down).
+        self._opts = opts
         spaces = {
-            "cert-manager": (ns.cert_manager, RESTRICTED),
-            "monitoring": (ns.monitoring, PRIVILEGED),
-            "node-feature-discovery": (ns.node_feature_discovery, PRIVILEGED),
-            "gpu-operator": (ns.gpu_operator, PRIVILEGED),
-            "network-operator": (ns.network_operator, PRIVILEGED),
-            "kueue": (ns.kueue, RESTRICTED),
+            "cert-manager": (ns["cert_manager"], RESTRICTED),
+            "monitoring": (ns["monitoring"], PRIVILEGED),
+            "node-feature-discovery": (ns["node_feature_discovery"], PRIVILEGED),
+            "gpu-operator": (ns["gpu_operator"], PRIVILEGED),
+            "network-operator": (ns["network_operator"], PRIVILEGED),
+            "kueue": (ns["kueue"], RESTRICTED),
         }
         namespace = {key: self._namespace(key, space, level) for key, (space, level) in spaces.items()}
-        tolerations = list(args.tolerations)
+        tolerations = list(args.get("tolerations", []))
 
         self.cert_manager = self._release(
             "cert-manager",
             namespace["cert-manager"],
             chart=CERT_MANAGER_CHART,
-            version=ops.cert_manager.version,
+            version=versions["cert_manager"],
             values={"crds": {"enabled": True}},
         )
         self.monitoring = self._release(
@@ -235,21 +351,21 @@ class ClusterOperators(pulumi.ComponentResource):
             namespace["monitoring"],
             chart="kube-prometheus-stack",
             repo=PROMETHEUS_REPO,
-            version=ops.monitoring.version,
+            version=versions["monitoring"],
             values={
                 "prometheus": {"prometheusSpec": _prometheus_spec(args)},
                 "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
             },
         )
         # The policy first: no nfd-worker writes a NodeFeature before it is bound to its node.
-        bound = self._bind_node_features(name, ns.node_feature_discovery)
+        bound = self._bind_node_features(name, ns["node_feature_discovery"])
         self.node_feature_discovery = self._release(
             "node-feature-discovery",
             namespace["node-feature-discovery"],
             chart=NFD_CHART,
-            version=oci_chart_version(ops.node_feature_discovery.version),
+            version=oci_chart_version(versions["node_feature_discovery"]),
             values={
-                "master": {"config": nfd_master_config(ns.node_feature_discovery)},
+                "master": {"config": nfd_master_config(ns["node_feature_discovery"])},
                 "worker": {
                     "tolerations": tolerations,
                     # Label network controllers (class 02: InfiniBand HCAs) as well as the default
@@ -264,13 +380,13 @@ class ClusterOperators(pulumi.ComponentResource):
             },
             depends_on=[bound],
         )
-        config_maps = self._sharing_config_maps(args.sharing, namespace["gpu-operator"])
+        config_maps = self._sharing_config_maps(_sharing(args), namespace["gpu-operator"])
         self.gpu_operator = self._release(
             "gpu-operator",
             namespace["gpu-operator"],
             chart="gpu-operator",
             repo=NGC_REPO,
-            version=ops.gpu_operator.version,
+            version=versions["gpu_operator"],
             values=_gpu_operator_values(args, tolerations),
             depends_on=[self.node_feature_discovery, *config_maps],
         )
@@ -279,7 +395,7 @@ class ClusterOperators(pulumi.ComponentResource):
             namespace["network-operator"],
             chart="network-operator",
             repo=NGC_REPO,
-            version=ops.network_operator.version,
+            version=versions["network_operator"],
             values={
                 # The site's NFD serves both operators; the operator still ships its NodeFeatureRules.
                 "nfd": {"enabled": False, "deployNodeFeatureRules": True},
@@ -293,7 +409,7 @@ class ClusterOperators(pulumi.ComponentResource):
             "kueue",
             namespace["kueue"],
             chart=KUEUE_CHART,
-            version=oci_chart_version(ops.kueue.version),
+            version=oci_chart_version(versions["kueue"]),
             values={
                 "enableCertManager": True,
                 "enablePrometheus": True,
@@ -305,39 +421,41 @@ class ClusterOperators(pulumi.ComponentResource):
             f"{name}-dcgm-servicemonitor",
             "monitoring.coreos.com/v1",
             "ServiceMonitor",
-            meta("nvidia-dcgm-exporter", ns.gpu_operator),
+            meta("nvidia-dcgm-exporter", ns["gpu_operator"]),
             {
                 "selector": {"matchLabels": DCGM_SERVICE_LABELS},
-                "namespaceSelector": {"matchNames": [ns.gpu_operator]},
+                "namespaceSelector": {"matchNames": [ns["gpu_operator"]]},
                 "endpoints": [{"port": DCGM_PORT, "interval": "15s", "honorLabels": True}],
             },
-            pulumi.ResourceOptions(parent=self, depends_on=[self.monitoring, self.gpu_operator]),
+            child_options(self, opts, self.monitoring, self.gpu_operator),
         )
 
         self.namespaces = pulumi.Output.from_input({key: space for key, (space, _) in spaces.items()})
-        self.versions = pulumi.Output.from_input(operator_versions(ops))
+        self.versions = pulumi.Output.from_input(operator_versions(versions))
         self.register_outputs({"namespaces": self.namespaces, "versions": self.versions})
 
     def _bind_node_features(self, name: str, namespace: str) -> pulumi.Resource:
         # NodeFeatureRules match node names that nfd-worker publishes: bind them to the kubelet's
         # identity before any rule writes isolation labels (components/compute/node_identity.py).
         policy, binding = nodefeature_binding_policy(namespace)
-        opts = pulumi.ResourceOptions(parent=self)
         created = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            f"{name}-nodefeature-binding", metadata=meta(NODEFEATURE_BINDING), spec=cast(Any, policy), opts=opts
+            f"{name}-nodefeature-binding",
+            metadata=meta(NODEFEATURE_BINDING),
+            spec=cast(Any, policy),
+            opts=child_options(self, self._opts),
         )
         return k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             f"{name}-nodefeature-binding-binding",
             metadata=meta(NODEFEATURE_BINDING),
             spec=cast(Any, {"policyName": NODEFEATURE_BINDING, **binding}),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[created]),
+            opts=child_options(self, self._opts, created),
         )
 
     def _namespace(self, key: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
         return k8s.core.v1.Namespace(
             f"{self._name}-ns-{key}",
             metadata=meta(name, labels=pod_security_labels(pod_security)),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, self._opts),
         )
 
     def _release(
@@ -359,7 +477,7 @@ class ClusterOperators(pulumi.ComponentResource):
             namespace=namespace.metadata.name,
             values=values,
             repo=repo,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            opts=child_options(self, self._opts, *(depends_on or [])),
         )
 
     def _sharing_config_maps(
@@ -373,7 +491,7 @@ class ClusterOperators(pulumi.ComponentResource):
                     f"{self._name}-mig-parted-config",
                     metadata={"name": MIG_CONFIG_MAP, "namespace": namespace_name, "labels": dict(PART_OF)},
                     data={"config.yaml": sharing.mig_parted_yaml()},
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=child_options(self, self._opts),
                 )
             )
         if sharing.mig_configs or sharing.device_plugin_configs:
@@ -382,14 +500,18 @@ class ClusterOperators(pulumi.ComponentResource):
                     f"{self._name}-device-plugin-config",
                     metadata={"name": DEVICE_PLUGIN_CONFIG_MAP, "namespace": namespace_name, "labels": dict(PART_OF)},
                     data=sharing.device_plugin_files(),
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=child_options(self, self._opts),
                 )
             )
         return made
 
 
+def _sharing(args: ClusterOperatorsArgs) -> GpuSharingConfig:
+    return sharing_config(args.get("gpu_sharing", {}))
+
+
 def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str, Any]]) -> dict[str, Any]:
-    gpu, sharing, upgrade = args.operators.gpu_operator, args.sharing, args.driver_upgrade
+    sharing, upgrade = _sharing(args), args["driver_upgrade"]
     values: dict[str, Any] = {
         "nfd": {"enabled": False},
         "driver": {
@@ -397,10 +519,10 @@ def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str,
             # Each pool's NVIDIADriver (GpuNodePool) owns its nodes' driver and upgrade policy
             # (GPU Operator docs, "NVIDIA GPU Driver Custom Resource Definition").
             "nvidiaDriverCRD": {"enabled": True, "deployDefaultCR": False},
-            "version": gpu.driver_version,
-            "kernelModuleType": gpu.kernel_module_type,
-            "rdma": {"enabled": gpu.rdma, "useHostMofed": False},
-            "upgradePolicy": gpu_driver_upgrade_policy(upgrade.as_args()),
+            "version": args["versions"]["gpu_driver"],
+            "kernelModuleType": args["kernel_module_type"],
+            "rdma": {"enabled": args["rdma"], "useHostMofed": False},
+            "upgradePolicy": gpu_driver_upgrade_policy(upgrade),
         },
         "mig": {"strategy": sharing.mig_strategy},
         # The site's own ServiceMonitor (below the releases) scrapes DCGM; the chart's would double it.
@@ -418,13 +540,14 @@ def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str,
 
 def _prometheus_spec(args: ClusterOperatorsArgs) -> dict[str, Any]:
     """Prometheus sized for the site: shards, a persistent volume each, retention by time and size."""
-    monitoring = args.operators.monitoring
+    sizing = args["prometheus"]
     claim: dict[str, Any] = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": f"{monitoring.storage_gi}Gi"}},
+        "resources": {"requests": {"storage": f"{sizing['storage_gi']}Gi"}},
     }
-    if monitoring.storage_class is not None:
-        claim["storageClassName"] = monitoring.storage_class
+    storage_class = sizing.get("storage_class")
+    if storage_class is not None:
+        claim["storageClassName"] = storage_class
     return {
         # Select ServiceMonitors, PodMonitors and rules of every release, not only this one's.
         "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -433,8 +556,8 @@ def _prometheus_spec(args: ClusterOperatorsArgs) -> dict[str, Any]:
         # The chart's default is one Prometheus on an emptyDir (kube-prometheus-stack values.yaml,
         # prometheusSpec.shards: 1, storageSpec: {}): every metric lost with the pod, one process
         # scraping every node. Shards split the targets by hash; each gets its own volume.
-        "shards": args.prometheus_shards,
-        "retention": monitoring.retention,
-        "retentionSize": f"{int(monitoring.storage_gi * PROMETHEUS_RETENTION_SHARE)}GiB",
+        "shards": sizing.get("shards", 1),
+        "retention": sizing["retention"],
+        "retentionSize": f"{int(sizing['storage_gi'] * PROMETHEUS_RETENTION_SHARE)}GiB",
         "storageSpec": {"volumeClaimTemplate": {"spec": claim}},
     }

@@ -6,16 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 import yaml
 from component_harness import assert_parented, gigafactory, pilot, record, schema_errors, spec
+from pulumi.provider.experimental.analyzer import Analyzer
 
-from components.compute.gpu_sharing import merge_sharing, pool_sharing
 from components.operators.cluster_operators import ClusterOperators, ClusterOperatorsArgs
 from infra.config.model import SiteConfig
-from infra.site import ofed_parallel_upgrades, prometheus_shards, strictest_upgrade
+from infra.config.schema import DriverUpgrade
+from infra.site import cluster_operators_args, ofed_parallel_upgrades, prometheus_shards, strictest_upgrade
 
-TYPE = "gigafactory:operators:ClusterOperators"
+TYPE = "gigafactory:index:ClusterOperators"
 CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -24,11 +26,10 @@ def build(config: SiteConfig) -> Any:
     def program(opts: pulumi.ResourceOptions) -> None:
         ClusterOperators(
             "ops",
-            ClusterOperatorsArgs(
-                operators=config.operators,
-                sharing=merge_sharing(pool_sharing(p) for p in config.node_pools),
-                driver_upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
-                tolerations=({"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoSchedule"},),
+            cluster_operators_args(
+                config,
+                upgrade=strictest_upgrade(p.driver_upgrade for p in config.node_pools),
+                tolerations=[{"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoSchedule"}],
             ),
             opts,
         )
@@ -149,7 +150,8 @@ def test_prometheus_is_sharded_and_persistent_for_the_100k_site() -> None:
     assert prometheus_shards(pilot()) == 1
 
     def program(opts: pulumi.ResourceOptions) -> None:
-        ClusterOperators("ops", ClusterOperatorsArgs(operators=config.operators, prometheus_shards=14), opts)
+        args = cluster_operators_args(config, upgrade=DriverUpgrade(), tolerations=[])
+        ClusterOperators("ops", args, opts)
 
     prometheus = releases(record(program))["kube-prometheus-stack"].inputs["values"]["prometheus"]["prometheusSpec"]
     assert prometheus["shards"] == 14
@@ -189,3 +191,84 @@ def test_kueue_manages_every_tenant_workload_and_no_system_namespace() -> None:
         config["integrations"]["frameworks"]
     )
     assert config["webhook"] == {"port": 9443}
+
+
+def test_plain_data_args_build_the_operators_without_the_site_model() -> None:
+    """Args are plain values: versions, driver settings, Prometheus' size and how GPUs are shared; the
+    namespaces default, and ``opts.depends_on`` reaches every child."""
+    args: ClusterOperatorsArgs = {
+        "versions": {
+            "cert_manager": "v1.19.1",
+            "monitoring": "86.2.3",
+            "node_feature_discovery": "v0.19.0",
+            "gpu_operator": "v26.3.0",
+            "gpu_driver": "595.58.03",
+            "network_operator": "v26.4.1",
+            "doca_ofed": "doca3.4.1-26.04-1.1.0.0-1",
+            "kueue": "v0.19.2",
+        },
+        "kernel_module_type": "open",
+        "rdma": True,
+        "driver_upgrade": {
+            "max_unavailable": "25%",
+            "max_parallel_upgrades": 2,
+            "drain": False,
+            "drain_timeout_seconds": 0,
+        },
+        # A program in another language sends numbers as floats (the engine's protobuf Struct).
+        "prometheus": {"retention": "7d", "storage_gi": 100.0},  # type: ignore[typeddict-item]
+        "gpu_sharing": {"infer": {"mig_devices": {"1g.23gb": 7}}, "dev": {"time_slicing_replicas": 4}},
+        "namespaces": {"kueue": "queues"},
+    }
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        first = k8s.core.v1.ConfigMap("cluster-ready", opts=opts)
+        ClusterOperators("ops", args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[first])))
+
+    recording = record(program)
+    found = releases(recording)
+    assert (found["kueue"].inputs["namespace"], found["kueue"].inputs["version"]) == ("queues", "0.19.2")
+    assert found["gpu-operator"].inputs["namespace"] == "gpu-operator"
+    values = found["gpu-operator"].inputs["values"]
+    assert values["driver"]["upgradePolicy"]["maxUnavailable"] == "25%"
+    assert values["driver"]["kernelModuleType"] == "open"
+    prometheus = found["kube-prometheus-stack"].inputs["values"]["prometheus"]["prometheusSpec"]
+    assert (prometheus["shards"], prometheus["retentionSize"]) == (1, "90GiB")
+    assert prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "100Gi"
+    assert "storageClassName" not in prometheus["storageSpec"]["volumeClaimTemplate"]["spec"]
+    parted = yaml.safe_load(
+        recording.one("ConfigMap", "gigafactory-mig-parted-config", "gpu-operator").inputs["data"]["config.yaml"]
+    )
+    assert parted["mig-configs"]["infer"] == [{"devices": "all", "mig-enabled": True, "mig-devices": {"1g.23gb": 7}}]
+    plugin = recording.one("ConfigMap", "gigafactory-device-plugin-config", "gpu-operator").inputs["data"]
+    assert yaml.safe_load(plugin["dev"])["sharing"]["timeSlicing"]["resources"] == [
+        {"name": "nvidia.com/gpu", "replicas": 4}
+    ]
+    ready = recording.named("cluster-ready").urn
+    children = [r for r in recording.resources if r.parent == recording.component(TYPE).urn]
+    assert children and all(ready in r.depends_on for r in children), [
+        r.urn for r in children if ready not in r.depends_on
+    ]
+    assert schema_errors(recording, "1.35") == []
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([ClusterOperators])
+    component = schema["component_definitions"]["ClusterOperators"]
+    assert set(component.inputs) == {
+        "versions",
+        "kernelModuleType",
+        "rdma",
+        "driverUpgrade",
+        "prometheus",
+        "gpuSharing",
+        "tolerations",
+        "namespaces",
+    }
+    assert set(component.outputs) == {"namespaces", "versions"}
+    types = schema["type_definitions"]
+    assert {"OperatorVersions", "OperatorNamespaces", "PrometheusSizing", "GpuSharingLayout", "UpgradePolicy"} <= set(
+        types
+    )
+    described = [component.inputs, component.outputs, *(t.properties for t in types.values())]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []

@@ -19,14 +19,17 @@ from component_harness import (
     spec,
     with_compute,
 )
+from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.credentials import CredentialsError, parse_credential
 from components.network.infiniband_fabric import UFM_FIELDS, UFM_SECRET, InfiniBandFabric, InfiniBandFabricArgs
 from infra.config.model import SiteConfig
+from infra.config.schema import DriverUpgrade
 from infra.engine.runtime import SECRET
 from infra.plan.addressing import plan_addressing
+from infra.site import infiniband_fabric_args
 
-TYPE = "gigafactory:network:InfiniBandFabric"
+TYPE = "gigafactory:index:InfiniBandFabric"
 NAMESPACE = "nvidia-network-operator"
 
 
@@ -37,16 +40,14 @@ def build(config: SiteConfig, secrets: dict[str, str] | None = None) -> Any:
         release = k8s.helm.v3.Release("network-operator", chart="network-operator", opts=opts)
         InfiniBandFabric(
             "fabric",
-            InfiniBandFabricArgs(
-                fabric=compute,
-                addressing=plan_addressing(config),
-                pools=config.node_pools,
-                doca_ofed_version=config.operators.network_operator.doca_ofed_version,
-                network_operator_version=config.operators.network_operator.version,
-                tolerations=({"key": "k", "operator": "Exists", "effect": "NoSchedule"},),
-                requires=(release,),
+            infiniband_fabric_args(
+                config,
+                plan_addressing(config),
+                namespace=NAMESPACE,
+                upgrade=DriverUpgrade(),
+                tolerations=[{"key": "k", "operator": "Exists", "effect": "NoSchedule"}],
             ),
-            opts,
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[release])),
         )
 
     if secrets is None and compute.ufm_credentials_secret is not None:
@@ -166,3 +167,76 @@ def test_exclusive_rdma_is_set_on_the_gpu_nodes_and_the_shared_device_plugin_is_
 def test_shared_rdma_sets_no_pool_config() -> None:
     recording = build(with_compute(pilot(), rdma_mode="shared"))
     assert recording.kind("SriovNetworkPoolConfig") == []
+
+
+def test_plain_data_args_build_the_fabric_without_the_site_model() -> None:
+    """Any Pulumi program can use the component: Args are plain values, the defaults are documented
+    (namespace ``nvidia-network-operator``, exclusive RDMA, no UFM), and ``opts.depends_on`` reaches
+    every object that needs the Network Operator's CRDs. A program in another language sends numbers as
+    floats (the engine's protobuf Struct): names and counts still read the integers."""
+    args: InfiniBandFabricArgs = {
+        "rails": [
+            {
+                "rail": 0.0,  # type: ignore[typeddict-item]
+                "subnet": "10.64.0.0/20",
+                "ippool": "rail0",
+                "pools": ["gpu"],
+                "per_node_block": 4,
+                "vfs_per_node": 4,
+            }
+        ],
+        "doca_ofed_version": "doca3.4.1-26.04-1.1.0.0-1",
+        "network_operator_version": "v26.4.1",
+        "ofed_upgrade": {
+            "max_unavailable": "2",
+            "max_parallel_upgrades": 3,
+            "drain": True,
+            "drain_timeout_seconds": 60,
+        },
+    }
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        release = k8s.helm.v3.Release("network-operator", chart="network-operator", opts=opts)
+        InfiniBandFabric(
+            "fabric", args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[release]))
+        )
+
+    recording = record(program)
+    policy = spec(recording.one("NicClusterPolicy", "nic-cluster-policy"))
+    assert "ibKubernetes" not in policy and recording.kind("Secret") == []
+    assert policy["ofedDriver"]["upgradePolicy"]["maxParallelUpgrades"] == 3
+    assert policy["tolerations"] == []
+    pool_config = spec(recording.one("SriovNetworkPoolConfig", "gigafactory-rdma", NAMESPACE))
+    assert pool_config["maxUnavailable"] == 2, "a count stays an integer (IntOrString)"
+    assert spec(recording.one("SriovNetworkNodePolicy", "ib-rail0", NAMESPACE))["numVfs"] == 4
+    assert spec(recording.one("IPoIBNetwork", "rail0"))["master"] == "ib-rail0"
+    assert recording.named("fabric-ippool-rail0").inputs["metadata"]["name"] == "rail0"
+    release = recording.named("network-operator").urn
+    for kind in ("NicClusterPolicy", "IPPool", "IPoIBNetwork", "SriovNetworkNodePolicy", "SriovNetworkPoolConfig"):
+        for resource in recording.kind(kind):
+            assert release in resource.depends_on, resource.urn
+    assert schema_errors(recording, "1.35") == []
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([InfiniBandFabric])
+    component = schema["component_definitions"]["InfiniBandFabric"]
+    assert set(component.inputs) == {
+        "rails",
+        "docaOfedVersion",
+        "networkOperatorVersion",
+        "ofedUpgrade",
+        "rdmaMode",
+        "ufmCredentialsSecret",
+        "namespace",
+        "tolerations",
+    }
+    assert set(component.outputs) == {"rails", "rdmaResources", "vfResources", "ippools", "pkeyManagement"}
+    assert [k for k, v in component.inputs.items() if v.optional] == [
+        "rdmaMode",
+        "ufmCredentialsSecret",
+        "namespace",
+        "tolerations",
+    ]
+    described = [component.inputs, component.outputs, schema["type_definitions"]["FabricRail"].properties]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []

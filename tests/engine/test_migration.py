@@ -53,7 +53,7 @@ def test_every_resource_of_the_one_stack_site_maps_to_one_in_the_split_site() ->
     assert mapping.dropped == (), "the split deletes nothing"
     assert set(mapping.moves) | set(mapping.kept) == {r.urn for r in old.resources}
     kept_types = {old.resource(u).type for u in mapping.kept}  # type: ignore[union-attr]
-    assert "gigafactory:operators:ClusterOperators" in kept_types, "the operators stay in the site's stack"
+    assert "gigafactory:index:ClusterOperators" in kept_types, "the operators stay in the site's stack"
     assert {urn_stack(u) for u in mapping.kept} == {"eu-pilot"}
     created = {new.resource(u).type for u in mapping.created}  # type: ignore[union-attr]
     assert created == {"pulumi:providers:kubernetes", "gigafactory:site:GigafactorySite"}, "each stack's own roots"
