@@ -43,6 +43,7 @@ Pools with taints also register with them (kubelet ``--register-with-taints``, f
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,7 @@ RESTRICTED_LABEL_NS = "node-restriction.kubernetes.io"
 TOPOLOGY_LABELS = (POD_LABEL, BLOCK_LABEL, RACK_LABEL, LEAF_GROUP_LABEL)
 # nfd-master refuses a longer labelsTemplate (NFD v0.19.0 pkg/apis/nfd/template/template.go, MaxTemplateSize).
 MAX_TEMPLATE_BYTES = 64 * 1024
+_NOT_LITERAL = re.compile(r"[^A-Za-z0-9-]")
 
 WRITER_NFD = "nfd-master (NodeFeatureRule by node name)"
 WRITER_KUBELET = "kubelet --register-with-taints at join (gigafactory inventory)"
@@ -129,7 +131,9 @@ def unit_rules(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -
 
 def placement_labels(topology: NodeTopology) -> dict[str, str]:
     """The labels placing a node in the fabric that a rule writes (the kubelet sets the hostname)."""
-    return {key: value for key, value in topology.labels().items() if key != HOSTNAME_LABEL}
+    labels = topology.labels()
+    del labels[HOSTNAME_LABEL]
+    return labels
 
 
 def _unit_rules(
@@ -209,7 +213,7 @@ def pattern_names(pattern: str) -> list[str] | None:
 def _literal(name: str) -> str:
     # Host names are letters, digits and '-', literal in RE2 outside a class; anything else is
     # escaped (Go's regexp/syntax takes any escaped punctuation as itself).
-    return "".join(c if c.isalnum() or c == "-" else "\\" + c for c in name)
+    return _NOT_LITERAL.sub(r"\\\g<0>", name)
 
 
 _TEMPLATE_HEAD = "{{- range .system.name }}\n"

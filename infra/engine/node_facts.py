@@ -8,7 +8,7 @@ CPUs and memory for Kueue quotas, the GPU units the device plugin advertises, th
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from components.labels import GPU_RESOURCE
@@ -41,10 +41,10 @@ def scheduling_facts(plan: SitePlan, pool: NodePool) -> dict[str, Any]:
 
 
 def _domains(plan: SitePlan, pool: NodePool) -> dict[str, dict[str, int]]:
-    sizes: dict[str, Counter[str]] = {}
+    sizes: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for position in range(pool.nodes):
         for label, value in plan.node_topology(pool, position).labels().items():
-            sizes.setdefault(label, Counter())[value] += 1
+            sizes[label][value] += 1
     return {
         label: {"domains": len(counts), "largest": max(counts.values()), "smallest": min(counts.values())}
         for label, counts in sorted(sizes.items())

@@ -20,9 +20,11 @@ from typing import Any
 
 import pulumi
 from google.protobuf import json_format
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.engine.registration import RecordedResource as RecordedResource
 from infra.errors import GigafactoryError
@@ -80,11 +82,21 @@ class RecordingMonitor(MockMonitor):
         self.duplicates: list[str] = []
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+        self._pending: dict[str, tuple[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method name
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
-            return response
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        # The mocks answer with the inputs themselves (_EchoMocks), so the answer is the request's
+        # own properties, handed back as they came. MockMonitor.RegisterResource decodes them into
+        # Python and encodes them again to say the same thing, which costs about as much per
+        # property as the SDK's own serialisation; the decoded registration is made only when a
+        # lookup asks for it (_registrations).
+        urn = self.make_urn(request.parent, request.type, request.name)
+        resource_id = f"{request.name}-id"
+        with self._lock:
+            self._pending[urn] = (resource_id, request.object)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=request.object)
         inputs = scrub(json_format.MessageToDict(request.object, preserving_proto_field_name=True))
         recorded = RecordedResource(
             urn=response.urn,
@@ -112,6 +124,28 @@ class RecordingMonitor(MockMonitor):
         if self.on_register is not None:
             self.on_register(count)
         return response
+
+    def _registrations(self) -> None:
+        """Decode the pending registrations into ``resources``, which MockMonitor's lookups read."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            _ensure_event_loop()  # type: ignore[no-untyped-call]
+        for urn, (resource_id, state) in pending.items():
+            self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, rpc.deserialize_properties(state))
+
+    def Invoke(self, request: Any) -> Any:  # the gRPC method name; `pulumi:pulumi:getResource` reads registrations
+        self._registrations()
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
+
+    def ExistsResource(self, request: Any) -> Any:  # the gRPC method name
+        self._registrations()
+        return super().ExistsResource(request)  # type: ignore[no-untyped-call]
+
+    def get_registered_resources(self) -> dict[str, MockMonitor.ResourceRegistration]:
+        """Every registration so far (MockMonitor's, for tests that inspect them)."""
+        self._registrations()
+        return super().get_registered_resources()
 
 
 class DuplicateResourceError(GigafactoryError, RuntimeError):

@@ -64,3 +64,22 @@ def test_duplicate_urns_fail_like_the_engine() -> None:
 
     with pytest.raises(DuplicateResourceError, match="Namespace::same"):
         record_program(twice, project="gigafactory", stack="dup")
+
+
+def test_a_registered_resource_can_be_looked_up_by_urn() -> None:
+    # Registrations are echoed without decoding; a lookup (getResource) still finds them decoded.
+    found: dict[str, object] = {}
+
+    def program() -> None:
+        thing = pulumi.CustomResource("test:index:Thing", "a", {"size": 3, "tags": {"k": "v"}})
+
+        def lookup(urn: str) -> pulumi.Output[list[object]]:
+            again = pulumi.CustomResource("test:index:Thing", "a", None, opts=pulumi.ResourceOptions(urn=urn))
+            return pulumi.Output.all(again.id, again.urn).apply(lambda got: found.setdefault("again", got))
+
+        thing.urn.apply(lookup)
+        thing.id.apply(lambda got: found.setdefault("id", got))
+
+    (recorded,) = record_program(program, project="p", stack="s")
+    assert recorded.inputs == {"size": 3, "tags": {"k": "v"}}
+    assert found == {"id": "a-id", "again": ["a-id", recorded.urn]}
