@@ -47,6 +47,14 @@ class WekaDriver(StorageDriver):
         # Directory-backed volumes in the WEKA filesystem that carries the system's name, quota
         # enforced (WEKA CSI docs, "Configure directory-backed StorageClass").
         params = {"volumeType": "dir/v1", "filesystemName": system.name, "capacityEnforcement": "HARD"}
+        if system.encrypted:
+            # With encryptionEnabled the driver refuses a directory-backed volume in a filesystem
+            # that is not encrypted ("Cannot create encrypted directory-backed volume on
+            # unencrypted filesystem", csi-wekafs v2.8.8 pkg/wekafs/volume.go Volume.Create;
+            # ObtainRequestParams reads the parameter; examples/dynamic_filesystem_encrypted/
+            # README.md). The filesystem itself is created encrypted on the WEKA cluster, whose
+            # KMS holds its key: the driver only checks it.
+            params["encryptionEnabled"] = "true"
         if with_secret:
             params |= csi_secret_parameters(self.credential_secret(system))
         return ClassSpec(self.provisioner, params)

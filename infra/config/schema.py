@@ -464,6 +464,20 @@ class KeyManager(Model):
     )
 
 
+# How each kind's encryption at rest comes about. configured: gigafactory writes it and the cluster
+# enforces it (Rook: dm-crypt OSDs, CephCluster encryptedDevice; WEKA: StorageClass
+# encryptionEnabled, csi.weka.io refuses a volume in an unencrypted filesystem, csi-wekafs v2.8.8
+# pkg/wekafs/volume.go). attested: a setting of the storage system that its CSI driver can neither
+# set nor check (vast-csi v2.5.0 reads no encryption parameter: vast_csi/volume_builder.py
+# BaseBuilder; VAST encrypts cluster-wide), so only the site can state it.
+ENCRYPTION_AT_REST: dict[str, Literal["configured", "attested"]] = {
+    "rook-ceph": "configured",
+    "weka": "configured",
+    "vast": "attested",
+    "exascaler": "attested",
+}
+
+
 class StorageSystem(Model):
     """A parallel filesystem or object store and who may use it."""
 
@@ -475,7 +489,20 @@ class StorageSystem(Model):
     write_gb_per_s: Number = Field(gt=0, description="Target aggregate write bandwidth, GB/s.")
     mount_path: AbsolutePath | None = Field(None, description="Where nodes mount it (filesystems).")
     reclaim_policy: Literal["Retain", "Delete"] = Field("Retain", description="PV reclaim policy.")
-    encrypted: Flag = Field(False, description="Data encrypted at rest.")
+    encrypted: Flag = Field(
+        False,
+        description=(
+            "Data encrypted at rest: configured for rook-ceph (dm-crypt OSDs) and weka (the CSI driver provisions "
+            "only in an encrypted filesystem); vast and exascaler need encryption_attested."
+        ),
+    )
+    encryption_attested: Flag = Field(
+        False,
+        description=(
+            "vast and exascaler only: the site attests that the storage system itself encrypts all data at rest, "
+            "a setting of the system that its CSI driver can neither set nor check (verify it on the system)."
+        ),
+    )
     kms: KeyManager | None = Field(None, description="Rook-Ceph only: the key manager holding the encryption keys.")
     tenants: tuple[DnsLabel, ...] = Field((), description="Tenants allowed to use it.")
     endpoint: str = environment("Storage endpoint: Lustre NID and fs, WEKA/VAST API, Ceph cluster.", min_length=1)
@@ -509,6 +536,39 @@ class StorageSystem(Model):
             )
         elif self.kms is not None and not self.encrypted:
             yield Problem(("kms",), "a key manager without encrypted: true encrypts nothing", "set encrypted: true")
+
+    @rule
+    def encryption_at_rest_is_configured_or_attested(self) -> Iterator[Problem]:
+        how = ENCRYPTION_AT_REST[self.kind]
+        if self.encrypted and how == "attested" and not self.encryption_attested:
+            yield Problem(
+                ("encrypted",),
+                f"kind {self.kind} encrypts at rest by a setting of the storage system itself, which its CSI driver "
+                "can neither set nor check (no StorageClass parameter for it): encrypted: true alone is only a label",
+                "if the system encrypts all data at rest, attest it with encryption_attested: true and verify it "
+                "on the system; or keep the data on a kind whose encryption gigafactory configures (weka, rook-ceph)",
+            )
+        if self.encrypted and self.kind == "weka" and self.credentials_secret is None:
+            # csi.weka.io checks the filesystem's encryption through the WEKA API ("cannot create
+            # encrypted volume without API binding", csi-wekafs v2.8.8 pkg/wekafs/volume.go).
+            yield Problem(
+                ("encrypted",),
+                "the WEKA CSI driver checks that the filesystem is encrypted through the WEKA API, and "
+                "credentials_secret is not set: it would refuse every volume",
+                "set credentials_secret to the Pulumi config secret with the WEKA API credentials",
+            )
+        if self.encryption_attested and how == "configured":
+            yield Problem(
+                ("encryption_attested",),
+                f"kind {self.kind}'s encryption at rest is configured by gigafactory, not attested",
+                "remove encryption_attested; encrypted: true configures it",
+            )
+        elif self.encryption_attested and not self.encrypted:
+            yield Problem(
+                ("encryption_attested",),
+                "attests encryption at rest, and encrypted is false",
+                "set encrypted: true, or remove encryption_attested",
+            )
 
     @rule
     def interface_fits_kind(self) -> Iterator[Problem]:

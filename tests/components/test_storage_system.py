@@ -155,6 +155,20 @@ def test_api_credentials_become_secrets_the_storage_class_references() -> None:
     assert_no_secret(recording)
 
 
+def test_an_encrypted_weka_system_provisions_only_in_an_encrypted_filesystem() -> None:
+    # csi-wekafs v2.8.8 pkg/wekafs/volume.go: with encryptionEnabled "true" (ObtainRequestParams),
+    # Create refuses a directory-backed volume whose filesystem is not encrypted ("Cannot create
+    # encrypted directory-backed volume on unencrypted filesystem"); examples/
+    # dynamic_filesystem_encrypted/README.md. The parameter is a string, not a boolean.
+    recording = build(gigafactory(), "weka")
+    genomics = recording.one("StorageClass", "weka-genomics")
+    assert genomics.inputs["parameters"]["encryptionEnabled"] == "true"
+    assert labels(genomics)["gigafactory.eu/encrypted"] == "true"
+    fast = recording.one("StorageClass", "weka-fast")
+    assert "encryptionEnabled" not in fast.inputs["parameters"]
+    assert labels(fast)["gigafactory.eu/encrypted"] == "false"
+
+
 def test_vast_driver_is_pinned_and_its_classes_point_at_their_cluster() -> None:
     recording = build(gigafactory(), "vast")
     release = recording.of_type(RELEASE)

@@ -74,7 +74,7 @@ storage:
     tenants: [lab, startup]
     endpoint: "10.1.0.10@o2ib:/fs"
   - name: clinical
-    kind: vast
+    kind: weka
     capacity_tb: 100
     read_gb_per_s: 10
     write_gb_per_s: 5

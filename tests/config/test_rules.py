@@ -80,7 +80,51 @@ def case(rule: str, *edits: Edit, errors: tuple[str, ...] = (), id: str = "") ->
     return pytest.param(Case(rule, edits, errors), id=f"{rule}-{id}" if id else rule)
 
 
+# The clinical system (storage[1], lines 46-55) as VAST, whose encryption at rest only the site can attest.
+CLINICAL_VAST: Edit = ("    kind: weka\n", "    kind: vast\n")
+ATTESTED: Edit = ("    encrypted: true\n", "    encrypted: true\n    encryption_attested: true\n")
+
 FAILING = [
+    case(
+        "encryption_at_rest_is_configured_or_attested",
+        CLINICAL_VAST,
+        errors=(
+            "site.yaml:52:16: storage[1].encrypted: kind vast encrypts at rest by a setting of the storage system "
+            "itself, which its CSI driver can neither set nor check (no StorageClass parameter for it): encrypted: "
+            "true alone is only a label\n  hint: if the system encrypts all data at rest, attest it with "
+            "encryption_attested: true and verify it on the system; or keep the data on a kind whose encryption "
+            "gigafactory configures (weka, rook-ceph)",
+        ),
+        id="vast-unattested",
+    ),
+    case(
+        "encryption_at_rest_is_configured_or_attested",
+        ("    credentials_secret: vastApi\n", ""),
+        errors=(
+            "site.yaml:52:16: storage[1].encrypted: the WEKA CSI driver checks that the filesystem is encrypted "
+            "through the WEKA API, and credentials_secret is not set: it would refuse every volume\n  hint: set "
+            "credentials_secret to the Pulumi config secret with the WEKA API credentials",
+        ),
+        id="weka-without-api",
+    ),
+    case(
+        "encryption_at_rest_is_configured_or_attested",
+        ATTESTED,
+        errors=(
+            "site.yaml:53:26: storage[1].encryption_attested: kind weka's encryption at rest is configured by "
+            "gigafactory, not attested\n  hint: remove encryption_attested; encrypted: true configures it",
+        ),
+        id="weka-attested",
+    ),
+    case(
+        "encryption_at_rest_is_configured_or_attested",
+        ("    mount_path: /lustre\n", "    mount_path: /lustre\n    encryption_attested: true\n"),
+        errors=(
+            "site.yaml:44:26: storage[0].encryption_attested: attests encryption at rest, and encrypted is false\n"
+            "  hint: set encrypted: true, or remove encryption_attested",
+        ),
+        id="attested-unencrypted",
+    ),
     case(
         "encryption_keys_in_a_key_manager",
         (
@@ -88,10 +132,10 @@ FAILING = [
             '    encrypted: true\n    kms: {provider: vault, address: "https://vault:8200", secret: vaultToken}\n',
         ),
         errors=(
-            "site.yaml:53:10: storage[1].kms: kind vast keeps its encryption keys on the storage system itself; kms "
+            "site.yaml:53:10: storage[1].kms: kind weka keeps its encryption keys on the storage system itself; kms "
             "configures Rook-Ceph\n  hint: remove kms and set up the key manager on the storage system",
         ),
-        id="kms-on-vast",
+        id="kms-on-weka",
     ),
     case(
         "racks_hold_their_nodes",
@@ -374,7 +418,7 @@ FAILING = [
     ),
     case(
         "tenants_not_in_storage_namespaces",
-        ("kind: vast", "kind: rook-ceph"),
+        ("kind: weka", "kind: rook-ceph"),
         ("endpoint: https://vms.example.internal", "endpoint: startup/fs"),
         CEPH_NODES,
         errors=(
@@ -730,7 +774,7 @@ FAILING = [
     ),
     case(
         "ceph_runs_on_storage_nodes",
-        ("    kind: vast\n", "    kind: rook-ceph\n"),
+        ("    kind: weka\n", "    kind: rook-ceph\n"),
         errors=(
             "site.yaml:47:11: storage[1].kind: rook-ceph runs Ceph on the site's storage nodes, and storage_nodes is "
             "empty (Ceph on GPU nodes would take their disks and block their drains)\n"
@@ -741,10 +785,11 @@ FAILING = [
 
 
 VALID = [
-    case("ceph_runs_on_storage_nodes", ("    kind: vast\n", "    kind: rook-ceph\n"), CEPH_NODES),
+    case("encryption_at_rest_is_configured_or_attested", CLINICAL_VAST, ATTESTED),
+    case("ceph_runs_on_storage_nodes", ("    kind: weka\n", "    kind: rook-ceph\n"), CEPH_NODES),
     case(
         "encryption_keys_in_a_key_manager",
-        ("    kind: vast\n", "    kind: rook-ceph\n"),
+        ("    kind: weka\n", "    kind: rook-ceph\n"),
         (
             "    encrypted: true\n",
             '    encrypted: true\n    kms: {provider: vault, address: "https://vault:8200", secret: vaultToken}\n',
@@ -783,7 +828,7 @@ VALID = [
     case("tenants_listed_once"),
     case(
         "interface_fits_kind",
-        ("    kind: vast\n", "    kind: rook-ceph\n    interface: block\n"),
+        ("    kind: weka\n", "    kind: rook-ceph\n    interface: block\n"),
         ("    mount_path: /clinical\n", ""),
         CEPH_NODES,
     ),
@@ -797,7 +842,7 @@ VALID = [
     case("regulated_is_isolated"),
     case(
         "tenants_not_in_storage_namespaces",
-        ("kind: vast", "kind: rook-ceph"),
+        ("kind: weka", "kind: rook-ceph"),
         ("endpoint: https://vms.example.internal", "endpoint: ceph-clinical/fs"),
         CEPH_NODES,
     ),

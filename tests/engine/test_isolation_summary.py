@@ -49,6 +49,19 @@ def test_pilot_hospital_guarantees_name_the_objects() -> None:
     assert guarantees["dedicated-nodes"].to_json()["holds"] is True
 
 
+def test_storage_encryption_names_whose_word_it_is() -> None:
+    # WEKA's is configured (the class's encryptionEnabled, checked by csi.weka.io); VAST's is the
+    # cluster's own setting, which vast-csi cannot check: the site attests it.
+    found = isolation_guarantees(load_site(GIGAFACTORY))
+    genome = {g.name: g for g in found["nordic-genome-centre"]}["storage"]
+    assert "StorageClass/weka-genomics (encrypted)" in genome.enforced_by
+    hospital = {g.name: g for g in found["rhine-university-hospital"]}["storage"]
+    assert "vast-clinical: the vast system's own encryption at rest (attested by the site, not checked)" in (
+        hospital.enforced_by
+    )
+    assert not any(e.startswith("StorageClass/vast-clinical") for e in hospital.enforced_by)
+
+
 def test_a_regulated_tenant_on_unencrypted_storage_is_reported_not_met() -> None:
     config = load_site(PILOT)
     storage = tuple(
