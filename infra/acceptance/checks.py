@@ -34,6 +34,7 @@ from infra.acceptance.parsers import (
     state_name,
 )
 from infra.acceptance.reader import NodeReader, ReadError
+from infra.plan.fabric.partitions import DEFAULT_PKEY, FULL_MEMBER_BIT, SHARED_PKEY
 
 
 @dataclass(frozen=True)
@@ -326,15 +327,49 @@ def _pkeys(expect: PoolExpectations, hca: HcaExpectation) -> Callable[[NodeReade
             problems.append(f"lacks partition {_join(missing)}")
         if foreign:
             problems.append(f"is a member of isolated partition {_join(foreign)} whose tenant has no quota here")
+        problems += _base_partition_problems(expect, keys)
         if problems:
             return _fail(
                 observed,
-                f"{hca.device} port 1 {' and '.join(problems)} {_where(expect, hca)}; fix the partition membership "
-                "in UFM (partitions.conf) for this port's GUID",
+                f"{hca.device} port 1 {' and '.join(problems)} {_where(expect, hca)}; set this port GUID's partition "
+                "membership to what gigafactory fabric --guid-map writes (UFM: ufm-partitions.json; OpenSM: "
+                "partitions.conf)",
             )
         return _ok(observed)
 
     return probe
+
+
+def _base_partition_problems(expect: PoolExpectations, keys: list[int]) -> list[str]:
+    """What is wrong with a port's default and shared partitions, as the partition plan places them.
+
+    Before discovery every port is a full member of the default partition; after it (exact GUIDs,
+    infra/plan/fabric/partitions.py) every port is a limited member of the default partition and
+    every port but an isolated tenant's a full member of the shared one, whose key carries the base
+    IPoIB interface. An isolated tenant's port is full in neither: it would share a partition with
+    every other tenant's ports (IBTA vol. 1, 10.9: one full member suffices).
+    """
+    full_default, full_shared = DEFAULT_PKEY | FULL_MEMBER_BIT, SHARED_PKEY | FULL_MEMBER_BIT
+    if expect.isolated_for is None:
+        if full_default in keys or full_shared in keys:
+            return []
+        return [
+            f"is a full member of neither the default partition {format_pkey(full_default)} (before discovery) nor "
+            f"the shared partition {format_pkey(full_shared)} (after): its IPoIB interface reaches no other pool"
+        ]
+    problems = []
+    if full_default in keys:
+        problems.append(
+            f"is a full member of the default partition {format_pkey(full_default)}, which every other tenant's "
+            f"ports share ({expect.isolated_for}'s ports must be limited members there)"
+        )
+    shared = [format_pkey(k) for k in keys if k & PKEY_PARTITION_MASK == SHARED_PKEY]
+    if shared:
+        problems.append(
+            f"is a member of the shared partition {_join(shared)}, which every other tenant's ports share "
+            f"({expect.isolated_for}'s ports are in their own partition only)"
+        )
+    return problems
 
 
 def _ipoib_mtu(expect: PoolExpectations, hca: HcaExpectation) -> Callable[[NodeReader], Verdict]:

@@ -79,6 +79,11 @@ class PoolExpectations:
     hcas: tuple[HcaExpectation, ...]
     partitions: tuple[PartitionExpectation, ...]
     foreign_partitions: tuple[PartitionExpectation, ...]
+    isolated_for: str | None
+    """The tenant whose own partition is the only one these ports share with other ports (a pool
+    dedicated to a tenant with ``own_partition``); None: the ports share the default (before
+    discovery) or shared (after) partition with every other pool's."""
+
     ipoib_partition_mtu: int
     ipoib_netdev_mtu: int
     mounts: tuple[MountExpectation, ...]
@@ -122,6 +127,8 @@ def pool_expectations(site: SiteConfig, pool: NodePool, hca_devices: tuple[str, 
         for t in site.tenants
         if t.isolation.own_partition and t.name not in tenants
     )
+    # As the partition plan fences them (infra/plan/fabric/partitions.py plan_partitions).
+    isolating = {t.name for t in site.tenants if t.isolation.own_partition}
     gpu_operator = site.operators.gpu_operator
     service = pool.system.nvlink_service
     return PoolExpectations(
@@ -137,6 +144,7 @@ def pool_expectations(site: SiteConfig, pool: NodePool, hca_devices: tuple[str, 
         hcas=hcas,
         partitions=members,
         foreign_partitions=foreign,
+        isolated_for=pool.dedicated_to if pool.dedicated_to in isolating else None,
         ipoib_partition_mtu=compute.ipoib_mtu,
         ipoib_netdev_mtu=compute.ipoib_mtu - IPOIB_HEADER_BYTES,
         mounts=_mounts(site, tenants),

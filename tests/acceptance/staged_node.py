@@ -140,12 +140,12 @@ class StagedNode:
 
 
 def dgx_h100(hostname: str, pkeys: tuple[int, ...], mounts: tuple[str, ...], driver: str) -> StagedNode:
-    """A healthy DGX H100 on NDR with the given partition keys, extra mounts and driver."""
+    """A healthy DGX H100 on NDR: compute ports with the P_Key table ``pkeys``, extra mounts and driver."""
     gpus = tuple(
         StagedGpu(bus, f"GPU-{uuid.uuid5(uuid.NAMESPACE_DNS, f'{hostname}.gpu{i}')}", f"165442300{1593 + i:04d}", i + 1)
         for i, bus in enumerate(DGX_H100_GPU_BUSES)
     )
-    compute = tuple(StagedHca(dev, pci, net, (0xFFFF, *pkeys)) for dev, pci, net in DGX_H100_COMPUTE_HCAS)
+    compute = tuple(StagedHca(dev, pci, net, pkeys) for dev, pci, net in DGX_H100_COMPUTE_HCAS)
     storage = tuple(StagedHca(dev, pci, net, (0xFFFF,)) for dev, pci, net in DGX_H100_STORAGE_HCAS)
     return StagedNode(
         hostname=hostname,

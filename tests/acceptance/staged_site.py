@@ -36,11 +36,14 @@ CLINICAL = "pilot-clin-001"
 
 def staged_nodes() -> dict[str, StagedNode]:
     """The staged nodes, described literally (tenant keys from the pilot's tenants section)."""
-    healthy = dgx_h100(HEALTHY, (0x8101, 0x8102), (LUSTRE_SHARED,), PINNED_DRIVER)
-    faulty = dgx_h100(FAULTY, (0x8101, 0x8102), (), WRONG_DRIVER)  # the Lustre mount is missing
+    # Shared ports before discovery: full members of the default partition (partitions.conf ALL=full).
+    healthy = dgx_h100(HEALTHY, (0xFFFF, 0x8101, 0x8102), (LUSTRE_SHARED,), PINNED_DRIVER)
+    faulty = dgx_h100(FAULTY, (0xFFFF, 0x8101, 0x8102), (), WRONG_DRIVER)  # the Lustre mount is missing
     faulty = replace(faulty, gpus=faulty.gpus[:7])  # GPU 00000000:DF:00.0 fell off the bus
     faulty = faulty.with_hca("mlx5_5", state="1: DOWN", phys_state="3: Disabled", rate="10 Gb/sec (4X SDR)")
-    clinical = dgx_h100(CLINICAL, (0x8201,), (CEPH_CLINICAL,), PINNED_DRIVER)
+    # The hospital's ports as the exact partitions leave them (fabric --guid-map): its own partition
+    # at index 0, a limited member of the default one, never in the shared one.
+    clinical = dgx_h100(CLINICAL, (0x8201, 0x7FFF), (CEPH_CLINICAL,), PINNED_DRIVER)
     return {HEALTHY: healthy, FAULTY: faulty, CLINICAL: clinical}
 
 

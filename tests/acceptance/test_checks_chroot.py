@@ -17,7 +17,7 @@ import pytest
 import testinfra.backend
 import testinfra.host
 from staged_node import BASE_MODULES, StagedNode, build_root, dgx_h100
-from staged_site import LUSTRE_SHARED, PILOT, PINNED_DRIVER
+from staged_site import CEPH_CLINICAL, LUSTRE_SHARED, PILOT, PINNED_DRIVER
 
 from infra.acceptance.checks import checks_for
 from infra.acceptance.expectations import site_expectations
@@ -40,7 +40,7 @@ HCA_CHECKS = ("link_layer", "port", "pkeys", "ipoib_mtu")
 
 
 def _healthy() -> StagedNode:
-    return dgx_h100("pilot-gpu-010", (0x8101, 0x8102), (LUSTRE_SHARED,), PINNED_DRIVER)
+    return dgx_h100("pilot-gpu-010", (0xFFFF, 0x8101, 0x8102), (LUSTRE_SHARED,), PINNED_DRIVER)
 
 
 def _without_peermem(node: StagedNode) -> StagedNode:
@@ -76,6 +76,20 @@ VARIANTS: dict[str, tuple[Callable[[StagedNode], StagedNode], dict[str, str], se
     "foreign-isolated-pkey": (
         lambda n: n.with_hca("mlx5_6", pkeys=(0xFFFF, 0x8101, 0x8102, 0x0201)),
         {"hca.mlx5_6.pkeys": "mlx5_6 port 1 is a member of isolated partition 0x8201 (oslo-hospital)"},
+        set(),
+    ),
+    "shared-partition-after-discovery": (
+        # Exact partitions (fabric --guid-map): full in the shared partition, limited in the default one.
+        lambda n: replace(n, hcas=tuple(replace(h, pkeys=(0xFFFE, 0x7FFF, 0x8101, 0x8102)) for h in n.hcas)),
+        {},
+        set(),
+    ),
+    "no-base-partition": (
+        lambda n: n.with_hca("mlx5_9", pkeys=(0x7FFF, 0x8101, 0x8102)),
+        {
+            "hca.mlx5_9.pkeys": "mlx5_9 port 1 is a full member of neither the default partition 0xffff (before "
+            "discovery) nor the shared partition 0xfffe (after)"
+        },
         set(),
     ),
     "ipoib-mtu": (
@@ -169,3 +183,39 @@ def test_fault_is_named_exactly(variant: str, tmp_path_factory: pytest.TempPathF
     for name, fragment in failing.items():
         assert fragment in by_status["fail"][name], f"{variant} {name}: {by_status['fail'][name]}"
     assert set(by_status.get("skip", {})) == skipped, f"{variant}: skipped {by_status.get('skip')}"
+
+
+# The hospital's pool (its own partition, 0x8201 in the pilot): P_Key table -> failing pkeys checks.
+ISOLATED_VARIANTS: dict[str, tuple[tuple[int, ...], str | None]] = {
+    "exact-partitions": ((0x8201, 0x7FFF), None),
+    "full-in-default": (
+        (0xFFFF, 0x8201),
+        "is a full member of the default partition 0xffff, which every other tenant's ports share",
+    ),
+    "in-shared": (
+        (0x8201, 0x7FFF, 0xFFFE),
+        "is a member of the shared partition 0xfffe, which every other tenant's ports share",
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(ISOLATED_VARIANTS))
+def test_an_isolated_pools_ports_share_no_partition_with_other_tenants(
+    variant: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # What plan_partitions writes once GUIDs are known (infra/plan/fabric/partitions.py): the
+    # hospital's ports are limited in the default partition and absent from the shared one.
+    pkeys, fragment = ISOLATED_VARIANTS[variant]
+    root = tmp_path_factory.mktemp("chroot") / variant
+    node = dgx_h100("pilot-clin-010", pkeys, (CEPH_CLINICAL,), PINNED_DRIVER)
+    build_root(root, node, Path(str(shutil.which("busybox"))))
+    expect = site_expectations(load_site(PILOT))["h100-clinical"]
+    assert expect.isolated_for == "oslo-hospital"
+    host = testinfra.host.Host(testinfra.backend.get_backend(str(root), connection="chroot"))
+    results = run_checks(NodeReader(host), checks_for(expect))
+    failed = {r.name: r.message for r in results if r.status != "pass"}
+    if fragment is None:
+        assert failed == {}, failed
+    else:
+        assert set(failed) == {f"hca.{h.device}.pkeys" for h in expect.hcas}, failed
+        assert all(fragment in message for message in failed.values()), failed

@@ -85,6 +85,11 @@ def test_gigafactory_b200_pools(gigafactory: SiteConfig) -> None:
     assert [(m.path, m.filesystems) for m in clinical.mounts] == [("/clinical", ("nfs", "nfs4"))], "VAST is NFS"
     assert [p.tenant for p in clinical.partitions] == ["rhine-university-hospital"]
     assert [p.tenant for p in clinical.foreign_partitions] == ["nordic-genome-centre"]
+    # The pools whose ports the partition plan fences off the default and shared partitions.
+    assert {name: e.isolated_for for name, e in expectations.items() if e.isolated_for} == {
+        "b200-clinical": "rhine-university-hospital",
+        "b200-genomics": "nordic-genome-centre",
+    }
     assert list(expectations) == ["b200-train", "gb200-train", "b200-infer", "b200-clinical", "b200-genomics"]
 
 
