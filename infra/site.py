@@ -35,10 +35,13 @@ from components.operators.cluster_operators import (
     operator_namespaces,
     operator_versions,
 )
+from components.scheduling.quotas import FlavorResources
 from components.scheduling.scheduling import (
     PRIORITY_CLASSES,
     Scheduling,
     SchedulingArgs,
+    TenantGpuQuota,
+    TenantQueue,
     cluster_queue_name,
     granted_priority_classes,
 )
@@ -159,24 +162,18 @@ class GigafactorySite(pulumi.ComponentResource):
             kueue = (ops.kueue,) if ops else self._upstream(OPERATORS)
             self.scheduling = Scheduling(
                 f"{name}-scheduling",
-                SchedulingArgs(
-                    tenants=config.tenants,
-                    pools=config.node_pools,
-                    topology_levels=plan.topology_levels,
-                    topology_name=topology_name,
-                    # Not the pools: ClusterQueues name flavors; Kueue tolerates them arriving later.
-                    requires=kueue,
-                ),
-                child,
+                scheduling_args(plan, topology_name=topology_name),
+                # Not the pools: ClusterQueues name flavors; Kueue tolerates them arriving later.
+                pulumi.ResourceOptions(parent=self, depends_on=list(kueue)),
             )
             fabric = (self.fabric,) if self.fabric else self._upstream(FABRIC)
             for tenant in config.tenants:
                 self.tenants[tenant.name] = Tenant(
                     f"{name}-tenant-{tenant.name}",
-                    tenant_args(config, tenant, requires=(*kueue, *fabric, self.scheduling)),
-                    child,
+                    tenant_args(config, tenant),
+                    pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *fabric, self.scheduling]),
                 )
-            self.admission = TenantAdmission(f"{name}-admission", TenantAdmissionArgs(isolation_rules(config)), child)
+            self.admission = TenantAdmission(f"{name}-admission", tenant_admission_args(config), child)
         if self._composes(STORAGE):
             for kind in sorted({s.kind for s in config.storage}):
                 systems = tuple(s for s in config.storage if s.kind == kind)
@@ -403,7 +400,43 @@ def strictest_upgrade(policies: Iterable[DriverUpgrade]) -> DriverUpgrade:
     )
 
 
-def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pulumi.Resource, ...] = ()) -> TenantArgs:
+def flavor_resources(pool: NodePool) -> FlavorResources:
+    """A node pool as Kueue counts it: one node's GPUs, CPUs and memory (the catalog's), GPU units per GPU."""
+    return FlavorResources(
+        name=pool.name,
+        gpus_per_node=pool.gpus_per_node,
+        cpus_per_node=pool.system.cpus,
+        memory_gib_per_node=pool.system.memory_gib,
+        gpu_units_per_gpu=gpu_units_per_gpu(pool),
+    )
+
+
+def tenant_queue(tenant: TenantConfig) -> TenantQueue:
+    """A tenant's GPU quotas and cohort as ``Scheduling`` takes them."""
+    return TenantQueue(
+        name=tenant.name,
+        cohort=tenant.cohort,
+        gpu_quotas=[
+            TenantGpuQuota(pool=q.pool, gpus=q.gpus, borrowing_limit=q.borrowing_limit, lending_limit=q.lending_limit)
+            for q in tenant.gpu_quotas
+        ],
+    )
+
+
+def scheduling_args(plan: SitePlan, *, topology_name: str | None = None) -> SchedulingArgs:
+    """What the site's ``Scheduling`` needs: every tenant's quotas, every pool's resources, the fabric's levels."""
+    config = plan.config
+    args = SchedulingArgs(
+        tenants=[tenant_queue(t) for t in config.tenants],
+        pools=[flavor_resources(p) for p in config.node_pools],
+        topology_levels=list(plan.topology_levels),
+    )
+    if topology_name is not None:
+        args["topology_name"] = topology_name
+    return args
+
+
+def tenant_args(config: SiteConfig, tenant: TenantConfig) -> TenantArgs:
     """Everything a tenant's ``Tenant`` component needs, derived from the site config."""
     pools = {p.name: p for p in config.node_pools}
     quota_pools = [pools[q.pool] for q in tenant.gpu_quotas if q.pool in pools]
@@ -412,10 +445,14 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
     systems = {s.name: s for s in config.storage}
     claimable = [s for s in config.storage if s.interface != "object"]
     return TenantArgs(
-        tenant=tenant,
+        name=tenant.name,
+        kind=tenant.kind,
+        group=tenant.group,
+        pkey=tenant.pkey,
+        allow_internet=tenant.isolation.egress == "allow",
         pod_security_version=f"v{config.site.kubernetes_version}",
-        cluster_queue=cluster_queue_name(tenant) if tenant.gpu_quotas else None,
-        rails=tuple(range(rails)),
+        cluster_queue=cluster_queue_name(tenant.name) if tenant.gpu_quotas else None,
+        rails=list(range(rails)),
         pkey_management=config.fabrics.compute.subnet_manager == "ufm",
         rdma_cni=uses_rdma_cni(config.fabrics.compute.rdma_mode),
         # Without GPU quota a tenant holds no GPUs: 0, not unlimited, or its plain pods (no Kueue
@@ -426,32 +463,35 @@ def tenant_args(config: SiteConfig, tenant: TenantConfig, *, requires: tuple[pul
             for name, tb in shares.items()
             if name in systems and systems[name].interface != "object"
         },
-        denied_storage_classes=tuple(storage_class_name(s.name) for s in claimable if s.name not in shares),
+        denied_storage_classes=[storage_class_name(s.name) for s in claimable if s.name not in shares],
         object_storage=any(systems[n].interface == "object" for n in shares if n in systems),
-        denied_resources=tuple(rdma_resource(r.rail) for r in config.fabrics.compute.ipoib_subnets)
+        denied_resources=[rdma_resource(r.rail) for r in config.fabrics.compute.ipoib_subnets]
         if tenant.isolation.own_partition and config.fabrics.compute.rdma_mode == "shared"
-        else (),
-        requires=requires,
+        else [],
     )
 
 
 def isolation_rules(config: SiteConfig) -> IsolationRules:
-    """What the tenant admission policies encode: tenants, dedicated pools with their taints, priorities."""
+    """What the tenant admission policies encode: dedicated pools with their owners and taints, priorities."""
     return IsolationRules(
-        tenants=tuple(t.name for t in config.tenants),
-        dedicated=tuple(
+        dedicated=[
             DedicatedPool(
                 pool=p.name,
                 tenant=p.dedicated_to,
-                taints=tuple((t.key, t.value, t.effect) for t in p.taints),
+                taints=[t.as_args() for t in p.taints],
                 node_names=node_name_pattern(p.node_name_pattern),
             )
             for p in config.node_pools
             if p.dedicated_to is not None
-        ),
-        granted_priorities=tuple((t.name, granted_priority_classes(t)) for t in config.tenants),
-        priority_classes=tuple(p.name for p in PRIORITY_CLASSES),
+        ],
+        granted_priorities={t.name: granted_priority_classes(t.kind) for t in config.tenants},
+        priority_classes=[p.name for p in PRIORITY_CLASSES],
     )
+
+
+def tenant_admission_args(config: SiteConfig) -> TenantAdmissionArgs:
+    """What the site's ``TenantAdmission`` needs: its isolation rules."""
+    return TenantAdmissionArgs(rules=isolation_rules(config))
 
 
 def gpu_limit(config: SiteConfig, tenant: TenantConfig) -> int:

@@ -117,10 +117,10 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
         "gigafactory:index:ClusterOperators",
         "gigafactory:compute:GpuNodePool",
         "gigafactory:index:InfiniBandFabric",
-        "gigafactory:scheduling:Scheduling",
-        "gigafactory:tenancy:Tenant",
+        "gigafactory:index:Scheduling",
+        "gigafactory:index:Tenant",
         "gigafactory:storage:StorageSystem",
-        "gigafactory:isolation:TenantAdmission",
+        "gigafactory:index:TenantAdmission",
     }
     for component in components:
         assert component.parent == root.urn, component.urn

@@ -1,23 +1,24 @@
 """``TenantAdmission``: the admission policies that keep tenants apart, enforced by the API server."""
 
-from __future__ import annotations
-
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from typing_extensions import TypedDict
 
+from components.args import plain_args
 from components.isolation.policies import IsolationRules, isolation_policies
-from components.kube import meta
+from components.kube import child_options, component_options, component_type, meta
+
+# The token sites were deployed with before the component package (an alias keeps their URNs).
+FORMER_TYPE = "gigafactory:isolation:TenantAdmission"
 
 
-@dataclass(frozen=True)
-class TenantAdmissionArgs:
-    """What ``TenantAdmission`` needs."""
+class TenantAdmissionArgs(TypedDict):
+    """What ``TenantAdmission`` needs: the facts of the site its policies encode."""
 
     rules: IsolationRules
-    """Tenants, dedicated pools and granted priority classes the policies encode."""
+    """Dedicated pools with their owners and taints, and the priority classes each tenant was granted."""
 
 
 class TenantAdmission(pulumi.ComponentResource):
@@ -34,12 +35,14 @@ class TenantAdmission(pulumi.ComponentResource):
     """
 
     policies: pulumi.Output[list[str]]
+    """Names of the ValidatingAdmissionPolicies (each binding has its policy's name)."""
 
     def __init__(self, name: str, args: TenantAdmissionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:isolation:TenantAdmission", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__(component_type(TenantAdmission), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, TenantAdmissionArgs)
+        child = child_options(self, opts)
         names: list[str] = []
-        for policy in isolation_policies(args.rules):
+        for policy in isolation_policies(args["rules"]):
             spec: Any = policy.policy()
             binding: Any = policy.binding()
             created = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
@@ -49,7 +52,7 @@ class TenantAdmission(pulumi.ComponentResource):
                 f"{name}-{policy.name}-binding",
                 metadata=meta(policy.name),
                 spec=binding,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[created]),
+                opts=child_options(self, opts, created),
             )
             names.append(policy.name)
         self.policies = pulumi.Output.from_input(names)

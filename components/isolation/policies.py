@@ -9,15 +9,16 @@ expressions written here. Facts about the site (who owns which pool, which taint
 classes) are CEL literals in ``variables``, so a policy needs no parameter objects.
 """
 
-from __future__ import annotations
-
 import json
 import re
 import string
 from dataclasses import dataclass
 from typing import Any
 
-from components.labels import PLACEMENT_LABELS, TENANT_KIND_LABEL
+from typing_extensions import NotRequired, TypedDict
+
+from components.labels import PLACEMENT_LABELS, TENANT_KIND_LABEL, Taint
+from components.scheduling.scheduling import PRIORITY_CLASSES
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 NODE_USER_PREFIX = "system:node:"
@@ -39,38 +40,35 @@ WORKLOAD_RESOURCES = (
 )
 
 
-@dataclass(frozen=True)
-class DedicatedPool:
+class DedicatedPool(TypedDict):
     """A node pool that belongs to one tenant."""
 
     pool: str
     """Pool name (the value of the pool labels)."""
 
     tenant: str
-    """The tenant that owns every node of the pool."""
+    """The tenant that owns every node of the pool (its namespace)."""
 
-    taints: tuple[tuple[str, str, str], ...]
-    """Its taints as (key, value, effect): only the owner's pods tolerate them."""
+    taints: list[Taint]
+    """The pool's taints: only the owner's pods may tolerate them, and its nodes must register with them."""
 
     node_names: str
-    """RE2 pattern every node name of the pool matches in full."""
+    """RE2 pattern every node name of the pool matches in full (``node_name_pattern`` gives it)."""
 
 
-@dataclass(frozen=True)
-class IsolationRules:
-    """What the admission policies need to know about the site."""
+class IsolationRules(TypedDict):
+    """What the admission policies need to know about the site: who owns which pool, who may use which priority."""
 
-    tenants: tuple[str, ...]
-    """Every tenant (each is a namespace of the same name)."""
+    dedicated: NotRequired[list[DedicatedPool]]
+    """Pools dedicated to a tenant; default none."""
 
-    dedicated: tuple[DedicatedPool, ...] = ()
-    """Pools dedicated to a tenant."""
+    granted_priorities: NotRequired[dict[str, list[str]]]
+    """Tenant (namespace) -> the Kueue WorkloadPriorityClasses it may use; a tenant not listed may use none.
+    No tenant may name a Pod PriorityClass. Default none."""
 
-    granted_priorities: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """Per tenant, the Kueue WorkloadPriorityClasses it may use; none may name a Pod PriorityClass."""
-
-    priority_classes: tuple[str, ...] = ()
-    """Every WorkloadPriorityClass of the site (a name outside it is Kueue's to refuse: it does not exist)."""
+    priority_classes: NotRequired[list[str]]
+    """Every WorkloadPriorityClass of the site (a name outside it is Kueue's to refuse: it does not exist);
+    default the ladder ``Scheduling`` creates."""
 
 
 @dataclass(frozen=True)
@@ -150,8 +148,13 @@ TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_KIND_LA
 
 
 def _owner_variables(rules: IsolationRules) -> tuple[tuple[str, str], ...]:
-    owners = {d.pool: d.tenant for d in rules.dedicated}
-    taints = [{"key": k, "value": v, "effect": e, "tenant": d.tenant} for d in rules.dedicated for k, v, e in d.taints]
+    dedicated = rules.get("dedicated", [])
+    owners = {d["pool"]: d["tenant"] for d in dedicated}
+    taints = [
+        {"key": t["key"], "value": t["value"], "effect": t["effect"], "tenant": d["tenant"]}
+        for d in dedicated
+        for t in d["taints"]
+    ]
     return (
         ("ownerOf", cel(owners)),
         ("placementKeys", cel(list(PLACEMENT_LABELS))),
@@ -268,7 +271,8 @@ def no_external_ips(rules: IsolationRules) -> Policy:
 
 def priority_classes(rules: IsolationRules) -> Policy:
     """Tenants use only the Kueue priority classes granted to them and no Pod PriorityClass."""
-    granted = {tenant: list(classes) for tenant, classes in rules.granted_priorities}
+    granted = {tenant: list(classes) for tenant, classes in rules.get("granted_priorities", {}).items()}
+    known = rules.get("priority_classes", [p.name for p in PRIORITY_CLASSES])
     return Policy(
         name="gigafactory-priority-classes",
         resources=WORKLOAD_RESOURCES,
@@ -276,7 +280,7 @@ def priority_classes(rules: IsolationRules) -> Policy:
         variables=(
             ("granted", f"{cel(granted)}"),
             ("mine", "request.namespace in variables.granted ? variables.granted[request.namespace] : []"),
-            ("known", cel(list(rules.priority_classes))),
+            ("known", cel(list(known))),
         ),
         validations=(
             Validation(
@@ -299,9 +303,12 @@ def priority_classes(rules: IsolationRules) -> Policy:
 
 def node_isolation(rules: IsolationRules) -> Policy:
     """A node's own identity cannot change the labels and taints that decide isolation."""
-    taint_keys = sorted({k for d in rules.dedicated for k, _, _ in d.taints})
+    dedicated = rules.get("dedicated", [])
+    taint_keys = sorted({t["key"] for d in dedicated for t in d["taints"]})
     required = [
-        {"names": d.node_names, "key": k, "value": v, "effect": e} for d in rules.dedicated for k, v, e in d.taints
+        {"names": d["node_names"], "key": t["key"], "value": t["value"], "effect": t["effect"]}
+        for d in dedicated
+        for t in d["taints"]
     ]
     labels_of = "(has({o}.metadata.labels) && k in {o}.metadata.labels ? {o}.metadata.labels[k] : '')"
     taints_of = "(has({o}.spec.taints) ? {o}.spec.taints.filter(t, t.key in variables.taintKeys) : [])"

@@ -6,13 +6,10 @@ for CPU and memory. A tenant's nominal share of a pool's CPU and memory is the s
 pool's GPUs it holds, from each system's per-node CPUs and memory.
 """
 
-from __future__ import annotations
+from typing_extensions import NotRequired, TypedDict
 
 from components.labels import GPU_RESOURCE
 from components.network.infiniband_fabric import RDMA_RESOURCE_PREFIX, VF_RESOURCE_PREFIX
-from infra.config.catalog import NODE_RESOURCES
-from infra.config.schema import NodePool
-from infra.plan.capacity import gpu_units_per_gpu
 
 COVERED_RESOURCES: tuple[str, ...] = ("cpu", "memory", GPU_RESOURCE)
 
@@ -29,17 +26,36 @@ COVERED_RESOURCES: tuple[str, ...] = ("cpu", "memory", GPU_RESOURCE)
 EXCLUDED_RESOURCE_PREFIXES: tuple[str, ...] = (VF_RESOURCE_PREFIX, RDMA_RESOURCE_PREFIX, "hugepages-")
 
 
+class FlavorResources(TypedDict):
+    """A node pool as Kueue counts it: what one of its nodes holds, and how its GPUs are advertised."""
+
+    name: str
+    """Pool name: the Kueue ResourceFlavor of the same name (``GpuNodePool`` creates it)."""
+
+    gpus_per_node: int
+    """Physical GPUs of one node."""
+
+    cpus_per_node: int
+    """Logical CPUs of one node (its ``cpu`` capacity)."""
+
+    memory_gib_per_node: int
+    """System memory of one node, GiB."""
+
+    gpu_units_per_gpu: NotRequired[int]
+    """``nvidia.com/gpu`` the device plugin advertises per physical GPU (MIG devices or time-slices);
+    default 1 (whole GPUs)."""
+
+
 def admitted_by_kueue(resource: str) -> bool:
     """Whether a ClusterQueue that covers ``COVERED_RESOURCES`` admits a pod requesting ``resource``."""
     return resource in COVERED_RESOURCES or resource.startswith(EXCLUDED_RESOURCE_PREFIXES)
 
 
-def quota_resources(pool: NodePool, gpus: int) -> dict[str, int | str]:
-    """``gpus`` physical GPUs of ``pool`` as Kueue quantities of cpu, memory and ``nvidia.com/gpu``."""
-    node = NODE_RESOURCES[pool.gpu_model]
-    per_node = pool.gpus_per_node
+def quota_resources(flavor: FlavorResources, gpus: int) -> dict[str, int | str]:
+    """``gpus`` physical GPUs of ``flavor`` as Kueue quantities of cpu, memory and ``nvidia.com/gpu``."""
+    per_node = flavor["gpus_per_node"]
     return {
-        "cpu": node.cpus * gpus // per_node,
-        "memory": f"{node.memory_gib * gpus // per_node}Gi",
-        GPU_RESOURCE: gpus * gpu_units_per_gpu(pool),
+        "cpu": flavor["cpus_per_node"] * gpus // per_node,
+        "memory": f"{flavor['memory_gib_per_node'] * gpus // per_node}Gi",
+        GPU_RESOURCE: gpus * flavor.get("gpu_units_per_gpu", 1),
     }

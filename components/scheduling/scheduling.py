@@ -1,19 +1,21 @@
 """``Scheduling``: Kueue's view of the site: its fabric topology, tenants' queues and priorities."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from typing_extensions import NotRequired, TypedDict
 
-from components.kube import CustomObject, custom_resource, meta
+from components.args import plain_args
+from components.kube import CustomObject, child_options, component_options, component_type, custom_resource, meta
 from components.labels import TENANT_LABEL
-from components.scheduling.quotas import COVERED_RESOURCES, quota_resources
-from infra.config.schema import NodePool, Tenant
+from components.scheduling.quotas import COVERED_RESOURCES, FlavorResources, quota_resources
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+DEFAULT_TOPOLOGY = "gigafactory-fabric"
+# The token sites were deployed with before the component package (an alias keeps their URNs).
+FORMER_TYPE = "gigafactory:scheduling:Scheduling"
 
 
 @dataclass(frozen=True)
@@ -37,36 +39,62 @@ PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
 CLINICAL_PRIORITY_CLASSES = ("gigafactory-critical",)
 
 
-def granted_priority_classes(tenant: Tenant) -> tuple[str, ...]:
-    """The WorkloadPriorityClasses ``tenant``'s workloads may name: all for regulated tenants, else all but critical."""
-    if tenant.kind == "regulated":
-        return tuple(p.name for p in PRIORITY_CLASSES)
-    return tuple(p.name for p in PRIORITY_CLASSES if p.name not in CLINICAL_PRIORITY_CLASSES)
+def granted_priority_classes(kind: str) -> list[str]:
+    """The WorkloadPriorityClasses a tenant of ``kind`` may name: all for regulated tenants, else all but critical."""
+    if kind == "regulated":
+        return [p.name for p in PRIORITY_CLASSES]
+    return [p.name for p in PRIORITY_CLASSES if p.name not in CLINICAL_PRIORITY_CLASSES]
 
 
-@dataclass(frozen=True)
-class SchedulingArgs:
-    """What ``Scheduling`` needs."""
+class TenantGpuQuota(TypedDict):
+    """A tenant's GPUs in one pool, as its ClusterQueue's quota of that pool's flavor."""
 
-    tenants: tuple[Tenant, ...]
-    """Tenants from the site config: their GPU quotas, cohorts and limits."""
+    pool: str
+    """The pool (its Kueue ResourceFlavor) the quota is in; one of ``SchedulingArgs.pools``."""
 
-    pools: tuple[NodePool, ...]
-    """Node pools: each is a Kueue ResourceFlavor of the same name (``GpuNodePool``)."""
+    gpus: int
+    """Nominal quota, physical GPUs."""
 
-    topology_levels: tuple[str, ...]
-    """Node labels of the fabric topology, widest first, hostname last (the site plan's)."""
+    borrowing_limit: NotRequired[int | None]
+    """Physical GPUs it may borrow from its cohort beyond ``gpus``; default none: no limit (set only in a cohort)."""
 
-    topology_name: str = "gigafactory-fabric"
-    """Name of the Kueue Topology the pools' flavors refer to."""
-
-    requires: tuple[pulumi.Resource, ...] = ()
-    """Releases (Kueue) and components (the pools' flavors) that must exist first."""
+    lending_limit: NotRequired[int | None]
+    """Physical GPUs of ``gpus`` its cohort may borrow; default none: all of them (set only in a cohort)."""
 
 
-def cluster_queue_name(tenant: Tenant) -> str:
+class TenantQueue(TypedDict):
+    """A tenant as Kueue queues it: its GPU quotas and the cohort it shares them in."""
+
+    name: str
+    """Tenant name: its ClusterQueue's name, and the one namespace the queue admits."""
+
+    gpu_quotas: NotRequired[list[TenantGpuQuota]]
+    """Its GPU quotas, one per pool; default none: the tenant gets no ClusterQueue."""
+
+    cohort: NotRequired[str | None]
+    """Kueue cohort it borrows and lends in; default none: it neither borrows nor lends."""
+
+
+class SchedulingArgs(TypedDict):
+    """What ``Scheduling`` needs: the tenants' quotas, the pools they are in, and the fabric's topology levels."""
+
+    tenants: list[TenantQueue]
+    """Every tenant with its GPU quotas and cohort."""
+
+    pools: list[FlavorResources]
+    """The node pools tenants hold quota in: each is the Kueue ResourceFlavor of the same name
+    (``GpuNodePool`` creates it), with what one node holds."""
+
+    topology_levels: list[str]
+    """Node labels of the fabric topology, widest first, hostname last."""
+
+    topology_name: NotRequired[str]
+    """Name of the Kueue Topology the pools' flavors refer to; default ``gigafactory-fabric``."""
+
+
+def cluster_queue_name(tenant: str) -> str:
     """The ClusterQueue of a tenant: the tenant's name."""
-    return tenant.name
+    return tenant
 
 
 class Scheduling(pulumi.ComponentResource):
@@ -85,22 +113,33 @@ class Scheduling(pulumi.ComponentResource):
     """
 
     topology_name: pulumi.Output[str]
+    """Name of the Kueue Topology of the fabric."""
+
     cluster_queues: pulumi.Output[dict[str, str]]
+    """Each tenant with GPU quota -> its ClusterQueue."""
+
     cohorts: pulumi.Output[list[str]]
+    """The Kueue Cohorts tenants share, sorted."""
+
     priority_classes: pulumi.Output[list[str]]
+    """The WorkloadPriorityClasses, highest first."""
 
     def __init__(self, name: str, args: SchedulingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:scheduling:Scheduling", name, None, opts)
-        crd_opts = pulumi.ResourceOptions(parent=self, depends_on=list(args.requires))
+        super().__init__(component_type(Scheduling), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, SchedulingArgs)
+        topology_name = args.get("topology_name", DEFAULT_TOPOLOGY)
+        # Everything here is a Kueue object: it waits for what the component was told to (Kueue's CRDs).
+        crd_opts = child_options(self, opts)
         custom_resource(
             f"{name}-topology",
             KUEUE_API,
             "Topology",
-            meta(args.topology_name),
-            {"levels": [{"nodeLabel": level} for level in args.topology_levels]},
+            meta(topology_name),
+            {"levels": [{"nodeLabel": level} for level in args["topology_levels"]]},
             crd_opts,
         )
-        cohorts = sorted({t.cohort for t in args.tenants if t.cohort})
+        tenants = args["tenants"]
+        cohorts = sorted({cohort for t in tenants if (cohort := t.get("cohort"))})
         cohort_resources = [
             custom_resource(f"{name}-cohort-{cohort}", KUEUE_API, "Cohort", meta(cohort), {}, crd_opts)
             for cohort in cohorts
@@ -114,23 +153,24 @@ class Scheduling(pulumi.ComponentResource):
                 {"value": priority.value, "description": priority.description},
                 crd_opts,
             )
-        pools = {p.name: p for p in args.pools}
+        pools = {p["name"]: p for p in args["pools"]}
         queues: dict[str, str] = {}
-        queue_opts = pulumi.ResourceOptions(parent=self, depends_on=[*args.requires, *cohort_resources])
-        for tenant in args.tenants:
-            if not tenant.gpu_quotas:
+        queue_opts = child_options(self, opts, *cohort_resources)
+        for tenant in tenants:
+            if not tenant.get("gpu_quotas"):
                 continue
-            queues[tenant.name] = cluster_queue_name(tenant)
+            queue = cluster_queue_name(tenant["name"])
+            queues[tenant["name"]] = queue
             custom_resource(
-                f"{name}-cq-{tenant.name}",
+                f"{name}-cq-{tenant['name']}",
                 KUEUE_API,
                 "ClusterQueue",
-                meta(cluster_queue_name(tenant), labels={TENANT_LABEL: tenant.name}),
+                meta(queue, labels={TENANT_LABEL: tenant["name"]}),
                 _cluster_queue_spec(tenant, pools),
                 queue_opts,
             )
 
-        self.topology_name = pulumi.Output.from_input(args.topology_name)
+        self.topology_name = pulumi.Output.from_input(topology_name)
         self.cluster_queues = pulumi.Output.from_input(queues)
         self.cohorts = pulumi.Output.from_input(cohorts)
         self.priority_classes = pulumi.Output.from_input([p.name for p in PRIORITY_CLASSES])
@@ -144,25 +184,33 @@ class Scheduling(pulumi.ComponentResource):
         )
 
 
-def _cluster_queue_spec(tenant: Tenant, pools: dict[str, NodePool]) -> dict[str, Any]:
+def _cluster_queue_spec(tenant: TenantQueue, pools: dict[str, FlavorResources]) -> dict[str, Any]:
+    cohort = tenant.get("cohort")
     flavors = []
-    for quota in tenant.gpu_quotas:
-        pool = pools[quota.pool]
-        nominal = quota_resources(pool, quota.gpus)
-        borrowing = quota_resources(pool, quota.borrowing_limit) if quota.borrowing_limit is not None else None
-        lending = quota_resources(pool, quota.lending_limit) if quota.lending_limit is not None else None
+    for quota in tenant.get("gpu_quotas", []):
+        pool = pools.get(quota["pool"])
+        if pool is None:
+            raise ValueError(
+                f"tenant {tenant['name']} has a GPU quota in pool {quota['pool']}, which is not in pools; "
+                "add the pool to SchedulingArgs.pools"
+            )
+        borrowing_limit = quota.get("borrowing_limit")
+        lending_limit = quota.get("lending_limit")
+        nominal = quota_resources(pool, quota["gpus"])
+        borrowing = quota_resources(pool, borrowing_limit) if borrowing_limit is not None else None
+        lending = quota_resources(pool, lending_limit) if lending_limit is not None else None
         resources = []
         for resource in COVERED_RESOURCES:
             entry: dict[str, Any] = {"name": resource, "nominalQuota": nominal[resource]}
             # Kueue accepts limits only in a cohort (ClusterQueue validation rules).
-            if borrowing is not None and tenant.cohort:
+            if borrowing is not None and cohort:
                 entry["borrowingLimit"] = borrowing[resource]
-            if lending is not None and tenant.cohort:
+            if lending is not None and cohort:
                 entry["lendingLimit"] = lending[resource]
             resources.append(entry)
-        flavors.append({"name": pool.name, "resources": resources})
+        flavors.append({"name": pool["name"], "resources": resources})
     spec: dict[str, Any] = {
-        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: tenant.name}},
+        "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: tenant["name"]}},
         "queueingStrategy": "BestEffortFIFO",
         "resourceGroups": [{"coveredResources": list(COVERED_RESOURCES), "flavors": flavors}],
         "preemption": {
@@ -171,6 +219,6 @@ def _cluster_queue_spec(tenant: Tenant, pools: dict[str, NodePool]) -> dict[str,
             "withinClusterQueue": "LowerPriority",
         },
     }
-    if tenant.cohort:
-        spec["cohortName"] = tenant.cohort
+    if cohort:
+        spec["cohortName"] = cohort
     return spec

@@ -1,24 +1,26 @@
 """``Tenant``: an organisation's namespace on the site and everything that fences it in."""
 
-from __future__ import annotations
-
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from typing_extensions import NotRequired, TypedDict
 
-from components.kube import custom_resource, meta, pod_security_labels
+from components.args import plain_args
+from components.kube import child_options, component_options, component_type, custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_KIND_LABEL, TENANT_LABEL
 from components.network.infiniband_fabric import network_pkey, vf_resource
 from components.network.naming import format_pkey, ippool_name
-from infra.config.schema import Tenant as TenantConfig
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"
 LOCAL_QUEUE = "default"
+# The token sites were deployed with before the component package (an alias keeps their URNs).
+FORMER_TYPE = "gigafactory:tenancy:Tenant"
+# The cluster DNS a closed namespace may still reach (kubeadm's CoreDNS: kube-system, k8s-app: kube-dns).
+DNS_NAMESPACE = "kube-system"
+DNS_POD_LABELS = {"k8s-app": "kube-dns"}
 OBJECT_BUCKET_CLAIMS = "count/objectbucketclaims.objectbucket.io"
 # Addresses a tenant with open egress still may not reach: RFC 1918 private, RFC 6598 shared
 # (carrier-grade NAT, often pod networks), RFC 3927 link-local (metadata services); IPv6 unique
@@ -71,51 +73,63 @@ MEMBER_RULES: tuple[Any, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class TenantArgs:
-    """What a ``Tenant`` needs."""
+class TenantArgs(TypedDict):
+    """What a ``Tenant`` needs: who it is, what it may use, and the site facts its fences depend on."""
 
-    tenant: TenantConfig
-    """The tenant from the site config."""
+    name: str
+    """Tenant name: its namespace, and the value of its tenant labels."""
+
+    kind: str
+    """Tenant kind (``research``, ``startup``, ``industry``, ``regulated``): its namespace's kind label,
+    which the admission policies select tenants by."""
+
+    group: str
+    """Identity-provider group whose members get the tenant's Role in its namespace."""
+
+    pkey: int
+    """InfiniBand partition key with the full-member bit, e.g. ``0x8101``: its partition networks' key."""
 
     pod_security_version: str
     """Kubernetes minor version the Pod Security ``restricted`` profile is pinned to, e.g. ``v1.35``."""
 
-    cluster_queue: str | None = None
-    """Its Kueue ClusterQueue; None when it has no GPU quota (no LocalQueue then)."""
+    allow_internet: NotRequired[bool]
+    """Its pods may reach the internet (never a private, shared or link-local address); default false:
+    nothing leaves the site."""
 
-    rails: tuple[int, ...] = ()
-    """Compute rails of the pools it holds quota on: it gets a partition network on each."""
+    cluster_queue: NotRequired[str | None]
+    """Its Kueue ClusterQueue; default none: it has no GPU quota, and no LocalQueue."""
 
-    pkey_management: bool = False
-    """ib-kubernetes adds pod GUIDs to the partition through UFM (subnet manager is UFM)."""
+    rails: NotRequired[list[int]]
+    """Compute rails of the pools it holds quota on: it gets a partition network on each; default none."""
 
-    rdma_cni: bool = True
-    """Chain the rdma CNI (the site's RDMA subsystem is exclusive): each pod gets its VF's RDMA device only."""
+    pkey_management: NotRequired[bool]
+    """ib-kubernetes adds pod GUIDs to the partition through UFM (the subnet manager is UFM); default false."""
 
-    gpu_limit: int | None = None
-    """Most ``nvidia.com/gpu`` its pods may request at once (nominal plus what it may borrow)."""
+    rdma_cni: NotRequired[bool]
+    """Chain the rdma CNI (the site's RDMA subsystem is exclusive): each pod gets its VF's RDMA device only;
+    default true."""
 
-    storage_quotas: Mapping[str, str] = field(default_factory=dict)
-    """Storage it may claim, by StorageClass: the quantity of its share."""
+    gpu_limit: NotRequired[int | None]
+    """Most ``nvidia.com/gpu`` its pods may request at once (nominal plus what it may borrow); default none:
+    no GPU quota in its namespace."""
 
-    denied_storage_classes: tuple[str, ...] = ()
-    """StorageClasses of systems it has no share of: quota 0."""
+    storage_quotas: NotRequired[dict[str, str]]
+    """Storage it may claim, by StorageClass: the quantity of its share (e.g. ``1000T``); default none."""
 
-    object_storage: bool = False
-    """It has a share of an object store (may create ObjectBucketClaims)."""
+    denied_storage_classes: NotRequired[list[str]]
+    """StorageClasses of systems it has no share of: quota 0; default none."""
 
-    denied_resources: tuple[str, ...] = ()
-    """Extended resources it may not request (the shared RDMA devices of the default partition)."""
+    object_storage: NotRequired[bool]
+    """It has a share of an object store (may create ObjectBucketClaims); default false."""
 
-    dns_namespace: str = "kube-system"
-    """Namespace of the cluster DNS (the one egress a closed namespace keeps)."""
+    denied_resources: NotRequired[list[str]]
+    """Extended resources it may not request (the shared RDMA devices of the default partition); default none."""
 
-    dns_pod_labels: Mapping[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
-    """Labels of the cluster DNS pods."""
+    dns_namespace: NotRequired[str]
+    """Namespace of the cluster DNS (the one egress a closed namespace keeps); default ``kube-system``."""
 
-    requires: tuple[pulumi.Resource, ...] = ()
-    """What must exist first: Kueue (LocalQueue CRD), the fabric (NetworkAttachmentDefinition CRD)."""
+    dns_pod_labels: NotRequired[dict[str, str]]
+    """Labels of the cluster DNS pods; default ``k8s-app: kube-dns``."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -130,9 +144,9 @@ class Tenant(pulumi.ComponentResource):
       zero on every other class, no object bucket claims without an object share, zero of the
       default partition's shared RDMA devices when it has its own partition;
     - ``NetworkPolicies``: ingress and egress denied except within its own namespace and to the
-      cluster DNS (service discovery for distributed jobs); with ``egress: allow`` also to the
+      cluster DNS (service discovery for distributed jobs); with ``allow_internet`` also to the
       internet, never to a private, shared or link-local address (other tenants, the cluster's
-      services, UFM and storage management); with ``egress: deny`` nothing leaves the site;
+      services, UFM and storage management); without it nothing leaves the site;
     - its Kueue ``LocalQueue`` ``default`` on its ClusterQueue;
     - per rail, a ``NetworkAttachmentDefinition`` ``ib-rail<N>``: an InfiniBand VF on the tenant's
       partition key (ib-sriov CNI, ib-kubernetes through UFM, RDMA isolated per pod), addressed
@@ -143,31 +157,38 @@ class Tenant(pulumi.ComponentResource):
     """
 
     namespace: pulumi.Output[str]
+    """The tenant's namespace."""
+
     local_queue: pulumi.Output[str | None]
+    """Its LocalQueue (in its namespace), where its workloads are queued; none without a ClusterQueue."""
+
     partition_key: pulumi.Output[str]
+    """Its InfiniBand partition key as partitions.conf writes it, e.g. ``0x8101``."""
+
     networks: pulumi.Output[list[str]]
+    """Its partition networks (NetworkAttachmentDefinitions in its namespace), one per rail."""
 
     def __init__(self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:tenancy:Tenant", name, None, opts)
-        tenant = args.tenant
+        super().__init__(component_type(Tenant), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, TenantArgs)
         self._name = name
-        labels = {TENANT_LABEL: tenant.name}
+        space = args["name"]
+        labels = {TENANT_LABEL: space}
         child = pulumi.ResourceOptions(parent=self)
-        pod_security = pod_security_labels("restricted", version=args.pod_security_version)
+        pod_security = pod_security_labels("restricted", version=args["pod_security_version"])
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=meta(tenant.name, labels={**labels, TENANT_KIND_LABEL: tenant.kind, **pod_security}),
+            metadata=meta(space, labels={**labels, TENANT_KIND_LABEL: args["kind"], **pod_security}),
             opts=child,
         )
         self.namespace_resource = ns
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        space = tenant.name
 
         k8s.rbac.v1.Role(
             f"{name}-member-role", metadata=meta("tenant-member", space, labels), rules=list(MEMBER_RULES), opts=in_ns
         )
         role_ref: Any = {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-member"}
-        subjects: Any = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": tenant.group}]
+        subjects: Any = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": args["group"]}]
         k8s.rbac.v1.RoleBinding(
             f"{name}-members",
             metadata=meta("tenant-members", space, labels),
@@ -179,21 +200,24 @@ class Tenant(pulumi.ComponentResource):
         k8s.core.v1.ResourceQuota(f"{name}-quota", metadata=meta("tenant-quota", space, labels), spec=quota, opts=in_ns)
         self._network_policies(args, space, labels, in_ns)
 
-        crd_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, *args.requires])
-        if args.cluster_queue is not None:
+        # The LocalQueue and the networks wait for the namespace and for what the component was told to
+        # wait for (Kueue's and the fabric's CRDs, the ClusterQueue).
+        crd_opts = child_options(self, opts, ns)
+        cluster_queue = args.get("cluster_queue")
+        if cluster_queue is not None:
             custom_resource(
                 f"{name}-local-queue",
                 KUEUE_API,
                 "LocalQueue",
                 meta(LOCAL_QUEUE, space, labels),
-                {"clusterQueue": args.cluster_queue},
+                {"clusterQueue": cluster_queue},
                 crd_opts,
             )
-        networks = [self._partition_network(args, rail, space, labels, crd_opts) for rail in args.rails]
+        networks = [self._partition_network(args, rail, space, labels, crd_opts) for rail in args.get("rails", [])]
 
-        self.namespace = pulumi.Output.from_input(tenant.name)
-        self.local_queue = pulumi.Output.from_input(LOCAL_QUEUE if args.cluster_queue is not None else None)
-        self.partition_key = pulumi.Output.from_input(format_pkey(tenant.pkey))
+        self.namespace = pulumi.Output.from_input(space)
+        self.local_queue = pulumi.Output.from_input(LOCAL_QUEUE if cluster_queue is not None else None)
+        self.partition_key = pulumi.Output.from_input(format_pkey(args["pkey"]))
         self.networks = pulumi.Output.from_input(networks)
         self.register_outputs(
             {
@@ -227,9 +251,11 @@ class Tenant(pulumi.ComponentResource):
                         "to": [
                             {
                                 "namespaceSelector": {
-                                    "matchLabels": {"kubernetes.io/metadata.name": args.dns_namespace}
+                                    "matchLabels": {
+                                        "kubernetes.io/metadata.name": args.get("dns_namespace", DNS_NAMESPACE)
+                                    }
                                 },
-                                "podSelector": {"matchLabels": dict(args.dns_pod_labels)},
+                                "podSelector": {"matchLabels": dict(args.get("dns_pod_labels", DNS_POD_LABELS))},
                             }
                         ],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -237,7 +263,7 @@ class Tenant(pulumi.ComponentResource):
                 ],
             },
         }
-        if args.tenant.isolation.egress == "allow":
+        if args.get("allow_internet", False):
             # Out of the site only: every private, shared and link-local range is excepted, which
             # holds other tenants' pods, the cluster's services and the management networks.
             policies["allow-internet"] = {
@@ -264,13 +290,13 @@ class Tenant(pulumi.ComponentResource):
         plugins: list[dict[str, Any]] = [
             {
                 "type": "ib-sriov",
-                "pkey": network_pkey(args.tenant.pkey),
+                "pkey": network_pkey(args["pkey"]),
                 "link_state": "enable",
-                "ibKubernetesEnabled": args.pkey_management,
+                "ibKubernetesEnabled": args.get("pkey_management", False),
                 "ipam": {"type": "nv-ipam", "poolName": ippool_name(rail)},
             }
         ]
-        if args.rdma_cni:
+        if args.get("rdma_cni", True):
             plugins.append({"type": "rdma"})
         config = {
             "cniVersion": "0.3.1",
@@ -290,18 +316,19 @@ class Tenant(pulumi.ComponentResource):
 
 def _quota(args: TenantArgs) -> dict[str, str]:
     hard: dict[str, str] = {}
-    if args.gpu_limit is not None:
-        hard[f"requests.{GPU_RESOURCE}"] = str(args.gpu_limit)
-    for storage_class, quantity in sorted(args.storage_quotas.items()):
+    gpu_limit = args.get("gpu_limit")
+    if gpu_limit is not None:
+        hard[f"requests.{GPU_RESOURCE}"] = str(gpu_limit)
+    for storage_class, quantity in sorted(args.get("storage_quotas", {}).items()):
         hard[f"{storage_class}.storageclass.storage.k8s.io/requests.storage"] = quantity
-    for storage_class in sorted(args.denied_storage_classes):
+    for storage_class in sorted(args.get("denied_storage_classes", [])):
         hard[f"{storage_class}.storageclass.storage.k8s.io/requests.storage"] = "0"
         hard[f"{storage_class}.storageclass.storage.k8s.io/persistentvolumeclaims"] = "0"
-    if not args.object_storage:
+    if not args.get("object_storage", False):
         hard[OBJECT_BUCKET_CLAIMS] = "0"
     # One InfiniBand virtual function per GPU: no more VFs than GPUs on its partition networks.
-    for rail in args.rails:
-        hard[f"requests.{vf_resource(rail)}"] = str(args.gpu_limit or 0)
-    for resource in sorted(args.denied_resources):
+    for rail in args.get("rails", []):
+        hard[f"requests.{vf_resource(rail)}"] = str(gpu_limit or 0)
+    for resource in sorted(args.get("denied_resources", [])):
         hard[f"requests.{resource}"] = "0"
     return hard

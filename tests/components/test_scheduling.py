@@ -6,26 +6,24 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pytest
 from component_harness import assert_parented, gigafactory, pilot, record, schema_errors, spec
 
-from components.scheduling.quotas import quota_resources
-from components.scheduling.scheduling import PRIORITY_CLASSES, Scheduling, SchedulingArgs
+from components.scheduling.quotas import FlavorResources, quota_resources
+from components.scheduling.scheduling import PRIORITY_CLASSES, Scheduling, SchedulingArgs, TenantGpuQuota, TenantQueue
 from infra.config.model import SiteConfig
 from infra.plan.site_plan import build_site_plan
+from infra.site import flavor_resources, scheduling_args
 
-TYPE = "gigafactory:scheduling:Scheduling"
+TYPE = "gigafactory:index:Scheduling"
 
 
 def build(config: SiteConfig) -> Any:
-    levels = build_site_plan(config).topology_levels
+    args = scheduling_args(build_site_plan(config))
 
     def program(opts: pulumi.ResourceOptions) -> None:
         kueue = k8s.helm.v3.Release("kueue", chart="kueue", opts=opts)
-        Scheduling(
-            "sched",
-            SchedulingArgs(tenants=config.tenants, pools=config.node_pools, topology_levels=levels, requires=(kueue,)),
-            opts,
-        )
+        Scheduling("sched", args, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[kueue])))
 
     return record(program)
 
@@ -77,7 +75,7 @@ def test_mig_flavor_quota_counts_mig_devices() -> None:
     assert resources_of(queue, "b200-infer")["nvidia.com/gpu"]["nominalQuota"] == 2048
     pool = config.pool("b200-infer")
     assert pool is not None
-    assert quota_resources(pool, 8)["nvidia.com/gpu"] == 16
+    assert quota_resources(flavor_resources(pool), 8)["nvidia.com/gpu"] == 16
 
 
 def test_cohorts_and_priority_classes_exist_once() -> None:
@@ -102,3 +100,32 @@ def test_children_are_parented_and_objects_validate() -> None:
     recording = build(gigafactory())
     assert_parented(recording, recording.component(TYPE))
     assert schema_errors(recording, "1.35") == []
+
+
+def test_quotas_from_plain_args_alone() -> None:
+    """Without the site model: a time-sliced flavor's GPUs count its replicas, CPU and memory follow the GPUs."""
+    flavor = FlavorResources(
+        name="l40s", gpus_per_node=4, cpus_per_node=64, memory_gib_per_node=512, gpu_units_per_gpu=2
+    )
+    tenants = [TenantQueue(name="lab", gpu_quotas=[TenantGpuQuota(pool="l40s", gpus=8, borrowing_limit=4)])]
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        Scheduling(
+            "sched", SchedulingArgs(tenants=tenants, pools=[flavor], topology_levels=["kubernetes.io/hostname"]), opts
+        )
+
+    queue = record(program).one("ClusterQueue", "lab")
+    resources = resources_of(queue, "l40s")
+    assert resources["nvidia.com/gpu"] == {"name": "nvidia.com/gpu", "nominalQuota": 16}, "no cohort: no limits"
+    assert (resources["cpu"]["nominalQuota"], resources["memory"]["nominalQuota"]) == (128, "1024Gi")
+    assert "cohortName" not in spec(queue)
+
+
+def test_a_quota_in_a_pool_it_was_not_given_is_refused() -> None:
+    tenants = [TenantQueue(name="lab", gpu_quotas=[TenantGpuQuota(pool="nowhere", gpus=8)])]
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        Scheduling("sched", SchedulingArgs(tenants=tenants, pools=[], topology_levels=[]), opts)
+
+    with pytest.raises(Exception, match="pool nowhere, which is not in pools"):
+        record(program)

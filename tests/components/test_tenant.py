@@ -8,11 +8,11 @@ from typing import Any
 import pulumi
 from component_harness import assert_parented, labels, pilot, record, schema_errors, spec, with_compute
 
-from components.tenancy.tenant import MEMBER_RULES, Tenant
+from components.tenancy.tenant import MEMBER_RULES, Tenant, TenantArgs
 from infra.config.model import SiteConfig
 from infra.site import tenant_args
 
-TYPE = "gigafactory:tenancy:Tenant"
+TYPE = "gigafactory:index:Tenant"
 
 
 def build(config: SiteConfig, name: str) -> Any:
@@ -145,3 +145,42 @@ def test_children_are_parented_and_objects_validate() -> None:
     recording = build(pilot(), "oslo-hospital")
     assert_parented(recording, recording.component(TYPE))
     assert schema_errors(recording, "1.35") == []
+
+
+def test_a_tenant_from_plain_args_alone_is_closed_by_default() -> None:
+    """Without the site model: only the required fields, and every default the fail-closed one."""
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        args = TenantArgs(name="lab", kind="research", group="gf-lab", pkey=0x8105, pod_security_version="v1.35")
+        Tenant("tenant-lab", args, opts)
+
+    recording = record(program)
+    names = {r.inputs["metadata"]["name"] for r in recording.kind("NetworkPolicy", namespace="lab")}
+    assert names == {"default-deny", "allow-same-namespace", "allow-cluster-dns"}, "no internet unless allowed"
+    dns = spec(recording.one("NetworkPolicy", "allow-cluster-dns", "lab"))["egress"][0]["to"][0]
+    assert dns["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+    hard = spec(recording.one("ResourceQuota", "tenant-quota", "lab"))["hard"]
+    assert hard == {"count/objectbucketclaims.objectbucket.io": "0"}
+    assert recording.kind("LocalQueue") == [] and recording.kind("NetworkAttachmentDefinition") == []
+
+
+def test_numbers_sent_as_floats_by_another_language_read_as_integers() -> None:
+    """The engine sends numbers as floats; the quota and the partition key still read as integers."""
+    args: Any = {
+        "name": "lab",
+        "kind": "research",
+        "group": "gf-lab",
+        "pkey": float(0x8105),
+        "pod_security_version": "v1.35",
+        "rails": [0.0, 1.0],
+        "gpu_limit": 16.0,
+    }
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        Tenant("tenant-lab", args, opts)
+
+    recording = record(program)
+    hard = spec(recording.one("ResourceQuota", "tenant-quota", "lab"))["hard"]
+    assert hard["requests.nvidia.com/gpu"] == "16" and hard["requests.nvidia.com/ib_rail1_vf"] == "16"
+    rail1 = recording.one("NetworkAttachmentDefinition", "ib-rail1", "lab")
+    assert json.loads(spec(rail1)["config"])["plugins"][0]["pkey"] == "0x0105"

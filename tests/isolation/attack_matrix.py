@@ -109,7 +109,7 @@ def not_applicable(config: SiteConfig, attacker: Tenant, victim: Tenant) -> dict
             skipped[path] = f"{victim.name} has no dedicated nodes"
         for path in ("relabel-node-as-kubelet", "relabel-node-as-member"):
             skipped[path] = f"{victim.name} has no dedicated pool to relabel a node into"
-    if not tenant_args(config, victim).rails:
+    if not tenant_args(config, victim).get("rails"):
         for path in ("partition-annotation-text", "partition-annotation-json"):
             skipped[path] = f"{victim.name} has no partition network (no GPU quota)"
     if not _classes(config, victim) - _classes(config, attacker):
