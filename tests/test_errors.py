@@ -15,8 +15,8 @@ from infra.errors import BadInputError, GigafactoryError, PlanningError, Problem
 from infra.plan.addressing import AddressingError
 from infra.plan.fabric import FabricPlanError
 
-# The Pulumi program runs on import; it defines no error class. validate is test-only (it moves to tests/).
-_NOT_IMPORTED = {"infra.__main__", "infra.engine.validate"}
+# The Pulumi program runs on import; it defines no error class.
+_NOT_IMPORTED = {"infra.__main__"}
 
 
 def _product_exceptions() -> dict[str, type[BaseException]]:

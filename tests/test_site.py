@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kube_schemas import ObjectValidator, default_crds_dir
 
 from components.compute.node_identity import pattern_names
 from components.labels import POOL_LABEL, TENANT_LABEL
@@ -22,7 +23,6 @@ from infra.config.model import SiteConfig
 from infra.config.schema import DriverUpgrade
 from infra.engine.manifests import is_kubernetes_object, manifest
 from infra.engine.runtime import SECRET, RecordedResource, record_program
-from infra.engine.validate import ObjectValidator, default_crds_dir
 from infra.site import SITE_TYPE, build_site, gpu_limit, planning_secret_values, secret_names, strictest_upgrade
 
 REPO = Path(__file__).resolve().parents[1]

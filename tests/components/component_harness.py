@@ -16,12 +16,12 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from kube_schemas import ObjectValidator, default_crds_dir
 
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
 from infra.engine.manifests import is_kubernetes_object, manifest
 from infra.engine.runtime import SECRET, RecordedResource, record_program
-from infra.engine.validate import ObjectValidator, default_crds_dir
 
 PROJECT = "gigafactory"
 REPO = Path(__file__).resolve().parents[2]

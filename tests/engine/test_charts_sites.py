@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kube_schemas import ObjectValidator, default_crds_dir
 
 from infra.cli import main
 from infra.engine.charts.source import default_charts_dir
-from infra.engine.validate import ObjectValidator, default_crds_dir
 
 pytest.importorskip("helm_python")
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
+from kube_schemas import validate_object
 
 from infra.cli import main
 from infra.engine.gitops import GitOpsError, GitOpsOptions, Release, argocd_objects, flux_objects
-from infra.engine.validate import validate_object
 
 REPO = Path(__file__).resolve().parents[2]
 PILOT = str(REPO / "site-configs" / "eu-pilot.yaml")

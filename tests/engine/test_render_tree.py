@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
+from kube_schemas import ObjectValidator
 from synthetic_site import synthetic_plan
 
 from infra.config.loader import load_site
 from infra.engine.planner import plan_site
 from infra.engine.render import render_files
-from infra.engine.validate import ObjectValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT.parent / "shared" / "crds"

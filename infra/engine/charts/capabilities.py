@@ -20,7 +20,18 @@ from typing import Any
 
 from kubernetes_validate import utils as kv
 
-from infra.engine.validate import kubernetes_schema_version
+
+def kubernetes_schema_version(kubernetes_version: str) -> str:
+    """The ``kubernetes-validate`` schema set for a Kubernetes minor version such as ``1.35``.
+
+    The newest set not newer than that version; the site model admits only versions it ships
+    (``SUPPORTED_KUBERNETES``), so a missing set is a defect, not an input error.
+    """
+    wanted = tuple(int(p) for p in kv.major_minor(kubernetes_version.lstrip("v")).split("."))
+    available = [v for v in kv.all_versions() if tuple(int(p) for p in kv.major_minor(v).split(".")) <= wanted]
+    if not available:
+        raise LookupError(f"kubernetes-validate has no schemas for Kubernetes {kubernetes_version}")
+    return str(available[-1])
 
 
 def kube_version(version: str) -> str:

@@ -25,7 +25,7 @@ CHARTS_ENV = "GIGAFACTORY_CHARTS_DIR"
 def default_charts_dir() -> Path | None:
     """``$GIGAFACTORY_CHARTS_DIR``, else ``<repo>/../shared/charts`` (the vendored charts); None when absent.
 
-    Found the way ``infra.engine.validate.default_crds_dir`` finds the CRDs; the tests render from it.
+    Found the way the tests find the CRDs (``tests/kube_schemas.py``); the tests render from it.
     """
     configured = os.environ.get(CHARTS_ENV)
     path = Path(configured) if configured else Path(__file__).resolve().parents[3].parent / "shared" / "charts"

@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from infra.engine.validate import (
+from kube_schemas import (
     CRDS_ENV,
     CrdsUnavailableError,
     ObjectValidator,
     SchemaNotFoundError,
     default_crds_dir,
-    kubernetes_schema_version,
 )
+
+from infra.engine.charts.capabilities import kubernetes_schema_version
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Validate one Kubernetes object against its real schema.
+"""Test-only: validate one Kubernetes object against its real schema (jsonschema, kubernetes-validate).
 
 Built-in kinds are checked against the Kubernetes OpenAPI schema of the site's Kubernetes
 version as ``kubernetes-validate`` ships it, in strict mode (unknown fields are errors). Custom
@@ -32,6 +32,8 @@ import yaml
 from kubernetes_validate import utils as kv
 from referencing import Registry, Resource
 
+from infra.engine.charts.capabilities import kubernetes_schema_version
+
 CRDS_ENV = "GIGAFACTORY_CRDS_DIR"
 _OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
@@ -46,7 +48,7 @@ class CrdsUnavailableError(SchemaNotFoundError):
 
 def repo_root() -> Path:
     """The repository root (the folder holding ``infra/``)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[1]
 
 
 def default_crds_dir() -> Path | None:
@@ -64,15 +66,6 @@ def _split_api_version(api_version: str) -> tuple[str, str]:
 def _format_error(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(object)"
     return f"{where}: {error.message}"
-
-
-def kubernetes_schema_version(kubernetes_version: str) -> str:
-    """The ``kubernetes-validate`` schema set for a Kubernetes minor version such as ``1.35``."""
-    wanted = tuple(int(p) for p in kv.major_minor(kubernetes_version.lstrip("v")).split("."))
-    available = [v for v in kv.all_versions() if tuple(int(p) for p in kv.major_minor(v).split(".")) <= wanted]
-    if not available:
-        raise SchemaNotFoundError(f"kubernetes-validate has no schemas for Kubernetes {kubernetes_version}")
-    return str(available[-1])
 
 
 @cache
