@@ -260,17 +260,3 @@ SWITCH_CHASSIS: dict[SwitchModel, SwitchChassis] = {
     SwitchModel.Q3400: SwitchChassis(4, 5.0),
 }
 
-
-@dataclass(frozen=True)
-class NodeResources:
-    """Logical CPUs and memory of one node of a GPU system (a view of ``GpuSystem``)."""
-
-    cpus: int
-    memory_gib: int
-
-
-# Derived from GPU_SYSTEMS, never written by hand: components/scheduling/quotas.py still reads it
-# until it takes per-node CPUs and memory as plain Args (issue 14); then this view goes.
-NODE_RESOURCES: dict[GpuModel, NodeResources] = {
-    model: NodeResources(system.cpus, system.memory_gib) for model, system in GPU_SYSTEMS.items()
-}

@@ -11,7 +11,6 @@ import pytest
 from infra.config.catalog import (
     GPU_SYSTEMS,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
-    NODE_RESOURCES,
     Architecture,
     GpuModel,
     GpuSystem,
@@ -106,7 +105,3 @@ def test_reference_numbers() -> None:
     }.items():
         assert set(named) <= set(GPU_SYSTEMS[model].mig_profiles), model.value
 
-
-def test_node_resources_is_a_view_of_the_catalog() -> None:
-    for model, system in GPU_SYSTEMS.items():
-        assert (NODE_RESOURCES[model].cpus, NODE_RESOURCES[model].memory_gib) == (system.cpus, system.memory_gib)
