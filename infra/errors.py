@@ -25,7 +25,7 @@ GigafactoryError                      an error gigafactory raises on purpose; st
 │   ├── HistoryError                  infra.commands.history: a ref or site git cannot resolve
 │   ├── GitOpsError                   infra.engine.gitops: the site cannot be written for that tool
 │   ├── InputProblem                  infra.commands.fabric_verify: a discovery or GUID map unusable
-│   └── OutputRefused                 infra.outputs: an output folder holds what gigafactory did not write
+│   └── OutputRefused                 infra.atomic_write: an output folder holds what gigafactory did not write
 ├── SiteConfigError                   exit 1 (2 if unreadable): the site config has errors, every
 │                                     one collected as a located ConfigError (infra.config.errors)
 ├── ForkError                         infra.config.fork: a new site cannot be forked (exit 1 when the

@@ -4,7 +4,7 @@ For every command and each kind of input it reads (site YAML and its base, plan 
 jobs, special files), hostile variants must give an exit status of the contract (0-3), a located
 message on every non-zero exit, never a traceback or internal error, never a partial output or a
 temporary left behind, and never a secret planted in the input. Signals during writes are in
-``tests/test_outputs.py``, hanging peers in ``tests/acceptance/test_verify_deadlines.py``.
+``tests/test_atomic_write.py``, hanging peers in ``tests/acceptance/test_verify_deadlines.py``.
 """
 
 from __future__ import annotations

@@ -17,12 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes
 from infra.engine.migration import UrnMap, UrnMapError
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
 from infra.engine.report import PlanDiff, diff_plans, to_json, to_markdown, to_text
-from infra.outputs import is_stdout, write_output
 
 EXIT_INVALID, EXIT_USAGE, EXIT_DANGER = exit_codes.REJECTED, exit_codes.BAD_INPUT, exit_codes.DANGER
 FORMATS = {"markdown": to_markdown, "text": to_text, "json": to_json}

@@ -5,7 +5,7 @@ DIR receives, all at once or not at all: ``fabric.net`` (cabling plan, ibnetdisc
 ``partitions.conf`` and ``ufm-partitions.json`` (the same partitions as UFM REST calls), ``opensm.conf``
 and ``root-guids.conf`` (OpenSM), ``bom.csv`` and ``summary.txt``, with the manifest
 ``.gigafactory-fabric.sha256``. DIR must be new, empty, or a previous output of this command that
-nobody edited since (``infra.outputs``).
+nobody edited since (``infra.atomic_write``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from infra.atomic_write import OutputRefused, ownership_problem, write_tree_atomic
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
 from infra.config.loader import check_site, display_path, planning_errors
 from infra.config.model import SiteConfig
 from infra.engine.progress import Progress, add_progress_option, command_progress
-from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
 from infra.plan.fabric.artifacts import CABLES_FILE, FABRIC_FILES, fabric_artifacts, summary_json
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.partitions import GuidMapError, PartitionPlan, plan_partitions, read_guid_map

@@ -15,11 +15,11 @@ import re
 import sys
 from pathlib import Path
 
+from infra.atomic_write import write_file_atomic
 from infra.commands import exit_codes, print_errors
 from infra.config.loader import check_site, display_path, planning_errors
 from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, read_lines_bounded, read_text_bounded
-from infra.outputs import write_file_atomic
 from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_devices
 from infra.plan.fabric.discovery import Discovery, DiscoveryError, parse_discovery
 from infra.plan.fabric.errors import FabricPlanError

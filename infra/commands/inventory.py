@@ -8,10 +8,10 @@ import sys
 import yaml
 
 from infra.acceptance.inventory import render_inventory
+from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import json_text
 from infra.config.loader import check_site
-from infra.outputs import is_stdout, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

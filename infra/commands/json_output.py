@@ -11,8 +11,8 @@ import argparse
 import json
 from typing import Any
 
+from infra.atomic_write import write_output
 from infra.config.errors import ConfigError
-from infra.outputs import write_output
 
 FORMATS = ("text", "json")
 

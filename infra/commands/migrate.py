@@ -12,10 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from infra.atomic_write import OutputRefused, write_tree_atomic
 from infra.commands import exit_codes
 from infra.engine.migration import UrnMapError, migration_document, state_move_commands, urn_map
 from infra.engine.plan import Plan, PlanFileError
-from infra.outputs import OutputRefused, write_tree_atomic
 
 OWNER = "migrate"
 

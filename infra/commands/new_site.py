@@ -7,10 +7,10 @@ import sys
 from ipaddress import IPv4Network
 from pathlib import Path
 
+from infra.atomic_write import write_file_atomic
 from infra.commands import errors_status, exit_codes
 from infra.config.fork import ForkError, fork_site, resolve_source
 from infra.config.loader import display_path
-from infra.outputs import write_file_atomic
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

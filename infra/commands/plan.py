@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from infra.atomic_write import is_stdout, write_file_atomic, write_output
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
 from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
@@ -18,7 +19,6 @@ from infra.engine.progress import add_progress_option, command_progress
 from infra.engine.runtime import DuplicateResourceError
 from infra.engine.stackplan import cost_lines, touched_stacks
 from infra.engine.summary import summary_json, summary_lines
-from infra.outputs import is_stdout, write_file_atomic, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from infra.atomic_write import OutputRefused, ownership_problem, write_tree_atomic
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
@@ -15,7 +16,6 @@ from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
 from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
 from infra.engine.progress import add_progress_option
 from infra.engine.render import render_files
-from infra.outputs import OutputRefused, ownership_problem, write_tree_atomic
 
 OWNER = "render"
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from infra.atomic_write import write_output
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, render_chart_objects
@@ -15,7 +16,6 @@ from infra.config.loader import planning_errors
 from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
 from infra.errors import PlanningError
-from infra.outputs import write_output
 from infra.plan.site_plan import build_site_plan
 from infra.report.build import AcceptanceFileError, ReportInputs, build_report, read_acceptance
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes
 from infra.config.layer_schema import layer_schema_text
-from infra.outputs import is_stdout, write_output
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

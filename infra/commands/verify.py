@@ -38,11 +38,11 @@ from infra.acceptance.runner import (
     host_spec,
     verify_nodes,
 )
+from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes, fail, print_errors
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.progress import add_progress_option, command_progress
-from infra.outputs import is_stdout, write_output
 
 MAX_WORKERS = 1024
 MAX_TIMEOUT_S = 86_400

@@ -259,4 +259,3 @@ SWITCH_CHASSIS: dict[SwitchModel, SwitchChassis] = {
     SwitchModel.QM9700: SwitchChassis(1, 1.72),
     SwitchModel.Q3400: SwitchChassis(4, 5.0),
 }
-

@@ -104,4 +104,3 @@ def test_reference_numbers() -> None:
         GpuModel.GB200_NVL72: ("1g.23gb",),
     }.items():
         assert set(named) <= set(GPU_SYSTEMS[model].mig_profiles), model.value
-

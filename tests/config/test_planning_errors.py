@@ -37,7 +37,7 @@ def test_problems_are_placed_where_their_layer_wrote_the_value(site_files: SiteF
     assert lines[0].startswith(f"base.yaml:{base_line}:"), lines
 
 
-_IO_MODULES = {"infra.config.loader", "infra.config.yamldoc", "infra.inputs", "infra.outputs", "yaml", "ruamel"}
+_IO_MODULES = {"infra.config.loader", "infra.config.yamldoc", "infra.inputs", "infra.atomic_write", "yaml", "ruamel"}
 _IO_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "load_layers", "check_site"}
 
 

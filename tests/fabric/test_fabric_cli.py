@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from fabric_sites import PILOT, REPO, pool, write_site
 
+from infra.atomic_write import manifest_name
 from infra.cli import main
 from infra.config.loader import load_site
 from infra.config.model import SiteConfig
-from infra.outputs import manifest_name
 from infra.plan.fabric import FabricPlan, plan_fabric
 from infra.plan.fabric.artifacts import FABRIC_FILES, fabric_artifacts
 

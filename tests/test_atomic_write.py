@@ -1,4 +1,4 @@
-"""``infra/outputs.py``: outputs appear whole, replace only what the command wrote, write through devices."""
+"""``infra/atomic_write.py``: outputs appear whole, replace only what the command wrote, write through devices."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.cli import main
-from infra.outputs import (
+from infra.atomic_write import (
     OutputRefused,
     clean_stale_temporaries,
     manifest_name,
@@ -23,6 +22,7 @@ from infra.outputs import (
     write_output,
     write_tree_atomic,
 )
+from infra.cli import main
 from infra.plan.fabric.artifacts import FABRIC_FILES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -216,7 +216,7 @@ import os, signal, sys
 from pathlib import Path
 from infra.cli import main
 from infra.commands.streams import terminate_as_interrupt
-from infra.outputs import write_tree_atomic
+from infra.atomic_write import write_tree_atomic
 
 def chunks():
     yield "first half\\n"
