@@ -53,8 +53,13 @@ def _tail(urn: str) -> str:
 
 
 def renamed_types(plan: Plan) -> dict[str, str]:
-    """Type token -> the token it replaced, from the plan's aliases (``Alias(type_=...)``)."""
-    return {r.type: former for r in plan.resources for former in r.alias_types}
+    """Component type token -> the token it replaced, from the components' aliases (``Alias(type_=...)``).
+
+    Only components: a kubernetes resource's aliases are the SDK's other API versions of its kind
+    (``ValidatingAdmissionPolicy`` v1 carries v1alpha1 and v1beta1), not a rename of ours; reading them
+    as one would give every such resource a former type it never had.
+    """
+    return {r.type: former for r in plan.resources if not r.custom for former in r.alias_types}
 
 
 def former_tail(urn: str, renamed: Mapping[str, str]) -> str:

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.kube import child_options, component_options
 from infra.config.loader import load_site
@@ -95,3 +96,37 @@ def test_a_renamed_component_that_also_changes_stack_is_moved_then_aliased() -> 
     mapping = urn_map(old, new)
     assert mapping.dropped == () and len(mapping.moves) == 2
     assert all(after.startswith("urn:pulumi:site.pool-a::") for after in mapping.moves.values())
+
+
+class _Operators(pulumi.ComponentResource):
+    """A component whose children carry the kubernetes SDK's own aliases (other API versions of their kind)."""
+
+    def __init__(self, name: str, token: str, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(token, name, None, opts)
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            f"{name}-policy", metadata={"name": "p"}, spec={}, opts=child_options(self, None)
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            f"{name}-binding", metadata={"name": "p"}, spec={"policyName": "p"}, opts=child_options(self, None, policy)
+        )
+        self.register_outputs({})
+
+
+def test_children_with_the_kubernetes_sdk_s_own_aliases_follow_their_component_too() -> None:
+    """ClusterOperators' admission policy and binding: their aliases name v1alpha1/v1beta1 of their
+    kind, which is no rename; they keep their identity through the component's alias, and the binding's
+    dependency on the policy is not a change."""
+
+    def plan(token: str, alias: bool) -> Plan:
+        def program() -> None:
+            _Operators("site-ops", token, component_options(None, "gigafactory:operators:Ops") if alias else None)
+
+        records = record_program(program, project="gigafactory", stack="site")
+        return build_plan(records, project="gigafactory", stack="site", site=_facts())
+
+    old, new = plan("gigafactory:operators:Ops", False), plan("gigafactory:index:Ops", True)
+    assert renamed_types(new) == {"gigafactory:index:Ops": "gigafactory:operators:Ops"}
+    mapping = urn_map(old, new)
+    assert mapping.dropped == () and mapping.created == ()
+    assert set(mapping.moves) == {r.urn for r in old.resources}
+    assert [c for g in diff_plans(old, new).components for c in g.changes] == []
