@@ -13,7 +13,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ForwardRef, TypeVar, Union
 
-from typing_extensions import NotRequired, Required
+from typing_extensions import NotRequired, Required, is_typeddict
 
 T = TypeVar("T")
 
@@ -51,6 +51,6 @@ def _convert(value: Any, hint: Any) -> Any:
     if origin is dict and isinstance(value, dict):
         _, item = typing.get_args(hint)
         return {k: _convert(v, item) for k, v in value.items()}
-    if typing.is_typeddict(hint) and isinstance(value, Mapping):
+    if is_typeddict(hint) and isinstance(value, Mapping):
         return plain_args(value, hint)
     return value
