@@ -8,13 +8,14 @@ component with that provider passed in through ``opts``. The real engine (``pulu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.compute.node_identity import PoolIdentity
 from components.isolation.admission import TenantAdmission, TenantAdmissionArgs
 from components.isolation.policies import DedicatedPool, IsolationRules, node_name_pattern
 from components.labels import tolerations_for
@@ -56,13 +57,15 @@ from components.storage.driver import (
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
 from components.tenancy.tenant import Tenant, TenantArgs
+from components.topology import PoolRack
 from infra.config.model import SiteConfig
-from infra.config.schema import DriverUpgrade, NodePool, Operators
+from infra.config.schema import DriverUpgrade, GpuOperator, NodePool, Operators
 from infra.config.schema import StorageSystem as StorageConfig
 from infra.config.schema import Tenant as TenantConfig
 from infra.plan.addressing import AddressPlan
 from infra.plan.capacity import gpu_units_per_gpu, mig_instances_per_gpu
 from infra.plan.site_plan import SitePlan, build_site_plan
+from infra.plan.topology import NodeTopology, node_topology
 from infra.stacks import FABRIC, OPERATORS, POOL_PREFIX, STORAGE, TENANTS, StackPart, stack_name
 
 SITE_TYPE = "gigafactory:site:GigafactorySite"
@@ -131,18 +134,13 @@ class GigafactorySite(pulumi.ComponentResource):
                 continue
             self.pools[pool.name] = GpuNodePool(
                 f"{name}-pool-{pool.name}",
-                GpuNodePoolArgs(
-                    pool=pool,
-                    driver_version=gpu.driver_version,
-                    kernel_module_type=gpu.kernel_module_type,
-                    rdma=gpu.rdma,
-                    topology_name=topology_name,
-                    node_topology=plan.node_topology,
-                    requires=(ops.gpu_operator, ops.kueue, ops.node_feature_discovery)
+                gpu_node_pool_args(pool, gpu, plan.node_topology, topology_name=topology_name),
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[ops.gpu_operator, ops.kueue, ops.node_feature_discovery]
                     if ops
-                    else self._upstream(OPERATORS),
+                    else list(self._upstream(OPERATORS)),
                 ),
-                child,
             )
         if self._composes(FABRIC):
             self.fabric = InfiniBandFabric(
@@ -288,6 +286,59 @@ def ofed_parallel_upgrades(config: SiteConfig) -> int:
     if chosen is not None:
         return chosen
     return sum(p.driver_upgrade.max_parallel_upgrades or p.nodes for p in config.node_pools)
+
+
+def pool_identity(pool: NodePool) -> PoolIdentity:
+    """What ``pool``'s nodes are, as their common labels take it (``node_identity.pool_labels``)."""
+    return PoolIdentity(
+        pool=pool.name,
+        gpu_model=pool.gpu_model.value,
+        purpose=pool.purpose,
+        dedicated_to=pool.dedicated_to,
+        gpu_sharing=pool.gpu_sharing.mode,
+        labels=dict(pool.labels),
+    )
+
+
+def pool_racks(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -> list[PoolRack]:
+    """Every node of ``pool`` by its place in the fabric (``where``: the plan's ``node_topology``), in order.
+
+    Consecutive nodes with the same place share one entry.
+    """
+    racks: list[PoolRack] = []
+    last: tuple[str, str, str, str | None] | None = None
+    for position in range(pool.nodes):
+        topology = where(pool, position)
+        place = (topology.rack, topology.block, topology.leaf_group, topology.pod)
+        if place != last:
+            rack = PoolRack(rack=topology.rack, block=topology.block, leaf_group=topology.leaf_group, nodes=[])
+            if topology.pod is not None:
+                rack["pod"] = topology.pod
+            racks.append(rack)
+            last = place
+        racks[-1]["nodes"].append(topology.hostname)
+    return racks
+
+
+def gpu_node_pool_args(
+    pool: NodePool,
+    gpu: GpuOperator,
+    where: Callable[[NodePool, int], NodeTopology] = node_topology,
+    *,
+    topology_name: str | None = None,
+) -> GpuNodePoolArgs:
+    """``pool`` as ``GpuNodePool`` takes it: its nodes placed by ``where``, the GPU driver ``gpu`` pins."""
+    return GpuNodePoolArgs(
+        **pool_identity(pool),
+        taints=[t.as_args() for t in pool.taints],
+        racks=pool_racks(pool, where),
+        gpu_units=pool.gpus * gpu_units_per_gpu(pool),
+        driver_version=gpu.driver_version,
+        driver_upgrade=pool.driver_upgrade.as_args(),
+        kernel_module_type=gpu.kernel_module_type,
+        rdma=gpu.rdma,
+        topology_name=topology_name,
+    )
 
 
 def cluster_operators_args(

@@ -26,7 +26,7 @@ from infra.engine.manifests import is_kubernetes_object
 from infra.engine.runtime import RecordedResource, record_program
 from infra.plan.site_plan import build_site_plan
 from infra.plan.topology import HOSTNAME_LABEL
-from infra.site import build_site, planning_secret_values
+from infra.site import build_site, planning_secret_values, pool_identity
 
 sys.path.insert(0, str(Path(__file__).parent / "components"))
 from nfd_master import NodeOutcome, node_rules, outcomes
@@ -108,7 +108,7 @@ def test_every_node_gets_exactly_its_pool_labels_taints_and_place(site: str) -> 
             place = plan.node_topology(pool, position).labels()
             del place[HOSTNAME_LABEL]
             # Exactly its own labels: a label of another pool, unit or rack would be one too many.
-            assert node.labels == {**pool_labels(pool), **place}, name
+            assert node.labels == {**pool_labels(pool_identity(pool)), **place}, name
             assert all(level in node.labels for level in levels[:-1]), f"{name}: lacks a Kueue topology level"
             assert node.taints == taints, name
 

@@ -115,7 +115,7 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
     components = [r for r in pilot_site.resources if not r.custom and r is not root]
     assert {c.type for c in components} == {
         "gigafactory:index:ClusterOperators",
-        "gigafactory:compute:GpuNodePool",
+        "gigafactory:index:GpuNodePool",
         "gigafactory:index:InfiniBandFabric",
         "gigafactory:index:Scheduling",
         "gigafactory:index:Tenant",

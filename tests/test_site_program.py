@@ -37,9 +37,9 @@ def test_stack_name_selects_the_site_file_and_its_part() -> None:
     operators = run("eu-pilot", secrets=secrets)
     assert operators.count("gigafactory:site:GigafactorySite") == 1
     assert operators.count("gigafactory:index:ClusterOperators") == 1
-    assert "gigafactory:compute:GpuNodePool" not in operators and "gigafactory:index:Tenant" not in operators
+    assert "gigafactory:index:GpuNodePool" not in operators and "gigafactory:index:Tenant" not in operators
     pool = run("eu-pilot.pool-h100-train", secrets=secrets)
-    assert pool.count("gigafactory:compute:GpuNodePool") == 1
+    assert pool.count("gigafactory:index:GpuNodePool") == 1
     assert pool.count("kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule") == 3
     assert "kubernetes:helm.sh/v3:Release" not in pool, "the operators are another stack's"
     tenants = run("eu-pilot.tenants", secrets=secrets)

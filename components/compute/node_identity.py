@@ -44,9 +44,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
+
+from typing_extensions import NotRequired
 
 from components.compute.gpu_sharing import sharing_labels
 from components.labels import (
@@ -56,10 +58,10 @@ from components.labels import (
     POOL_LABEL,
     PURPOSE_LABEL,
     TENANT_LABEL,
+    Taint,
     taint_dict,
 )
-from infra.config.schema import NodePool, Taint
-from infra.plan.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL, NodeTopology
+from components.topology import PoolRack, rack_labels
 
 NFD_API = "nfd.k8s-sigs.io/v1alpha1"
 NODE_FEATURE_RULE = "NodeFeatureRule"
@@ -73,7 +75,6 @@ NODE_FEATURE_NODE_LABEL = "nfd.node.kubernetes.io/node-name"
 # The user-info extra a pod-bound service-account token carries (KEP-4193, GA in Kubernetes 1.32).
 TOKEN_NODE_EXTRA = "authentication.kubernetes.io/node-name"
 RESTRICTED_LABEL_NS = "node-restriction.kubernetes.io"
-TOPOLOGY_LABELS = (POD_LABEL, BLOCK_LABEL, RACK_LABEL, LEAF_GROUP_LABEL)
 # nfd-master refuses a longer labelsTemplate (NFD v0.19.0 pkg/apis/nfd/template/template.go, MaxTemplateSize).
 MAX_TEMPLATE_BYTES = 64 * 1024
 _NOT_LITERAL = re.compile(r"[^A-Za-z0-9-]")
@@ -82,24 +83,47 @@ WRITER_NFD = "nfd-master (NodeFeatureRule by node name)"
 WRITER_KUBELET = "kubelet --register-with-taints at join (gigafactory inventory)"
 
 
-def pool_labels(pool: NodePool) -> dict[str, str]:
-    """The labels every node of ``pool`` carries, whatever its place in the fabric."""
+class PoolIdentity(TypedDict):
+    """What a pool's nodes are: the part of ``GpuNodePoolArgs`` their common labels come from."""
+
+    pool: str
+    """Pool name (``gigafactory.eu/pool``)."""
+
+    gpu_model: str
+    """GPU model (``gigafactory.eu/gpu-model``), e.g. ``B200``."""
+
+    purpose: str
+    """What the pool is for (``gigafactory.eu/purpose``): ``training``, ``inference`` or ``regulated``."""
+
+    dedicated_to: NotRequired[str | None]
+    """Tenant that owns every node of the pool (``gigafactory.eu/tenant``); absent or None: shared."""
+
+    gpu_sharing: NotRequired[str]
+    """How the GPUs are shared: ``mig``, ``time-slicing`` or ``none`` (default)."""
+
+    labels: NotRequired[dict[str, str]]
+    """Extra node labels; default none."""
+
+
+def pool_labels(identity: PoolIdentity) -> dict[str, str]:
+    """The labels every node of the pool carries, whatever its place in the fabric."""
+    pool, tenant = identity["pool"], identity.get("dedicated_to")
     return {
-        POOL_LABEL: pool.name,
-        GPU_MODEL_LABEL: pool.gpu_model.value,
-        PURPOSE_LABEL: pool.purpose,
-        **({TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
+        POOL_LABEL: pool,
+        GPU_MODEL_LABEL: identity["gpu_model"],
+        PURPOSE_LABEL: identity["purpose"],
+        **({TENANT_LABEL: tenant} if tenant else {}),
         # What decides isolation, under node-restriction.kubernetes.io/ (components.labels).
-        ISOLATION_POOL_LABEL: pool.name,
-        **({ISOLATION_TENANT_LABEL: pool.dedicated_to} if pool.dedicated_to else {}),
-        **sharing_labels(pool),
-        **pool.labels,
+        ISOLATION_POOL_LABEL: pool,
+        **({ISOLATION_TENANT_LABEL: tenant} if tenant else {}),
+        **sharing_labels(pool, identity.get("gpu_sharing", "none")),
+        **identity.get("labels", {}),
     }
 
 
-def register_with_taints(taints: tuple[Taint, ...]) -> str:
+def register_with_taints(taints: Iterable[Taint]) -> str:
     """The kubelet's ``--register-with-taints`` value (``key=value:Effect,...``), '' for none."""
-    return ",".join(f"{t.key}={t.value}:{t.effect}" for t in taints)
+    return ",".join(f"{t['key']}={t['value']}:{t['effect']}" for t in taints)
 
 
 @dataclass(frozen=True)
@@ -112,44 +136,40 @@ class UnitRule:
     spec: dict[str, Any]
 
 
-def unit_rules(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -> list[UnitRule]:
-    """One ``UnitRule`` per scalable unit of ``pool``: its nodes by name, their labels and taints.
+def unit_rules(racks: Iterable[PoolRack], labels: Mapping[str, str], taints: Iterable[Taint]) -> list[UnitRule]:
+    """One ``UnitRule`` per scalable unit (fabric block) of ``racks``: its nodes by name, their labels and taints.
 
-    ``where`` places node ``position`` in the fabric (the site plan's ``node_topology``).
+    ``labels`` and ``taints`` are the pool's (``pool_labels``); each node also gets its rack's place.
     """
-    base = pool_labels(pool)
-    taints = [taint_dict(t.as_args()) for t in pool.taints]
-    units: dict[str, list[NodeTopology]] = {}
-    for position in range(pool.nodes):
-        topology = where(pool, position)
-        units.setdefault(topology.block, []).append(topology)
+    node_taints = [taint_dict(t) for t in taints]
+    units: dict[str, list[PoolRack]] = {}
+    for rack in racks:
+        units.setdefault(rack["block"], []).append(rack)
     return [
-        UnitRule(name=block, block=block, nodes=len(nodes), spec={"rules": _unit_rules(block, nodes, base, taints)})
-        for block, nodes in units.items()
+        UnitRule(
+            name=block,
+            block=block,
+            nodes=sum(len(rack["nodes"]) for rack in members),
+            spec={"rules": _unit_rules(block, members, dict(labels), node_taints)},
+        )
+        for block, members in units.items()
     ]
 
 
-def placement_labels(topology: NodeTopology) -> dict[str, str]:
-    """The labels placing a node in the fabric that a rule writes (the kubelet sets the hostname)."""
-    labels = topology.labels()
-    del labels[HOSTNAME_LABEL]
-    return labels
-
-
 def _unit_rules(
-    name: str, nodes: list[NodeTopology], base: dict[str, str], taints: list[dict[str, Any]]
+    name: str, racks: list[PoolRack], base: dict[str, str], taints: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    placed = [(node.hostname, placement_labels(node)) for node in nodes]
+    placed = [(rack["nodes"], rack_labels(rack)) for rack in racks]
     first = placed[0][1]
     shared = {key: value for key, value in first.items() if all(labels.get(key) == value for _, labels in placed)}
-    # Consecutive nodes that differ from the unit only in the same way (one rack) form one branch.
+    # Racks that differ from the unit in the same way (one rack, listed in pieces) form one branch.
     groups: list[tuple[dict[str, str], list[str]]] = []
-    for hostname, labels in placed:
+    for nodes, labels in placed:
         own = {key: value for key, value in labels.items() if key not in shared}
         if groups and groups[-1][0] == own:
-            groups[-1][1].append(hostname)
+            groups[-1][1].extend(nodes)
         else:
-            groups.append((own, [hostname]))
+            groups.append((own, list(nodes)))
     chunks = _chunks(groups)
     return [
         _rule(name if len(chunks) == 1 else f"{name}-{index}", chunk, {**base, **shared}, taints)

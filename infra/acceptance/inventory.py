@@ -68,7 +68,8 @@ def _lines(site: SiteConfig) -> Iterator[str]:
         if pool.taints:
             # Provisioning passes this to the kubelet (--register-with-taints): a tainted pool's
             # nodes join tainted, before nfd-master's rules reach them (node_identity.py).
-            yield f"        gigafactory_kubelet_register_with_taints: {_scalar(register_with_taints(pool.taints))}"
+            taints = register_with_taints(t.as_args() for t in pool.taints)
+            yield f"        gigafactory_kubelet_register_with_taints: {_scalar(taints)}"
         yield "      children:"
         for su in range(pool.scalable_units):
             yield f"        {su_group(pool.name, su)}:"

@@ -258,13 +258,14 @@ def _node(plan: SitePlan, pool: NodePool, expected: PoolExpectations) -> NodeFac
 
 
 def _identity(plan: SitePlan, pool: NodePool) -> IdentityFacts:
-    from components.compute.node_identity import TOPOLOGY_LABELS, WRITER_KUBELET, WRITER_NFD, pool_labels
-    from infra.plan.topology import POD_LABEL
+    from components.compute.node_identity import WRITER_KUBELET, WRITER_NFD, pool_labels
+    from components.topology import POD_LABEL, TOPOLOGY_LABELS
+    from infra.site import pool_identity
 
     topology = plan.node_topology(pool, 0)
     taints = tuple(f"{t.key}={t.value}:{t.effect}" for t in pool.taints)
     return IdentityFacts(
-        labels=pool_labels(pool),
+        labels=pool_labels(pool_identity(pool)),
         topology_labels=tuple(key for key in TOPOLOGY_LABELS if key != POD_LABEL or topology.pod is not None),
         taints=taints,
         first_node=pool.node_name(0),

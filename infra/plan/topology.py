@@ -1,22 +1,30 @@
 """Where a node sits in the site: pod, scalable unit (fabric block), rack and leaf group.
 
 These labels go on every node (GpuNodePool) and name the levels of the Kueue Topology
-(Scheduling), widest first, with ``kubernetes.io/hostname`` last as Kueue requires. The pod
-label exists only where the fabric has a core tier (``FabricPlan.node_topology`` sets it): there
-SUs are grouped into pods whose traffic stays below the core, so the pod is the widest level.
+(Scheduling), widest first, with ``kubernetes.io/hostname`` last as Kueue requires. Their names are
+the components' (``components/topology.py``). The pod label exists only where the fabric has a core
+tier (``FabricPlan.node_topology`` sets it): there SUs are grouped into pods whose traffic stays
+below the core, so the pod is the widest level.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, POD_LABEL, RACK_LABEL
 from infra.config.schema import NodePool
 
-BLOCK_LABEL = "gigafactory.eu/fabric-block"
-RACK_LABEL = "gigafactory.eu/rack"
-LEAF_GROUP_LABEL = "gigafactory.eu/leaf-group"
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-POD_LABEL = "gigafactory.eu/fabric-pod"
+__all__ = [
+    "BLOCK_LABEL",
+    "HOSTNAME_LABEL",
+    "LEAF_GROUP_LABEL",
+    "POD_LABEL",
+    "POD_TOPOLOGY_LEVELS",
+    "RACK_LABEL",
+    "TOPOLOGY_LEVELS",
+    "NodeTopology",
+    "node_topology",
+]
 
 # Kueue Topology levels, widest first (Kueue v1beta2 Topology: hostname only as the last level).
 TOPOLOGY_LEVELS: tuple[str, ...] = (BLOCK_LABEL, RACK_LABEL, HOSTNAME_LABEL)

@@ -1,4 +1,8 @@
-"""GpuNodePool: node labels and taints through NodeFeatureRules, Kueue flavor, NVIDIADriver, GPU sharing."""
+"""GpuNodePool: node labels and taints through NodeFeatureRules, Kueue flavor, NVIDIADriver, GPU sharing.
+
+Pools come from site configs through ``infra.site.gpu_node_pool_args`` (the site's mapping), and
+one from plain data alone, as any Pulumi program would pass it.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from component_harness import assert_parented, pilot, record, schema_errors, spe
 from nfd_master import node_rules, outcome, outcomes
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
-from components.compute.gpu_sharing import merge_sharing, pool_sharing, sharing_labels
+from components.compute.gpu_sharing import sharing_labels
 from components.compute.node_identity import MAX_TEMPLATE_BYTES
 from components.labels import (
     DEVICE_PLUGIN_CONFIG_LABEL,
@@ -20,12 +24,16 @@ from components.labels import (
     MIG_CONFIG_LABEL,
     POOL_LABEL,
     TENANT_LABEL,
+    Taint,
 )
+from components.operators.cluster_operators import sharing_config
+from components.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, RACK_LABEL, PoolRack
+from components.upgrades import UpgradePolicy
 from infra.config.schema import NodePool
 from infra.plan.capacity import mig_instances_per_gpu
-from infra.plan.topology import BLOCK_LABEL, HOSTNAME_LABEL, LEAF_GROUP_LABEL, RACK_LABEL
+from infra.site import gpu_node_pool_args, gpu_sharing_layout
 
-TYPE = "gigafactory:compute:GpuNodePool"
+TYPE = "gigafactory:index:GpuNodePool"
 
 
 def small_pool(**overrides: Any) -> NodePool:
@@ -44,13 +52,14 @@ def small_pool(**overrides: Any) -> NodePool:
     return NodePool.model_validate(body)
 
 
-def build(pool: NodePool, **args: Any) -> Any:
+def pool_args(pool: NodePool) -> GpuNodePoolArgs:
+    """``pool`` as the site maps it (``infra.site.gpu_node_pool_args``), placed by its own fabric arithmetic."""
+    return gpu_node_pool_args(pool, pilot().operators.gpu_operator, topology_name="site-fabric")
+
+
+def build(pool: NodePool) -> Any:
     def program(opts: pulumi.ResourceOptions) -> None:
-        GpuNodePool(
-            f"pool-{pool.name}",
-            GpuNodePoolArgs(pool=pool, driver_version="595.91.07", topology_name="site-fabric", **args),
-            opts,
-        )
+        GpuNodePool(f"pool-{pool.name}", pool_args(pool), opts)
 
     return record(program)
 
@@ -133,7 +142,9 @@ def test_custom_resources_wait_for_the_releases_that_install_their_crds() -> Non
 
     def program(opts: pulumi.ResourceOptions) -> None:
         release = k8s.helm.v3.Release("kueue", chart="kueue", opts=opts)
-        GpuNodePool("pool", GpuNodePoolArgs(pool=pool, driver_version="595.91.07", requires=(release,)), opts)
+        GpuNodePool(
+            "pool", pool_args(pool), pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[release]))
+        )
 
     recording = record(program)
     release = recording.named("kueue")
@@ -146,7 +157,9 @@ def test_mig_pool_labels_select_its_layout() -> None:
     rules = node_rules(build(pool).resources)
     for name, found in outcomes(rules, pool.node_names()).items():
         assert found.labels[MIG_CONFIG_LABEL] == "b200-test", name
-    sharing = pool_sharing(pool)
+    layout = gpu_sharing_layout(pool)
+    assert layout is not None
+    sharing = sharing_config({pool.name: layout})
     assert sharing.mig_configs == {
         "b200-test": [{"devices": "all", "mig-enabled": True, "mig-devices": {"3g.90gb": 2}}]
     }
@@ -157,8 +170,9 @@ def test_mig_pool_labels_select_its_layout() -> None:
 
 def test_time_sliced_pool_labels_select_its_device_plugin_config() -> None:
     pool = small_pool(gpu_sharing={"mode": "time-slicing", "replicas": 4})
-    assert sharing_labels(pool) == {DEVICE_PLUGIN_CONFIG_LABEL: "b200-test"}
-    files = merge_sharing([pool_sharing(pool), pool_sharing(small_pool(name="plain"))]).device_plugin_files()
+    assert sharing_labels(pool.name, pool.gpu_sharing.mode) == {DEVICE_PLUGIN_CONFIG_LABEL: "b200-test"}
+    layouts = {p.name: layout for p in (pool, small_pool(name="plain")) if (layout := gpu_sharing_layout(p))}
+    files = sharing_config(layouts).device_plugin_files()
     assert set(files) == {"default", "b200-test"}
     sliced = yaml.safe_load(files["b200-test"])
     assert sliced["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
@@ -189,3 +203,47 @@ def test_a_unit_too_large_for_one_template_is_split_into_rules_nfd_master_accept
     for position, name in enumerate(pool.node_names()):
         assert nodes[name].labels[RACK_LABEL] == f"b200-test-r{position // 4:04d}", name
         assert nodes[name].labels[BLOCK_LABEL] == "b200-test-su000", name
+
+
+def test_a_pool_from_plain_data_alone() -> None:
+    # What a program that knows nothing of site configs passes: no infra type anywhere.
+    taint = Taint(key="example.com/team", value="vision", effect="NoSchedule")
+    args = GpuNodePoolArgs(
+        pool="vision",
+        gpu_model="H200",
+        purpose="training",
+        dedicated_to="vision-team",
+        taints=[taint],
+        racks=[
+            PoolRack(rack="vision-r0", block="vision-su0", leaf_group="vision-su0-leaves", nodes=["v-1", "v-2"]),
+            PoolRack(rack="vision-r1", block="vision-su0", leaf_group="vision-su0-leaves", nodes=["v-3"]),
+        ],
+        gpu_units=24,
+        driver_version="595.91.07",
+        driver_upgrade=UpgradePolicy(
+            max_unavailable="1", max_parallel_upgrades=1, drain=True, drain_timeout_seconds=600
+        ),
+    )
+
+    def program(opts: pulumi.ResourceOptions) -> None:
+        GpuNodePool("vision", args, opts)
+
+    recording = record(program)
+    nodes = outcomes(node_rules(recording.resources), ["v-1", "v-2", "v-3", "v-4"])
+    assert nodes["v-3"].labels == {
+        POOL_LABEL: "vision",
+        ISOLATION_POOL_LABEL: "vision",
+        TENANT_LABEL: "vision-team",
+        ISOLATION_TENANT_LABEL: "vision-team",
+        "gigafactory.eu/gpu-model": "H200",
+        "gigafactory.eu/purpose": "training",
+        BLOCK_LABEL: "vision-su0",
+        RACK_LABEL: "vision-r1",
+        LEAF_GROUP_LABEL: "vision-su0-leaves",
+    }
+    assert nodes["v-1"].labels[RACK_LABEL] == "vision-r0" and nodes["v-4"].rules == []
+    assert all(nodes[n].taints == [dict(taint)] for n in ("v-1", "v-2", "v-3"))
+    driver = spec(recording.one("NVIDIADriver", "vision"))
+    assert driver["kernelModuleType"] == "auto" and driver["rdma"]["enabled"] is True
+    assert driver["upgradePolicy"]["maxUnavailable"] == 1
+    assert "topologyName" not in spec(recording.one("ResourceFlavor", "vision"))

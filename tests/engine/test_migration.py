@@ -89,7 +89,7 @@ def test_commands_back_up_create_move_then_preview_in_order() -> None:
 
 def test_node_patches_leave_the_state_without_being_deleted() -> None:
     old, new = plans()
-    pool = next(r for r in old.resources if r.type == "gigafactory:compute:GpuNodePool")
+    pool = next(r for r in old.resources if r.type == "gigafactory:index:GpuNodePool")
     patch = PlannedResource(
         urn=f"urn:pulumi:eu-pilot::gigafactory::{pool.type}$kubernetes:core/v1:NodePatch::{pool.name}-pilot-gpu-001",
         type="kubernetes:core/v1:NodePatch",
