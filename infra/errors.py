@@ -14,7 +14,7 @@ GigafactoryError                      an error gigafactory raises on purpose; st
 │   │                                 reads (not a plan, not YAML, unreadable, beyond the reading
 │   │                                 bounds), or an output it must not write
 │   ├── InputError                    infra.inputs: a bounded read refused, located
-│   ├── PlanFileError                 infra.engine.plan: not a gigafactory plan
+│   ├── PlanFileError                 infra.engine.recording: not a gigafactory plan
 │   ├── FactsError                    infra.engine.factjson: a plan's facts of the wrong types
 │   ├── UrnMapError                   infra.engine.migration: not a URN map, or plans that cannot map
 │   ├── GuidMapError                  infra.plan.fabric.partitions: not a GUID map

@@ -40,7 +40,7 @@ EXCEPTIONS = _product_exceptions()
 
 
 def test_the_walk_finds_the_errors() -> None:
-    assert "infra.engine.plan.PlanFileError" in EXCEPTIONS
+    assert "infra.engine.recording.PlanFileError" in EXCEPTIONS
     assert "infra.plan.fabric.errors.FabricPlanError" in EXCEPTIONS
 
 
@@ -70,7 +70,7 @@ def test_planning_errors_carry_problems() -> None:
 def test_input_errors_are_one_branch() -> None:
     for qualified in (
         "infra.inputs.InputError",
-        "infra.engine.plan.PlanFileError",
+        "infra.engine.recording.PlanFileError",
         "infra.engine.migration.UrnMapError",
         "infra.plan.fabric.discovery.DiscoveryError",
     ):

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from infra.commands import exit_codes, print_errors
-from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
+from infra.engine.recording import PlanFileError, RecordedPlan
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,10 +38,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def _plan(args: argparse.Namespace) -> tuple[Plan | None, int]:
+def _plan(args: argparse.Namespace) -> tuple[RecordedPlan | None, int]:
     if args.plan is not None:
         try:
-            return Plan.read(args.plan), exit_codes.OK
+            return RecordedPlan.read(args.plan), exit_codes.OK
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return None, exit_codes.BAD_INPUT

@@ -20,8 +20,8 @@ from pathlib import Path
 from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes
 from infra.engine.migration import UrnMap, UrnMapError
-from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
+from infra.engine.recording import PlanFileError, RecordedPlan
 from infra.engine.report import PlanDiff, diff_plans, to_json, to_markdown, to_text
 
 EXIT_INVALID, EXIT_USAGE, EXIT_DANGER = exit_codes.REJECTED, exit_codes.BAD_INPUT, exit_codes.DANGER
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     plans = []
     for path in args.paths:
         try:
-            plans.append(Plan.read(path))
+            plans.append(RecordedPlan.read(path))
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return EXIT_USAGE
@@ -134,7 +134,7 @@ def _run_against(args: argparse.Namespace) -> int:
                 now = make_plan(config, str(site), args=args)
                 if now is None:
                     return EXIT_INVALID
-                diff = diff_plans(Plan.read(before.plan), now, args.moved)
+                diff = diff_plans(RecordedPlan.read(before.plan), now, args.moved)
                 diffs.append(diff)
                 reports.append(FORMATS[args.format](diff))
     except HistoryError as error:

@@ -15,7 +15,7 @@ from pathlib import Path
 from infra.atomic_write import OutputRefused, write_tree_atomic
 from infra.commands import exit_codes
 from infra.engine.migration import UrnMapError, migration_document, state_move_commands, urn_map
-from infra.engine.plan import Plan, PlanFileError
+from infra.engine.recording import PlanFileError, RecordedPlan
 
 OWNER = "migrate"
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     plans = []
     for path in (args.old, args.new):
         try:
-            plans.append(Plan.read(path))
+            plans.append(RecordedPlan.read(path))
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT

@@ -14,8 +14,8 @@ from infra.commands.rendered_state import add_charts_argument, chart_summary, re
 from infra.config.loader import check_site
 from infra.config.model import SiteConfig
 from infra.engine.isolation import summary_lines as isolation_summary_lines
-from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option, command_progress
+from infra.engine.recording import PlanFileError, RecordedPlan
 from infra.engine.runtime import DuplicateResourceError
 from infra.engine.stackplan import cost_lines, touched_stacks
 from infra.engine.summary import summary_json, summary_lines
@@ -74,7 +74,7 @@ def load_config(path: str) -> tuple[SiteConfig | None, int]:
 
 def make_plan(
     config: SiteConfig, path: str, *, single_stack: bool = False, args: argparse.Namespace | None = None
-) -> Plan | None:
+) -> RecordedPlan | None:
     """Plan ``config`` (read from ``path``) with progress on standard error (a terminal, or ``args.progress``);
     None after printing why not.
 
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     before = None
     if args.against is not None:
         try:
-            before = Plan.read(args.against)
+            before = RecordedPlan.read(args.against)
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT

@@ -13,8 +13,8 @@ from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
 from infra.config.model import SiteConfig
 from infra.engine.gitops import GITOPS_TARGETS, GitOpsError, GitOpsOptions
-from infra.engine.plan import PLAN_FORMAT, Plan, PlanFileError
 from infra.engine.progress import add_progress_option
+from infra.engine.recording import PLAN_FORMAT, PlanFileError, RecordedPlan
 from infra.engine.render import render_files
 
 OWNER = "render"
@@ -79,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return exit_codes.BAD_INPUT
-    plan: Plan | None
+    plan: RecordedPlan | None
     config: SiteConfig | None = None
     if _is_plan_file(source):
         try:
-            plan = Plan.read(source)
+            plan = RecordedPlan.read(source)
             # Facts are typed when first read; a malformed one is an unusable plan, said here.
             plan.facts  # noqa: B018
         except PlanFileError as error:

@@ -9,7 +9,7 @@ from pathlib import Path
 from infra.commands import exit_codes, print_errors
 from infra.config.model import SiteConfig
 from infra.engine.charts.render import ChartRendering
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 
 CHARTS_NOT_RENDERED = (
     "chart contents not rendered: pass --charts DIR, a folder of the charts pulled with `helm pull` "
@@ -27,7 +27,7 @@ def add_charts_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def render_chart_objects(plan: Plan, charts: Path, source: str) -> tuple[ChartRendering | None, int]:
+def render_chart_objects(plan: RecordedPlan, charts: Path, source: str) -> tuple[ChartRendering | None, int]:
     """Render the plan's releases from ``charts``: (the rendering, 0), or (None, exit status) after saying why.
 
     A folder that is not one, lacks a chart or misses the ``charts`` extra is exit status 2 (not
@@ -65,7 +65,7 @@ def chart_summary(charts: ChartRendering | None) -> str:
 
 
 def check_contracts(
-    plan: Plan, charts: ChartRendering | None, source: str, config: SiteConfig | None
+    plan: RecordedPlan, charts: ChartRendering | None, source: str, config: SiteConfig | None
 ) -> tuple[list[str] | None, int]:
     """Run every contract over the rendered state: (its summary lines, 0), or (None, 1) after printing each violation.
 
@@ -89,7 +89,7 @@ def check_contracts(
 
 
 def rendered_state(
-    plan: Plan, charts_dir: Path | None, source: str, config: SiteConfig | None
+    plan: RecordedPlan, charts_dir: Path | None, source: str, config: SiteConfig | None
 ) -> tuple[ChartRendering | None, list[str] | None, int]:
     """What ``plan`` and ``render`` check before writing: the charts' objects (with ``charts_dir``),
     then every contract over them. (charts, contract summary lines, 0), or (None, None, exit status)

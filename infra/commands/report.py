@@ -13,8 +13,8 @@ from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, render_chart_objects
 from infra.config.loader import planning_errors
-from infra.engine.plan import Plan, PlanFileError
 from infra.engine.progress import add_progress_option
+from infra.engine.recording import PlanFileError, RecordedPlan
 from infra.errors import PlanningError
 from infra.plan.site_plan import build_site_plan
 from infra.report.build import AcceptanceFileError, ReportInputs, build_report, read_acceptance
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _diff_inputs(
-    args: argparse.Namespace, *, config_plan: Plan | None, old_path: Path
+    args: argparse.Namespace, *, config_plan: RecordedPlan | None, old_path: Path
 ) -> tuple[list[str], list[str], frozenset[str]] | int:
     """The diff's text, its danger lines and the pools its findings name; or an exit status."""
     from infra.engine.report import diff_plans, to_text
@@ -102,7 +102,7 @@ def _diff_inputs(
     if config_plan is None:
         return exit_codes.REJECTED
     try:
-        old = Plan.read(old_path)
+        old = RecordedPlan.read(old_path)
     except PlanFileError as error:
         print(error, file=sys.stderr)
         return exit_codes.BAD_INPUT

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.labels import TENANT_KIND_LABEL
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 
 FOLDER = "control-plane"
 # Where the KMS v2 plugin (e.g. Vault's or a KMIP plugin) serves the API server on each control-plane node.
@@ -41,7 +41,7 @@ ISOLATION_RESOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 
 
-def regulated_namespaces(plan: Plan) -> list[str]:
+def regulated_namespaces(plan: RecordedPlan) -> list[str]:
     """Namespaces of regulated tenants in ``plan`` (their Namespace objects carry the tenant kind)."""
     found = []
     for resource in plan.resources:
@@ -105,7 +105,7 @@ def audit_policy(namespaces: list[str]) -> dict[str, Any]:
     return {"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"], "rules": rules}
 
 
-def control_plane_files(plan: Plan) -> dict[str, str]:
+def control_plane_files(plan: RecordedPlan) -> dict[str, str]:
     """The files ``render`` writes under ``control-plane/``."""
     import yaml
 

@@ -17,7 +17,7 @@ from infra.engine.diff import DELETE, REPLACE, ResourceChange
 from infra.engine.factjson import Facts
 from infra.engine.facts import SiteFacts
 from infra.engine.findings import Finding, n, where
-from infra.engine.plan import PLAN_FORMAT, Plan
+from infra.engine.recording import PLAN_FORMAT, RecordedPlan
 
 STATEFUL_KINDS = ("PersistentVolumeClaim", "PersistentVolume")
 ACKNOWLEDGE = "label the pull request danger-acknowledged after the last push (locally: diff without --fail-on-danger)"
@@ -27,8 +27,8 @@ ACKNOWLEDGE = "label the pull request danger-acknowledged after the last push (l
 class DiffInput:
     """What a danger rule reads: both plans, their typed facts and the resource changes."""
 
-    old: Plan
-    new: Plan
+    old: RecordedPlan
+    new: RecordedPlan
     old_facts: SiteFacts
     new_facts: SiteFacts
     changes: tuple[ResourceChange, ...]

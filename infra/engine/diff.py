@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from infra.engine.immutable import PROVIDER_TYPE, replace_reasons
-from infra.engine.plan import Plan, PlannedResource
+from infra.engine.recording import PlannedResource, RecordedPlan
 
 CREATE, UPDATE, REPLACE, DELETE = "create", "update", "replace", "delete"
 OPS = (CREATE, UPDATE, REPLACE, DELETE)
@@ -181,12 +181,12 @@ def _change(
     )
 
 
-def moves_applied(old: Plan, new: Plan, moved: Mapping[str, str]) -> dict[str, str]:
+def moves_applied(old: RecordedPlan, new: RecordedPlan, moved: Mapping[str, str]) -> dict[str, str]:
     """The entries of an old -> new URN map that apply: the old URN is in ``old``, the new one in ``new``."""
     return {a: b for a, b in moved.items() if a != b and old.resource(a) is not None and new.resource(b) is not None}
 
 
-def _renamed(plan: Plan, moved: Mapping[str, str]) -> Plan:
+def _renamed(plan: RecordedPlan, moved: Mapping[str, str]) -> RecordedPlan:
     """``plan`` with every URN (its own, parent, provider, dependencies) read through ``moved``."""
 
     def urn(value: str) -> str:
@@ -209,7 +209,9 @@ def _renamed(plan: Plan, moved: Mapping[str, str]) -> Plan:
     return dataclasses.replace(plan, resources=tuple(sorted(resources, key=lambda r: r.urn)), _by_urn={})
 
 
-def resource_changes(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> list[ResourceChange]:
+def resource_changes(
+    old: RecordedPlan, new: RecordedPlan, moved: Mapping[str, str] | None = None
+) -> list[ResourceChange]:
     """Every create, update, replace and delete from ``old`` to ``new``, ordered by component then URN.
 
     ``moved`` maps old URNs to new ones (a stack split or a new parent, deployed with aliases): a
@@ -235,7 +237,7 @@ def resource_changes(old: Plan, new: Plan, moved: Mapping[str, str] | None = Non
     return sorted(changes.values(), key=lambda c: (c.component, c.urn))
 
 
-def _with_moves(changes: list[ResourceChange], new: Plan, moved: Mapping[str, str]) -> list[ResourceChange]:
+def _with_moves(changes: list[ResourceChange], new: RecordedPlan, moved: Mapping[str, str]) -> list[ResourceChange]:
     """``changes`` with the move as the first field of every moved resource that also changes.
 
     A moved resource that changes nothing else is no change: the moves are summed up per stack in
@@ -248,7 +250,7 @@ def _with_moves(changes: list[ResourceChange], new: Plan, moved: Mapping[str, st
     ]
 
 
-def _cascade_provider_replacements(old: Plan, new: Plan, changes: dict[str, ResourceChange]) -> None:
+def _cascade_provider_replacements(old: RecordedPlan, new: RecordedPlan, changes: dict[str, ResourceChange]) -> None:
     """A replaced provider replaces every resource it manages (pulumi step_generator providerChanged)."""
     replaced = {c.urn for c in changes.values() if c.type == PROVIDER_TYPE and c.op == REPLACE}
     if not replaced:

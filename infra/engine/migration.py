@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.errors import BadInputError
 
 URN_MAP_FORMAT = "gigafactory-urn-map/1"
@@ -52,7 +52,7 @@ def _tail(urn: str) -> str:
     return urn[len(_PREFIX) :].split("::", 1)[1]
 
 
-def renamed_types(plan: Plan) -> dict[str, str]:
+def renamed_types(plan: RecordedPlan) -> dict[str, str]:
     """Component type token -> the token it replaced, from the components' aliases (``Alias(type_=...)``).
 
     Only components: a kubernetes resource's aliases are the SDK's other API versions of its kind
@@ -76,7 +76,7 @@ def former_tail(urn: str, renamed: Mapping[str, str]) -> str:
     return f"{project}::{former}::{name}"
 
 
-def alias_moves(old: Plan, new: Plan) -> dict[str, str]:
+def alias_moves(old: RecordedPlan, new: RecordedPlan) -> dict[str, str]:
     """Old URN -> new URN for resources of ``new`` that ``old`` has under a former type token, in one stack.
 
     What the engine finds through the aliases, with nothing to run (a move between stacks is
@@ -167,7 +167,7 @@ class UrnMap:
         return cls.from_json(text, source=str(path))
 
 
-def urn_map(old: Plan, new: Plan, stacks: Sequence[str] = ()) -> UrnMap:
+def urn_map(old: RecordedPlan, new: RecordedPlan, stacks: Sequence[str] = ()) -> UrnMap:
     """The map from ``old``'s URNs to ``new``'s: the same resource when the URN tails agree.
 
     ``stacks`` is the new plan's stack order (default: the stacks its URNs name, sorted). An old
@@ -214,7 +214,7 @@ def urn_map(old: Plan, new: Plan, stacks: Sequence[str] = ()) -> UrnMap:
     )
 
 
-def top_moves(mapping: UrnMap, old: Plan) -> dict[str, list[str]]:
+def top_moves(mapping: UrnMap, old: RecordedPlan) -> dict[str, list[str]]:
     """Destination stack -> the old URNs to name in its ``pulumi state move`` (children follow).
 
     A resource is named only when its parent does not move to the same stack: ``pulumi state
@@ -239,7 +239,7 @@ def top_moves(mapping: UrnMap, old: Plan) -> dict[str, list[str]]:
 RELEASED_TYPES = ("kubernetes:core/v1:NodePatch",)
 
 
-def state_move_commands(mapping: UrnMap, old: Plan) -> list[str]:
+def state_move_commands(mapping: UrnMap, old: RecordedPlan) -> list[str]:
     """The shell commands that split ``old``'s stack as ``mapping`` says, in the order to run them.
 
     Back up the source state; create each destination stack with the source's config (its secrets
@@ -282,7 +282,7 @@ def state_move_commands(mapping: UrnMap, old: Plan) -> list[str]:
     return lines
 
 
-def migration_document(mapping: UrnMap, old: Plan) -> dict[str, Any]:
+def migration_document(mapping: UrnMap, old: RecordedPlan) -> dict[str, Any]:
     """A summary of the migration for people: counts per destination stack."""
     per_stack: dict[str, int] = {}
     for target in mapping.moves.values():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from infra.config.model import SiteConfig
 from infra.engine.facts import site_facts
-from infra.engine.plan import Plan, build_plan
+from infra.engine.recording import RecordedPlan, build_recorded_plan
 from infra.engine.registration import RecordedResource
 from infra.engine.runtime import record_program
 from infra.stacks import StackPart
@@ -23,8 +23,8 @@ def plan_site(
     secret_values: Mapping[str, str] | None = None,
     source: Path | None = None,
     single_stack: bool = False,
-) -> Plan:
-    """Compose every stack of ``config``'s site on the mock runtime and return the site's Plan.
+) -> RecordedPlan:
+    """Compose every stack of ``config``'s site on the mock runtime and return the site's RecordedPlan.
 
     Each stack (``infra.stacks.site_stacks``: ``<site>``, ``<site>.fabric``, ``<site>.pool-<pool>``,
     ``<site>.tenants``, ``<site>.storage``) runs as its own program, as ``pulumi up`` would run it;
@@ -61,7 +61,7 @@ def plan_site(
 
         stack = config.site.name if part is None else part.stack
         records += record_program(program, project=PROJECT, stack=stack, secret_config=secrets, on_register=progress)
-    return build_plan(
+    return build_recorded_plan(
         records,
         project=PROJECT,
         stack=config.site.name,

@@ -42,7 +42,7 @@ from infra.engine.gitops import (
     protect_node_identity,
 )
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch, manifest, sorted_deep
-from infra.engine.plan import Plan, PlanFileError
+from infra.engine.recording import PlanFileError, RecordedPlan
 from infra.engine.runtime import SECRET
 
 RENDER_FORMAT = "gigafactory-render/1"
@@ -119,7 +119,7 @@ def _check_object(urn: str, document: dict[str, Any]) -> None:
 
 
 def render_files(
-    plan: Plan, gitops: GitOpsOptions | None = None, charts: ChartRendering | None = None
+    plan: RecordedPlan, gitops: GitOpsOptions | None = None, charts: ChartRendering | None = None
 ) -> dict[str, str]:
     """Every file of the rendered folder, relative path -> text; ``PlanFileError`` for a malformed object.
 
@@ -192,7 +192,7 @@ def render_files(
     return files
 
 
-def plan_releases(plan: Plan) -> list[Release]:
+def plan_releases(plan: RecordedPlan) -> list[Release]:
     """Every Helm release of ``plan``, with the releases it waits for (its recorded ``depends_on``)."""
     resources = {r.urn: r for r in plan.resources if r.type in HELM_TYPES}
     helm = {urn: HelmRelease.of(resource) for urn, resource in resources.items()}
@@ -211,7 +211,7 @@ def plan_releases(plan: Plan) -> list[Release]:
     ]
 
 
-def release_prerequisites(plan: Plan) -> set[str]:
+def release_prerequisites(plan: RecordedPlan) -> set[str]:
     """URNs of the objects a Helm release waits for, transitively (written under ``base/``)."""
     by_urn = {r.urn: r for r in plan.resources}
     todo = [u for r in plan.resources if r.type in HELM_TYPES for u in r.depends_on]
@@ -226,7 +226,7 @@ def release_prerequisites(plan: Plan) -> set[str]:
     return found
 
 
-def _helm_files(plan: Plan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
+def _helm_files(plan: RecordedPlan, files: dict[str, str]) -> Iterator[dict[str, Any]]:
     for resource in plan.resources:
         if resource.type not in HELM_TYPES:
             continue

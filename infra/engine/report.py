@@ -20,7 +20,7 @@ from infra.engine.diff import OPS, ResourceChange, moves_applied, resource_chang
 from infra.engine.findings import Finding
 from infra.engine.intent import intents, move_intents
 from infra.engine.migration import UrnMapError, alias_moves, urn_map
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 
 DIFF_FORMAT = "gigafactory-plan-diff/1"
 # GitHub refuses comments over 65,536 characters; leave room for the workflow's own header.
@@ -64,7 +64,7 @@ class PlanDiff:
         return bool(self.dangers)
 
 
-def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> PlanDiff:
+def diff_plans(old: RecordedPlan, new: RecordedPlan, moved: Mapping[str, str] | None = None) -> PlanDiff:
     """Compare two plans of a site; ``moved`` maps old URNs to new ones (see ``resource_changes``).
 
     Without a map, plans of different stack layouts (a site split into stacks) are matched by the
@@ -97,7 +97,7 @@ def diff_plans(old: Plan, new: Plan, moved: Mapping[str, str] | None = None) -> 
     )
 
 
-def _label(component: str, *plans: Plan) -> str:
+def _label(component: str, *plans: RecordedPlan) -> str:
     for plan in plans:
         label = plan.component_label(component)
         if label != component:

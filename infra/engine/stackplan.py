@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from infra.engine.plan import Plan, PlannedResource
+from infra.engine.recording import PlannedResource, RecordedPlan
 
 # The checkpoint's envelope: version, manifest (time, magic, plugins), secrets provider, root Stack.
 _CHECKPOINT_BASE_BYTES = 2_000
@@ -29,7 +29,7 @@ def stack_of(urn: str) -> str:
     return urn.removeprefix("urn:pulumi:").split("::", 1)[0]
 
 
-def by_stack(plan: Plan) -> dict[str, list[PlannedResource]]:
+def by_stack(plan: RecordedPlan) -> dict[str, list[PlannedResource]]:
     """The plan's resources per stack, stacks in deployment order (then any other, sorted)."""
     found: dict[str, list[PlannedResource]] = {name: [] for name in plan.stacks}
     for resource in plan.resources:
@@ -80,12 +80,12 @@ def stack_cost(stack: str, resources: Sequence[PlannedResource]) -> StackCost:
     )
 
 
-def plan_costs(plan: Plan) -> list[StackCost]:
+def plan_costs(plan: RecordedPlan) -> list[StackCost]:
     """The cost of each of the plan's stacks, in deployment order."""
     return [stack_cost(stack, resources) for stack, resources in by_stack(plan).items()]
 
 
-def one_stack_cost(plan: Plan) -> StackCost:
+def one_stack_cost(plan: RecordedPlan) -> StackCost:
     """The cost of the same resources deployed as one stack (the layout before the split)."""
     return stack_cost(plan.stack, list(plan.resources))
 
@@ -95,7 +95,7 @@ def _digest(resources: Iterable[PlannedResource]) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def touched_stacks(old: Plan, new: Plan) -> list[str]:
+def touched_stacks(old: RecordedPlan, new: RecordedPlan) -> list[str]:
     """The stacks whose resources differ between ``old`` and ``new``: the ones a change must preview.
 
     In ``new``'s deployment order; a stack only ``old`` has (a removed pool) comes last, since its
@@ -106,7 +106,7 @@ def touched_stacks(old: Plan, new: Plan) -> list[str]:
     return touched + sorted(s for s in before if s not in after and before[s])
 
 
-def cost_lines(plan: Plan) -> list[str]:
+def cost_lines(plan: RecordedPlan) -> list[str]:
     """The ``plan --stats`` table: per stack, steps and checkpoint bytes of a real ``pulumi up``."""
     rows = [["stack", "resources", "steps", "state", "first up writes", "per changed resource"]]
     costs = plan_costs(plan)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.catalog import GPU_SYSTEMS, GpuModel
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.engine.stackplan import by_stack
 
 
@@ -25,7 +25,7 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     return lines
 
 
-def summary_lines(plan: Plan) -> list[str]:
+def summary_lines(plan: RecordedPlan) -> list[str]:
     """Lines describing ``plan``: pools, fabric, storage, power, tenants and resources per component."""
     site = plan.site
     lines = [
@@ -196,7 +196,7 @@ def _tenant_lines(tenants: dict[str, Any]) -> list[str]:
 SUMMARY_FORMAT = "gigafactory-plan-summary/1"
 
 
-def summary_json(plan: Plan) -> dict[str, Any]:
+def summary_json(plan: RecordedPlan) -> dict[str, Any]:
     """The summary as ``gigafactory-plan-summary/1``: what ``summary_lines`` prints, as data (no timing, so
     the same site gives the same bytes)."""
     site = plan.site

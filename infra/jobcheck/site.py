@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.jobcheck.quantity import parse_quantity
 from infra.jobcheck.selectors import matches_node_selector_terms
 
@@ -40,12 +40,12 @@ class Pool:
 class SiteView:
     """A plan's objects by kind, namespace and name; its pools with every resource their nodes offer."""
 
-    plan: Plan
+    plan: RecordedPlan
     objects: dict[str, list[dict[str, Any]]]
     pools: dict[str, Pool]
 
     @classmethod
-    def of(cls, plan: Plan) -> SiteView:
+    def of(cls, plan: RecordedPlan) -> SiteView:
         """Index ``plan`` (patches are not objects of their own and are left out)."""
         objects: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for resource in plan.resources:

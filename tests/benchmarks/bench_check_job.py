@@ -32,12 +32,12 @@ _BREAKDOWN = """
 import json, sys, time
 started = time.perf_counter()
 from pathlib import Path
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.jobcheck.check import check_job
 from infra.jobcheck.reader import read_jobs
 from infra.jobcheck.site import SiteView
 imported = time.perf_counter()
-plan = Plan.read(Path(sys.argv[1]))
+plan = RecordedPlan.read(Path(sys.argv[1]))
 read = time.perf_counter()
 site = SiteView.of(plan)
 indexed = time.perf_counter()

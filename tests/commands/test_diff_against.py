@@ -35,7 +35,7 @@ def repo(tmp_path: Path) -> Path:
         shutil.copytree(ROOT / name, repo / name, ignore=ignore)
     shutil.copytree(ROOT / "site-configs" / "base", repo / "site-configs" / "base")
     shutil.copy(ROOT / "site-configs" / "eu-pilot.yaml", repo / "site-configs" / "eu-pilot.yaml")
-    plan_py = repo / "infra" / "engine" / "plan.py"
+    plan_py = repo / "infra" / "engine" / "recording.py"
     plan_py.write_text(
         plan_py.read_text().replace('PLAN_FORMAT = "gigafactory-plan/2"', 'PLAN_FORMAT = "gigafactory-plan/9"')
     )

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.engine.plan import Plan, build_plan
+from infra.engine.recording import RecordedPlan, build_recorded_plan
 from infra.engine.runtime import record_program
 
 SECRET_NAME = "ufmCredentials"
@@ -263,10 +263,12 @@ def facts(shape: Shape, **overrides: Any) -> dict[str, Any]:
     return base
 
 
-def synthetic_plan(shape: Shape | None = None, *, secret: str = "s3cr3t-dummy-value", **fact_overrides: Any) -> Plan:
+def synthetic_plan(
+    shape: Shape | None = None, *, secret: str = "s3cr3t-dummy-value", **fact_overrides: Any
+) -> RecordedPlan:
     """Plan the synthetic site on the mock runtime."""
     shape = shape or Shape()
     records = record_program(
         lambda: program(shape), project="gigafactory", stack=shape.site, secret_config={SECRET_NAME: secret}
     )
-    return build_plan(records, project="gigafactory", stack=shape.site, site=facts(shape, **fact_overrides))
+    return build_recorded_plan(records, project="gigafactory", stack=shape.site, site=facts(shape, **fact_overrides))

@@ -19,7 +19,7 @@ from components.kube import child_options, component_options
 from infra.config.loader import load_site
 from infra.engine.facts import SiteFacts, site_facts
 from infra.engine.migration import former_tail, renamed_types, urn_map
-from infra.engine.plan import Plan, build_plan
+from infra.engine.recording import RecordedPlan, build_recorded_plan
 from infra.engine.report import diff_plans
 from infra.engine.runtime import record_program
 from infra.plan.site_plan import build_site_plan
@@ -47,13 +47,13 @@ class _Pool(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-def _plan(*, token: str, alias: bool, stack: str = "site") -> Plan:
+def _plan(*, token: str, alias: bool, stack: str = "site") -> RecordedPlan:
     def program() -> None:
         opts = component_options(None, FORMER) if alias else None
         _Pool("site-pool-a", token, opts)
 
     records = record_program(program, project="gigafactory", stack=stack)
-    return build_plan(records, project="gigafactory", stack=stack, site=_facts())
+    return build_recorded_plan(records, project="gigafactory", stack=stack, site=_facts())
 
 
 def test_the_alias_is_recorded_and_kept_by_the_plan_file() -> None:
@@ -61,7 +61,7 @@ def test_the_alias_is_recorded_and_kept_by_the_plan_file() -> None:
     pool = next(r for r in new.resources if r.type == NEW)
     assert pool.alias_types == (FORMER,)
     assert renamed_types(new) == {NEW: FORMER}
-    again = Plan.from_json(new.to_json())
+    again = RecordedPlan.from_json(new.to_json())
     assert again.resource(pool.urn).alias_types == (FORMER,)  # type: ignore[union-attr]
 
 
@@ -117,12 +117,12 @@ def test_children_with_the_kubernetes_sdk_s_own_aliases_follow_their_component_t
     kind, which is no rename; they keep their identity through the component's alias, and the binding's
     dependency on the policy is not a change."""
 
-    def plan(token: str, alias: bool) -> Plan:
+    def plan(token: str, alias: bool) -> RecordedPlan:
         def program() -> None:
             _Operators("site-ops", token, component_options(None, "gigafactory:operators:Ops") if alias else None)
 
         records = record_program(program, project="gigafactory", stack="site")
-        return build_plan(records, project="gigafactory", stack="site", site=_facts())
+        return build_recorded_plan(records, project="gigafactory", stack="site", site=_facts())
 
     old, new = plan("gigafactory:operators:Ops", False), plan("gigafactory:index:Ops", True)
     assert renamed_types(new) == {"gigafactory:index:Ops": "gigafactory:operators:Ops"}

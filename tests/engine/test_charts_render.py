@@ -14,7 +14,7 @@ import pytest
 
 from infra.engine.charts.render import GENERATED, ChartRenderErrors, render_charts
 from infra.engine.charts.source import ChartFolder, ChartFolderError, chart_name
-from infra.engine.plan import Plan, PlannedResource
+from infra.engine.recording import PlannedResource, RecordedPlan
 
 pytest.importorskip("helm_python")
 
@@ -50,8 +50,10 @@ def release(
     )
 
 
-def plan_of(*resources: PlannedResource, kubernetes_version: str = "1.35") -> Plan:
-    return Plan(project="gigafactory", stack="s", site={"kubernetes_version": kubernetes_version}, resources=resources)
+def plan_of(*resources: PlannedResource, kubernetes_version: str = "1.35") -> RecordedPlan:
+    return RecordedPlan(
+        project="gigafactory", stack="s", site={"kubernetes_version": kubernetes_version}, resources=resources
+    )
 
 
 CAPABILITIES = """apiVersion: v1

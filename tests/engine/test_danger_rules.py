@@ -12,16 +12,18 @@ import pytest
 from synthetic_site import Shape, synthetic_plan
 
 from infra.engine.dangers import DANGER_KINDS, DANGER_RULES
-from infra.engine.plan import PLAN_FORMAT, Plan
+from infra.engine.recording import PLAN_FORMAT, RecordedPlan
 from infra.engine.report import diff_plans, to_text
 
 BASE = synthetic_plan()
 
 
-def with_site(plan: Plan, edit: Callable[[dict[str, Any]], None], fmt: str | None = None) -> Plan:
+def with_site(plan: RecordedPlan, edit: Callable[[dict[str, Any]], None], fmt: str | None = None) -> RecordedPlan:
     site = copy.deepcopy(plan.site)
     edit(site)
-    return Plan(project=plan.project, stack=plan.stack, site=site, resources=plan.resources, format=fmt or plan.format)
+    return RecordedPlan(
+        project=plan.project, stack=plan.stack, site=site, resources=plan.resources, format=fmt or plan.format
+    )
 
 
 def test_registry_order_is_the_report_order() -> None:
@@ -83,7 +85,7 @@ def test_a_fact_newer_code_added_is_not_judged_but_listed() -> None:
     assert "not judged by the base: acknowledge" in message
     assert diff.dangers[0].where == "synth.yaml:4:5"
     # The unknown fact survives a round trip through this code's plan reader and writer.
-    assert json.loads(Plan.from_json(after.to_json()).to_json())["site"]["pools"]["train"]["node"]["firmware"]
+    assert json.loads(RecordedPlan.from_json(after.to_json()).to_json())["site"]["pools"]["train"]["node"]["firmware"]
 
 
 def test_an_unknown_fact_that_did_not_change_is_not_reported() -> None:
@@ -93,7 +95,7 @@ def test_an_unknown_fact_that_did_not_change_is_not_reported() -> None:
 
 def test_a_newer_plan_format_is_not_judged() -> None:
     newer = with_site(BASE, lambda s: None, fmt="gigafactory-plan/9")
-    read = Plan.from_json(newer.to_json())
+    read = RecordedPlan.from_json(newer.to_json())
     assert read.newer_format and read.format == "gigafactory-plan/9"
     diff = diff_plans(BASE, read)
     assert [d.kind for d in diff.dangers] == ["not-judged"]
@@ -109,7 +111,7 @@ def test_a_plan_written_before_node_facts_still_diffs() -> None:
             system.pop("nodes")
 
     old = with_site(BASE, strip, fmt="gigafactory-plan/1")
-    read = Plan.from_json(old.to_json())
+    read = RecordedPlan.from_json(old.to_json())
     diff = diff_plans(read, synthetic_plan(Shape(nodes=5)))
     assert [d.kind for d in diff.dangers] == []
     assert any(i.message == "pool train: +16 GPUs (3 -> 5 nodes)" for i in diff.intents)
@@ -118,7 +120,7 @@ def test_a_plan_written_before_node_facts_still_diffs() -> None:
 
 @pytest.mark.parametrize("bad", [{"gpus": "many"}, {"pools": []}, {"power": None}])
 def test_malformed_known_facts_are_a_plan_file_error(bad: dict[str, Any]) -> None:
-    from infra.engine.plan import PlanFileError
+    from infra.engine.recording import PlanFileError
 
     broken = with_site(BASE, lambda s: s.update(bad))
     with pytest.raises(PlanFileError, match="malformed plan facts"):
@@ -163,5 +165,5 @@ def test_a_dedicated_pool_shared_is_dangerous() -> None:
 
 def test_a_fact_an_older_plan_lacks_is_not_read_as_zero() -> None:
     old = with_site(BASE, lambda s: s["storage"]["lustre"].pop("nodes"), fmt="gigafactory-plan/1")
-    diff = diff_plans(Plan.from_json(old.to_json()), BASE)
+    diff = diff_plans(RecordedPlan.from_json(old.to_json()), BASE)
     assert not any("nodes using it" in i.message for i in diff.intents), [i.message for i in diff.intents]

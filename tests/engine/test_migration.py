@@ -17,19 +17,19 @@ import pytest
 
 from infra.config.loader import load_site
 from infra.engine.migration import UrnMap, UrnMapError, in_stack, state_move_commands, top_moves, urn_map, urn_stack
-from infra.engine.plan import Plan, PlannedResource
 from infra.engine.planner import plan_site
+from infra.engine.recording import PlannedResource, RecordedPlan
 
 PILOT = Path(__file__).resolve().parents[2] / "site-configs" / "eu-pilot.yaml"
 
 
 @cache
-def plans() -> tuple[Plan, Plan]:
+def plans() -> tuple[RecordedPlan, RecordedPlan]:
     config = load_site(PILOT)
     return plan_site(config, single_stack=True), plan_site(config)
 
 
-def _replay(old: Plan, moves: dict[str, list[str]]) -> set[str]:
+def _replay(old: RecordedPlan, moves: dict[str, list[str]]) -> set[str]:
     """The URNs after running the moves the way `pulumi state move` does."""
     children: dict[str, list[str]] = {}
     for resource in old.resources:

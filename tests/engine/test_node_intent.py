@@ -13,7 +13,7 @@ from synthetic_site import synthetic_plan
 from infra.acceptance.expectations import pool_expectations
 from infra.config.loader import load_site
 from infra.engine.facts import site_facts
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.engine.report import diff_plans
 from infra.plan.site_plan import build_site_plan
 
@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = synthetic_plan()
 
 
-def with_node(edit: Callable[[dict[str, Any]], None]) -> Plan:
+def with_node(edit: Callable[[dict[str, Any]], None]) -> RecordedPlan:
     site = copy.deepcopy(BASE.site)
     edit(site["pools"]["train"]["node"])
-    return Plan(project=BASE.project, stack=BASE.stack, site=site, resources=BASE.resources)
+    return RecordedPlan(project=BASE.project, stack=BASE.stack, site=site, resources=BASE.resources)
 
 
-def node_lines(after: Plan) -> list[tuple[str, str, str]]:
+def node_lines(after: RecordedPlan) -> list[tuple[str, str, str]]:
     return [(i.message, i.needs, i.where) for i in diff_plans(BASE, after).intents if i.kind == "nodes"]
 
 
@@ -93,8 +93,8 @@ def test_pilot_sysctl_and_hugepages_change_shows_in_the_diff(tmp_path: Path) -> 
     new = site_facts(build_site_plan(load_site(changed)), changed)
     plan = synthetic_plan()
 
-    def as_plan(facts: Any) -> Plan:
-        return Plan(project="gigafactory", stack="eu-pilot", site=facts.to_json(), resources=plan.resources)
+    def as_plan(facts: Any) -> RecordedPlan:
+        return RecordedPlan(project="gigafactory", stack="eu-pilot", site=facts.to_json(), resources=plan.resources)
 
     lines = [(i.needs, i.where.rsplit("/", 1)[-1], i.message) for i in diff_plans(as_plan(old), as_plan(new)).intents]
     assert lines == [

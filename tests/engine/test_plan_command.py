@@ -9,8 +9,8 @@ import pytest
 
 from infra.cli import main
 from infra.config.loader import load_site
-from infra.engine.plan import Plan
 from infra.engine.planner import plan_site
+from infra.engine.recording import RecordedPlan
 from infra.engine.render import render_files
 from infra.engine.report import diff_plans, to_json, to_markdown, to_text
 from infra.site import planning_secret_values
@@ -36,7 +36,7 @@ def test_two_plans_of_the_pilot_are_byte_identical(pilot_plans: tuple[Path, Path
 
 
 def test_plan_records_the_whole_pilot(pilot_plans: tuple[Path, Path]) -> None:
-    plan = Plan.read(pilot_plans[0])
+    plan = RecordedPlan.read(pilot_plans[0])
     assert plan.stack == "eu-pilot" and plan.site["gpus"] == 1024
     types = {r.type for r in plan.resources}
     assert "kubernetes:helm.sh/v3:Release" in types and "kubernetes:core/v1:NodePatch" not in types

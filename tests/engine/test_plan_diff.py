@@ -13,17 +13,17 @@ from synthetic_site import Shape, synthetic_plan
 
 from infra.engine.diff import CREATE, DELETE, REPLACE, UPDATE, field_changes, outer_path
 from infra.engine.immutable import replace_reasons
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.engine.report import PlanDiff, diff_plans
 
 BASE = synthetic_plan()
 
 
-def with_site(plan: Plan, edit: Callable[[dict[str, Any]], None]) -> Plan:
+def with_site(plan: RecordedPlan, edit: Callable[[dict[str, Any]], None]) -> RecordedPlan:
     """``plan`` with its site facts edited (as a changed site config would give)."""
     site = copy.deepcopy(plan.site)
     edit(site)
-    return Plan(project=plan.project, stack=plan.stack, site=site, resources=plan.resources)
+    return RecordedPlan(project=plan.project, stack=plan.stack, site=site, resources=plan.resources)
 
 
 def ops(diff: PlanDiff) -> dict[str, str]:
@@ -290,7 +290,7 @@ def test_ignore_changes_are_not_reported() -> None:
         r if r.urn != pvc.urn else dataclasses.replace(r, ignore_changes=("spec",))
         for r in synthetic_plan(Shape(pvc_class="other")).resources
     ]
-    after = Plan(project=before.project, stack=before.stack, site=before.site, resources=tuple(ignoring))
+    after = RecordedPlan(project=before.project, stack=before.stack, site=before.site, resources=tuple(ignoring))
     changed = ops(diff_plans(before, after))
     assert changed.get("synth-lustre-datasets") == UPDATE, "only the ignore_changes option itself changed"
 
@@ -344,7 +344,7 @@ def test_pilot_pkey_change_reads_as_pkey_in_the_network_definition() -> None:
 # -- moved resources (old -> new URN map) -------------------------------------------------------
 
 
-def _split_storage(plan: Plan) -> tuple[Plan, dict[str, str]]:
+def _split_storage(plan: RecordedPlan) -> tuple[RecordedPlan, dict[str, str]]:
     """``plan`` with its storage component moved to stack ``synth-storage``, and the URN map of the move."""
     from infra.engine.diff import _renamed
 
@@ -377,7 +377,7 @@ def test_urn_map_reads_a_move_as_a_move(tmp_path: Any) -> None:
     assert [f.path for f in change.fields] == ["urn", "spec.resources.requests.storage"]
     assert moved[change.fields[0].old] == change.fields[0].new == change.urn
     # An entry whose new URN is not in the new plan is ignored: that resource really goes.
-    gone = Plan(
+    gone = RecordedPlan(
         project=after.project,
         stack=after.stack,
         site=after.site,

@@ -9,7 +9,7 @@ import pytest
 from synthetic_site import Shape, synthetic_plan
 
 from infra.engine.dangers import unknown_facts
-from infra.engine.plan import PLAN_FORMAT, STACK_COMPONENT, Plan, PlanFileError, component_of
+from infra.engine.recording import PLAN_FORMAT, STACK_COMPONENT, PlanFileError, RecordedPlan, component_of
 
 
 def test_resources_sorted_by_urn_and_grouped_by_top_level_component() -> None:
@@ -49,7 +49,7 @@ def test_json_is_deterministic_and_round_trips() -> None:
     assert document["format"] == PLAN_FORMAT
     assert document["stack"] == "synth" and document["site"]["name"] == "synth"
     assert list(document) == sorted(document), "keys are sorted"
-    assert Plan.from_json(first).to_json() == first, "reading a plan back must not change it"
+    assert RecordedPlan.from_json(first).to_json() == first, "reading a plan back must not change it"
 
 
 def test_registration_order_does_not_change_the_plan() -> None:
@@ -72,13 +72,13 @@ def test_bad_plan_files_give_one_clear_error(tmp_path: Path, text: str, expected
     path = tmp_path / "plan.json"
     path.write_text(text)
     with pytest.raises(PlanFileError, match=expected) as caught:
-        Plan.read(path)
+        RecordedPlan.read(path)
     assert str(path) in str(caught.value), "the error names the file"
 
 
 def test_missing_plan_file(tmp_path: Path) -> None:
     with pytest.raises(PlanFileError, match="file not found"):
-        Plan.read(tmp_path / "absent.json")
+        RecordedPlan.read(tmp_path / "absent.json")
 
 
 def test_facts_shape_matches_the_real_one() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from infra.config.loader import load_site
-from infra.engine.plan import Plan
 from infra.engine.planner import plan_site
+from infra.engine.recording import RecordedPlan
 from infra.engine.stackplan import by_stack, one_stack_cost, plan_costs, stack_of, touched_stacks
 from infra.stacks import site_stacks, split_stack_name, stack_name
 
@@ -19,7 +19,7 @@ GIGAFACTORY = REPO / "site-configs" / "eu-gigafactory.yaml"
 
 
 @cache
-def planned(path: Path) -> Plan:
+def planned(path: Path) -> RecordedPlan:
     return plan_site(load_site(path))
 
 

@@ -26,7 +26,7 @@ from vap_evaluator import PolicySet, Request
 
 from components.labels import NODE_RESTRICTION_PREFIX
 from infra.engine.manifests import is_kubernetes_object, is_patch, manifest
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 
 Ref = tuple[str, str, str]
 RBAC_DEFAULT_DENY: Ref = ("Builtin", "", "rbac-default-deny")
@@ -73,7 +73,7 @@ class Cluster:
     off: frozenset[Ref] = field(default_factory=frozenset)
 
     @classmethod
-    def of_plan(cls, plan: Plan) -> Cluster:
+    def of_plan(cls, plan: RecordedPlan) -> Cluster:
         """The state ``plan`` renders (patches of existing objects left out)."""
         objects = [manifest(r) for r in plan.resources if is_kubernetes_object(r) and not is_patch(r)]
         kueue: dict[str, Any] = {}

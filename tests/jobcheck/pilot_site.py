@@ -6,8 +6,8 @@ from functools import cache
 from pathlib import Path
 
 from infra.config.loader import load_site
-from infra.engine.plan import Plan
 from infra.engine.planner import plan_site
+from infra.engine.recording import RecordedPlan
 from infra.jobcheck.check import Verdict, check_job
 from infra.jobcheck.reader import read_jobs
 from infra.jobcheck.site import SiteView
@@ -17,7 +17,7 @@ EXAMPLES = REPO / "examples" / "jobs"
 
 
 @cache
-def pilot_plan() -> Plan:
+def pilot_plan() -> RecordedPlan:
     """The pilot's plan, as `gigafactory plan site-configs/eu-pilot.yaml` writes it."""
     return plan_site(load_site(REPO / "site-configs" / "eu-pilot.yaml"))
 

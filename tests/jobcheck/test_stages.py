@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pilot_site import EXAMPLES, judge, judge_text, pilot, pilot_plan
 
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 from infra.jobcheck.check import check_job
 from infra.jobcheck.podsecurity import violations
 from infra.jobcheck.reader import read_jobs
@@ -26,7 +26,7 @@ def _variant(change: Callable[[dict[str, Any]], None]) -> SiteView:
     document = json.loads(pilot_plan().to_json())
     for resource in document["resources"]:
         change(resource["inputs"])
-    return SiteView.of(Plan.from_json(json.dumps(document)))
+    return SiteView.of(RecordedPlan.from_json(json.dumps(document)))
 
 
 def _judge_on(site: SiteView, path: Path, tenant: str | None = None) -> Any:
@@ -212,7 +212,7 @@ def _with_policy(policy_spec: dict[str, Any], binding_spec: dict[str, Any]) -> S
                 "inputs": {**inputs, "spec": spec},
             }
         )
-    return SiteView.of(Plan.from_json(json.dumps(document)))
+    return SiteView.of(RecordedPlan.from_json(json.dumps(document)))
 
 
 TENANT_BINDING = {

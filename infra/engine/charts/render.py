@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from infra.engine.charts.source import ChartFolder, ChartFolderError, chart_name
-from infra.engine.plan import Plan, PlannedResource
+from infra.engine.recording import PlannedResource, RecordedPlan
 from infra.errors import GigafactoryError
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -98,7 +98,7 @@ class HelmRelease:
         return f"{self.namespace}/{self.name} ({self.chart} {self.version})"
 
 
-def helm_releases(plan: Plan) -> list[HelmRelease]:
+def helm_releases(plan: RecordedPlan) -> list[HelmRelease]:
     """Every Helm release of ``plan``, in URN order."""
     return [HelmRelease.of(r) for r in plan.resources if r.type == RELEASE_TYPE]
 
@@ -208,7 +208,7 @@ class _Loaded:
 GENERATED = "[generated]"
 
 
-def _load(plan: Plan, folder: ChartFolder) -> tuple[list[_Loaded], list[tuple[HelmRelease, str]]]:
+def _load(plan: RecordedPlan, folder: ChartFolder) -> tuple[list[_Loaded], list[tuple[HelmRelease, str]]]:
     loaded: list[_Loaded] = []
     not_rendered: list[tuple[HelmRelease, str]] = []
     missing: list[str] = []
@@ -277,7 +277,7 @@ def _stabilise(item: _Loaded, kube: str, apis: set[str]) -> None:
             item.templates[template] = "".join("---\n" + yaml.safe_dump(d, sort_keys=False) for d in marked)
 
 
-def render_charts(plan: Plan, folder: ChartFolder) -> ChartRendering:
+def render_charts(plan: RecordedPlan, folder: ChartFolder) -> ChartRendering:
     """Render every release of ``plan`` from the charts in ``folder``.
 
     Raises ``ChartFolderError`` naming every chart the folder lacks (how to pull each), and

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from infra.engine.charts.render import ChartRendering, helm_releases
 from infra.engine.contracts.model import ClusterState, StateObject
 from infra.engine.manifests import is_kubernetes_object, manifest
-from infra.engine.plan import Plan
+from infra.engine.recording import RecordedPlan
 
 # partitions.conf: `Name=PKey[,flags...] : members ;` (OpenSM opensm/osm_prtn_config.c).
 _PARTITION = re.compile(r"^\s*([^#=\s,:]+)\s*=\s*(0x[0-9a-fA-F]+)", re.MULTILINE)
@@ -19,7 +19,9 @@ def parse_partitions(text: str) -> dict[str, int]:
     return {name: int(pkey, 16) for name, pkey in _PARTITION.findall(text)}
 
 
-def build_state(plan: Plan, charts: ChartRendering | None = None, partitions_conf: str | None = None) -> ClusterState:
+def build_state(
+    plan: RecordedPlan, charts: ChartRendering | None = None, partitions_conf: str | None = None
+) -> ClusterState:
     """The state of ``plan`` (with ``charts``' objects when rendered).
 
     ``partitions_conf`` is the fabric plan's ``partitions.conf`` (``infra.plan.fabric.opensm``); from a

@@ -11,15 +11,15 @@ from infra.config.loader import load_site
 from infra.engine.charts.render import ChartRendering, HelmRelease
 from infra.engine.contracts.model import ClusterState, StateObject
 from infra.engine.facts import SiteFacts
-from infra.engine.plan import Plan
 from infra.engine.planner import plan_site
+from infra.engine.recording import RecordedPlan
 
 ROOT = Path(__file__).resolve().parents[3]
 PILOT = ROOT / "site-configs" / "eu-pilot.yaml"
 
 
 @cache
-def pilot_plan() -> Plan:
+def pilot_plan() -> RecordedPlan:
     """The bundled pilot, planned once per test session."""
     return plan_site(load_site(PILOT), source=PILOT)
 

@@ -1,4 +1,6 @@
-"""The Plan: every resource a site's program registers, plus the site facts a reviewer reasons with.
+"""The engine's recording of a site (``RecordedPlan``, the ``*.plan.json`` file): every resource its program
+registers, plus the site facts a reviewer reasons with. Not the ``SitePlan`` (``infra/plan``), which the
+program composes from.
 
 A plan is written as JSON with sorted keys, resources ordered by URN and no timestamps, so the same
 site config always gives byte-identical output. Its ``site`` section holds facts derived from the
@@ -26,7 +28,7 @@ MAX_PLAN_BYTES = 128 * MIB
 PLAN_FORMAT = "gigafactory-plan/2"
 PLAN_FORMAT_FAMILY = "gigafactory-plan/"
 # Formats this code reads: /1 lacks node facts and locations (read as absent); a newer one is read
-# for what this code knows, and the diff reports it as not judged (``Plan.newer_format``).
+# for what this code knows, and the diff reports it as not judged (``RecordedPlan.newer_format``).
 PLAN_FORMAT_VERSION = 2
 # Resources that are not under the site component (the stack's own children, e.g. a provider
 # created at the top level) are grouped under this name.
@@ -114,7 +116,7 @@ _KIND_NAMES = {str: "a string", bool: "true or false", dict: "an object", list: 
 
 
 @dataclass(frozen=True)
-class Plan:
+class RecordedPlan:
     """A site's plan: its name, the facts from its config and every resource, ordered by URN."""
 
     project: str
@@ -171,7 +173,7 @@ class Plan:
         return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "plan") -> Plan:
+    def from_json(cls, text: str, *, source: str = "plan") -> RecordedPlan:
         """Parse plan JSON; raises ``PlanFileError`` naming ``source`` when it is not a plan."""
         try:
             document = parse_json_bounded(text, source, "a plan")
@@ -208,7 +210,7 @@ class Plan:
             raise PlanFileError(f"{source}: malformed plan: {type(error).__name__}: {error}") from None
 
     @classmethod
-    def read(cls, path: Path) -> Plan:
+    def read(cls, path: Path) -> RecordedPlan:
         """Read a plan file; raises ``PlanFileError`` with the path when it cannot."""
         try:
             text = read_text_bounded(path, MAX_PLAN_BYTES, "a plan file")
@@ -251,15 +253,15 @@ def _is_component_urn(urn: str) -> bool:
     return urn.split("::")[2].rsplit("$", 1)[-1].startswith("gigafactory:")
 
 
-def build_plan(
+def build_recorded_plan(
     records: Iterable[RecordedResource],
     *,
     project: str,
     stack: str,
     site: SiteFacts | Mapping[str, Any],
     stacks: Iterable[str] = (),
-) -> Plan:
-    """Turn recorded registrations into a Plan: components assigned, resources sorted by URN.
+) -> RecordedPlan:
+    """Turn recorded registrations into a RecordedPlan: components assigned, resources sorted by URN.
 
     ``records`` may come from several stacks of one site (``stacks``, in deployment order): each
     resource's component is found under its own stack's root.
@@ -271,7 +273,7 @@ def build_plan(
         PlannedResource(component=component_of(r.urn, parents, _stack_urn(r.urn, project)), **r.registration())
         for r in records
     ]
-    return Plan(
+    return RecordedPlan(
         project=project,
         stack=stack,
         site=dict(site),
