@@ -202,7 +202,8 @@ def _renamed(plan: RecordedPlan, moved: Mapping[str, str]) -> RecordedPlan:
             urn=urn(r.urn),
             parent=urn(r.parent),
             provider=provider(r.provider),
-            depends_on=tuple(urn(d) for d in r.depends_on),
+            # Recorded sorted (the runtime): a renamed dependency may sort elsewhere, which is no change.
+            depends_on=tuple(sorted(urn(d) for d in r.depends_on)),
         )
         for r in plan.resources
     )

@@ -130,3 +130,32 @@ def test_children_with_the_kubernetes_sdk_s_own_aliases_follow_their_component_t
     assert mapping.dropped == () and mapping.created == ()
     assert set(mapping.moves) == {r.urn for r in old.resources}
     assert [c for g in diff_plans(old, new).components for c in g.changes] == []
+
+
+def test_a_renamed_dependency_that_now_sorts_elsewhere_is_no_change() -> None:
+    """Dependencies are recorded sorted: a Tenant's namespace under the new token sorts before the
+    site's objects it sorted after, and the diff reads the old list through the aliases in that order."""
+
+    class _Tenant(pulumi.ComponentResource):
+        def __init__(self, token: str, opts: pulumi.ResourceOptions) -> None:
+            super().__init__(token, "site-tenant-a", None, opts)
+            ns = k8s.core.v1.Namespace("site-tenant-a-namespace", opts=pulumi.ResourceOptions(parent=self))
+            role_opts = child_options(self, opts, ns)
+            k8s.rbac.v1.Role("site-tenant-a-member-role", metadata={"name": "member"}, opts=role_opts)
+            self.register_outputs({})
+
+    def plan(token: str, alias: bool) -> RecordedPlan:
+        def program() -> None:
+            site = pulumi.ComponentResource("gigafactory:site:Site", "site", None, pulumi.ResourceOptions())
+            site_object = k8s.core.v1.ConfigMap("site-object", opts=pulumi.ResourceOptions(parent=site))
+            opts = pulumi.ResourceOptions(depends_on=[site_object])
+            _Tenant(token, component_options(opts, "gigafactory:tenancy:Tenant") if alias else opts)
+
+        records = record_program(program, project="gigafactory", stack="site")
+        return build_recorded_plan(records, project="gigafactory", stack="site", site=_facts())
+
+    old, new = plan("gigafactory:tenancy:Tenant", False), plan("gigafactory:index:Tenant", True)
+    role = next(r for r in new.resources if r.type == "kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert role.depends_on[0].endswith("site-tenant-a-namespace"), "the renamed namespace sorts first now"
+    changes = [c for g in diff_plans(old, new).components for c in g.changes]
+    assert [(c.op, c.type) for c in changes] == [], "the same Role, waiting for the same objects"
