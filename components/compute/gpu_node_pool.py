@@ -105,7 +105,9 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(component_type(GpuNodePool), name, None, component_options(opts, FORMER_TYPE))
-        args = plain_args(args, GpuNodePoolArgs)
+        # The racks (most of the Args: every node's name) hold strings only, which plain_args leaves
+        # as they are; converting the rest is enough.
+        args = {**plain_args({**args, "racks": []}, GpuNodePoolArgs), "racks": args["racks"]}
         pool = args["pool"]
         selector = {POOL_LABEL: pool}
         taints = args.get("taints", [])

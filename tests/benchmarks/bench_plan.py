@@ -18,8 +18,10 @@ that run's own:
 Wall time is ``time.perf_counter`` around the planning (imports and config loading excluded for
 both). Peak memory is the process's peak resident set size, ``resource.getrusage(RUSAGE_SELF)
 .ru_maxrss`` (KiB on Linux), which includes the interpreter and imported modules.
-``--profile`` writes a cProfile of each site's plan to ``out/bench/<site>.prof`` and prints the
-top functions by cumulative time.
+Each stack's program is timed too (CPU seconds) and set against the ``k8s`` floor's CPU time per
+resource, so a reader sees which stacks cost more than the floor and by how much (the site facts and
+the plan's assembly are the rest). ``--profile`` writes a cProfile of each site's plan to
+``out/bench/<site>.prof`` and prints the top functions by cumulative time.
 """
 
 from __future__ import annotations
@@ -77,6 +79,20 @@ def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
 
     _import_sdk_modules()
 
+    # Each stack's program, timed where the planner runs it (CPU seconds and resources per stack).
+    import infra.engine.planner as planner
+
+    stacks: list[dict[str, Any]] = []
+    record = planner.record_program
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        cpu = time.process_time()
+        found = record(*args, **kwargs)
+        stacks.append({"stack": kwargs["stack"], "resources": len(found), "cpu_s": time.process_time() - cpu})
+        return found
+
+    planner.record_program = timed
+
     profiler = None
     if profile is not None:
         import cProfile
@@ -103,6 +119,7 @@ def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
         "json_s": finished - recorded,
         "json_mb": len(text.encode()) / 2**20,
         "peak_rss_mb": _peak_rss_mb(),
+        "per_stack": stacks,
     }
 
 
@@ -194,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{'':<4}plan/floor CPU time: {ratio:.2f}x k8s, {bare_ratio:.2f}x bare (wall {wall_ratio:.2f}x k8s); "
             f"plan JSON {plan['json_mb']:.1f} MB serialised in {plan['json_s']:.1f} s"
         )
+        # Where the plan's time goes: each stack against the floor's CPU time per resource.
+        per_resource = floor["cpu_s"] / floor["resources"] if floor["resources"] else 0.0
+        for stack in plan["per_stack"]:
+            share = stack["cpu_s"] / (stack["resources"] * per_resource) if stack["resources"] and per_resource else 0.0
+            print(
+                f"{'':<4}{stack['stack']:<36}{stack['resources']:>6,}{stack['cpu_s']:>8.2f} s CPU  {share:.1f}x floor"
+            )
         verdicts.append((name, plan, ratio))
         if profile is not None:
             _top(profile)
