@@ -8,7 +8,7 @@ component with that provider passed in through ``opts``. The real engine (``pulu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pulumi
@@ -18,7 +18,7 @@ from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.node_identity import PoolIdentity
 from components.isolation.admission import TenantAdmission, TenantAdmissionArgs
 from components.isolation.policies import DedicatedPool, IsolationRules, node_name_pattern
-from components.labels import tolerations_for
+from components.labels import Taint, tolerations_for
 from components.network.infiniband_fabric import (
     UFM_FIELDS,
     FabricRail,
@@ -48,7 +48,6 @@ from components.scheduling.scheduling import (
 )
 from components.storage.driver import (
     KMS_FIELDS,
-    KeyManagerSpec,
     StorageServer,
     StorageSpec,
     quantity_tb,
@@ -174,16 +173,11 @@ class GigafactorySite(pulumi.ComponentResource):
             self.admission = TenantAdmission(f"{name}-admission", tenant_admission_args(config), child)
         if self._composes(STORAGE):
             for kind in sorted({s.kind for s in config.storage}):
-                systems = tuple(s for s in config.storage if s.kind == kind)
                 self.storage[kind] = StorageSystem(
                     f"{name}-storage-{kind}",
-                    StorageSystemArgs(
-                        kind=kind,
-                        systems=tuple(storage_spec(s, storage_servers(config)) for s in systems),
-                        shares={s.name: self._shares(config, s.name) for s in systems},
-                        node_tolerations=tolerations,
-                    ),
-                    child,
+                    storage_system_args(config, kind, [t.as_args() for t in taints]),
+                    # The tenants' claims wait for their namespaces.
+                    pulumi.ResourceOptions(parent=self, depends_on=self._share_namespaces(config, kind)),
                 )
 
         self.site = pulumi.Output.from_input(config.site.name)
@@ -218,47 +212,79 @@ class GigafactorySite(pulumi.ComponentResource):
             )
         return (self.references[part],)
 
-    def _shares(self, config: SiteConfig, system: str) -> tuple[TenantShare, ...]:
-        def namespace(tenant: str) -> pulumi.Resource:
-            # In its own stack, storage waits on the tenants' stack, which holds the namespaces.
-            found = self.tenants.get(tenant)
-            return found.namespace_resource if found is not None else self._upstream(TENANTS)[0]
+    def _share_namespaces(self, config: SiteConfig, kind: str) -> list[pulumi.Resource]:
+        """The namespaces of the tenants with a claim on a ``kind`` filesystem, each once."""
+        filesystems = {s.name for s in config.storage if s.kind == kind and s.interface == "filesystem"}
+        found: dict[int, pulumi.Resource] = {}
+        for tenant in config.tenants:
+            if any(share.system in filesystems for share in tenant.storage):
+                component = self.tenants.get(tenant.name)
+                # In its own stack, storage waits on the tenants' stack, which holds the namespaces.
+                namespace = component.namespace_resource if component is not None else self._upstream(TENANTS)[0]
+                found.setdefault(id(namespace), namespace)
+        return list(found.values())
 
-        return tuple(
-            TenantShare(tenant.name, namespace(tenant.name), tenant.name, share.quota_tb)
-            for tenant in config.tenants
-            for share in tenant.storage
-            if share.system == system
-        )
+
+def storage_system_args(config: SiteConfig, kind: str, node_taints: list[Taint]) -> StorageSystemArgs:
+    """The site's storage systems of ``kind`` as ``StorageSystem`` takes them.
+
+    ``shares``: the tenants' shares of each system (a claim each on a filesystem); ``node_taints``:
+    the pools' taints, which the driver's node plugin tolerates.
+    """
+    systems = [s for s in config.storage if s.kind == kind]
+    servers = storage_servers(config)
+    return {
+        "kind": kind,
+        "systems": [storage_spec(s, servers) for s in systems],
+        "shares": {s.name: storage_shares(config, s.name) for s in systems},
+        "node_taints": node_taints,
+    }
 
 
-def storage_servers(config: SiteConfig) -> tuple[StorageServer, ...]:
+def storage_shares(config: SiteConfig, system: str) -> list[TenantShare]:
+    """Every tenant's share of ``system``, in the site's tenant order."""
+    return [
+        {"tenant": tenant.name, "namespace": tenant.name, "quota_tb": share.quota_tb}
+        for tenant in config.tenants
+        for share in tenant.storage
+        if share.system == system
+    ]
+
+
+def storage_servers(config: SiteConfig) -> list[StorageServer]:
     """The site's storage nodes as storage servers: hostname, the disks Ceph may take, rack."""
-    return tuple(
-        StorageServer(pool.node_name(i), pool.devices, pool.rack(i))
+    return [
+        {"name": pool.node_name(i), "devices": list(pool.devices), "rack": pool.rack(i)}
         for pool in config.storage_nodes
         for i in range(pool.nodes)
-    )
+    ]
 
 
-def storage_spec(system: StorageConfig, servers: tuple[StorageServer, ...] = ()) -> StorageSpec:
+def storage_spec(system: StorageConfig, servers: Sequence[StorageServer] = ()) -> StorageSpec:
     """What a storage driver needs of a site's storage system (``servers``: where self-hosted kinds run)."""
-    return StorageSpec(
-        name=system.name,
-        kind=system.kind,
-        endpoint=system.endpoint,
-        interface=system.interface,
-        mount_path=system.mount_path,
-        reclaim_policy=system.reclaim_policy,
-        encrypted=system.encrypted,
-        kms=KeyManagerSpec(system.kms.provider, system.kms.address, system.kms.secret) if system.kms else None,
+    spec: StorageSpec = {
+        "name": system.name,
+        "kind": system.kind,
+        "endpoint": system.endpoint,
+        "interface": system.interface,
+        "reclaim_policy": system.reclaim_policy,
+        "encrypted": system.encrypted,
         # Regulated tenants use only encrypted systems (a config rule): those are encrypted in transit too.
-        in_transit_encryption=system.encrypted,
-        credentials_secret=system.credentials_secret,
-        view_policy=system.view_policy,
-        vip_pool=system.vip_pool,
-        servers=servers if system.kind == "rook-ceph" else (),
-    )
+        "in_transit_encryption": system.encrypted,
+    }
+    if system.mount_path is not None:
+        spec["mount_path"] = system.mount_path
+    if system.kms is not None:
+        spec["kms"] = {"provider": system.kms.provider, "address": system.kms.address, "secret": system.kms.secret}
+    if system.credentials_secret is not None:
+        spec["credentials_secret"] = system.credentials_secret
+    if system.view_policy is not None:
+        spec["view_policy"] = system.view_policy
+    if system.vip_pool is not None:
+        spec["vip_pool"] = system.vip_pool
+    if system.kind == "rook-ceph":
+        spec["servers"] = list(servers)
+    return spec
 
 
 # One Prometheus shard per this many nodes: a GPU node exposes roughly 3,000 series (DCGM's per-GPU

@@ -119,7 +119,7 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
         "gigafactory:index:InfiniBandFabric",
         "gigafactory:index:Scheduling",
         "gigafactory:index:Tenant",
-        "gigafactory:storage:StorageSystem",
+        "gigafactory:index:StorageSystem",
         "gigafactory:index:TenantAdmission",
     }
     for component in components:

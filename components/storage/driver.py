@@ -1,17 +1,17 @@
 """The storage-driver interface: what composition asks of one storage kind's CSI driver.
 
-A ``StorageDriver`` turns plain ``StorageSpec`` values into chart values, storage-class
-parameters, the credential Secret it reads and, where the kind has them, extra releases and
-backing stores. Drivers are pure (no Pulumi resources): ``StorageSystem`` creates the objects.
+A ``StorageDriver`` turns ``StorageSpec`` values (plain-data ``TypedDict``) into chart values,
+storage-class parameters, the credential Secret it reads and, where the kind has them, extra
+releases and backing stores. Drivers are pure (no Pulumi resources): ``StorageSystem`` creates the objects.
 One driver per kind, registered in ``components.storage.drivers.DRIVERS``.
 """
-
-from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from typing_extensions import NotRequired, TypedDict
 
 # The CSI secret parameters a StorageClass names so the external provisioner, attacher, resizer
 # and node plugin find the driver's credentials (kubernetes-csi docs, "Secrets and Credentials").
@@ -28,9 +28,8 @@ CSI_SECRET_PARAMS = (
 KMS_FIELDS: dict[str, tuple[str, ...]] = {"vault": ("token",), "kmip": ("ca_cert", "client_cert", "client_key")}
 
 
-@dataclass(frozen=True)
-class KeyManagerSpec:
-    """The key manager that holds a system's encryption keys."""
+class KeyManagerSpec(TypedDict):
+    """The key manager that holds a storage system's encryption keys (Rook-Ceph)."""
 
     provider: str
     """vault or kmip."""
@@ -42,17 +41,20 @@ class KeyManagerSpec:
     """Pulumi config secret holding its credentials (``KMS_FIELDS``)."""
 
 
-@dataclass(frozen=True)
-class StorageServer:
+class StorageServer(TypedDict):
     """A storage node that serves a self-hosted kind (Ceph): its hostname, the disks it gives, its rack."""
 
     name: str
-    devices: tuple[str, ...]
+    """The node's hostname."""
+
+    devices: list[str]
+    """The disks Ceph may take, e.g. ``nvme0n1``."""
+
     rack: str
+    """The rack it stands in."""
 
 
-@dataclass(frozen=True)
-class StorageSpec:
+class StorageSpec(TypedDict):
     """One storage system as its driver sees it: plain values, no site model."""
 
     name: str
@@ -64,35 +66,45 @@ class StorageSpec:
     endpoint: str
     """Where the system is reached (Lustre NID and fs, WEKA/VAST API, ``<namespace>/<store>`` for Rook)."""
 
-    interface: str = "filesystem"
-    """filesystem, object or block."""
+    interface: NotRequired[str]
+    """filesystem, object or block (default: filesystem)."""
 
-    mount_path: str | None = None
-    """Where nodes mount it (filesystems)."""
+    mount_path: NotRequired[str]
+    """Where nodes mount it (filesystems; default: none)."""
 
-    reclaim_policy: str = "Retain"
-    """Reclaim policy of its StorageClass."""
+    reclaim_policy: NotRequired[str]
+    """Reclaim policy of its StorageClass (default: Retain)."""
 
-    encrypted: bool = False
-    """Data encrypted at rest."""
+    encrypted: NotRequired[bool]
+    """Data encrypted at rest (default: false)."""
 
-    kms: KeyManagerSpec | None = None
-    """The key manager holding the encryption keys (Rook-Ceph)."""
+    kms: NotRequired[KeyManagerSpec]
+    """The key manager holding the encryption keys (Rook-Ceph; default: none, keys in Kubernetes Secrets)."""
 
-    in_transit_encryption: bool = False
-    """Traffic to and from the system is encrypted (a regulated tenant has a share of it)."""
+    in_transit_encryption: NotRequired[bool]
+    """Traffic to and from the system is encrypted (a regulated tenant has a share of it; default: false)."""
 
-    credentials_secret: str | None = None
-    """Pulumi config secret holding the API credentials, if the kind has any."""
+    credentials_secret: NotRequired[str]
+    """Pulumi config secret holding the API credentials, if the kind has any (default: none)."""
 
-    view_policy: str | None = None
+    view_policy: NotRequired[str]
     """VAST: the view policy of volumes it creates (default: the system's name)."""
 
-    vip_pool: str | None = None
+    vip_pool: NotRequired[str]
     """VAST: the virtual-IP pool clients mount through (default: the system's name)."""
 
-    servers: tuple[StorageServer, ...] = ()
-    """Self-hosted kinds (Rook): the storage nodes its daemons and OSDs run on, and nowhere else."""
+    servers: NotRequired[list[StorageServer]]
+    """Self-hosted kinds (Rook): the storage nodes its daemons and OSDs run on, and nowhere else (default: none)."""
+
+
+def interface_of(system: StorageSpec) -> str:
+    """How ``system`` is consumed: its ``interface``, filesystem by default."""
+    return system.get("interface", "filesystem")
+
+
+def reclaim_policy_of(system: StorageSpec) -> str:
+    """The reclaim policy of ``system``'s StorageClass: Retain by default."""
+    return system.get("reclaim_policy", "Retain")
 
 
 @dataclass(frozen=True)

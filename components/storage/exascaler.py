@@ -31,12 +31,12 @@ class ExascalerDriver(StorageDriver):
         # 10.204.86.217@tcp:/testfs that no site has) would survive beside the site's systems
         # unless nulled, which is how Helm deletes a default key.
         exa_map: dict[str, Any] = {name: None for name in EXAMPLE_FILESYSTEMS}
-        exa_map |= {s.name: {"mountPoint": s.mount_path, "exaFS": s.endpoint} for s in systems}
+        exa_map |= {s["name"]: {"mountPoint": s.get("mount_path"), "exaFS": s["endpoint"]} for s in systems}
         return {"config": {"exascaler_map": exa_map}}
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         return CredentialSecret(
-            f"{system.name}-credentials", self.namespace, {"username": "username", "password": "password"}
+            f"{system['name']}-credentials", self.namespace, {"username": "username", "password": "password"}
         )
 
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
@@ -44,5 +44,6 @@ class ExascalerDriver(StorageDriver):
         # (exa-csi-driver README, "Dynamically provisioned volumes").
         # `configName` picks the system's entry of the driver's exascaler_map (exa-csi-driver README,
         # "CSI Parameters"); without it the driver falls back to its first entry.
-        params = {"configName": system.name, "exaFS": system.endpoint, "mountPoint": system.mount_path or ""}
+        mount = system.get("mount_path") or ""
+        params = {"configName": system["name"], "exaFS": system["endpoint"], "mountPoint": mount}
         return ClassSpec(self.provisioner, params)

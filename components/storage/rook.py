@@ -19,6 +19,7 @@ from components.storage.driver import (
     StorageDriver,
     StorageServer,
     StorageSpec,
+    interface_of,
 )
 
 ROOK_API = "ceph.rook.io/v1"
@@ -68,7 +69,7 @@ BUCKET_PROVISIONER = f"{ROOK_OPERATOR_NAMESPACE}.ceph.rook.io/bucket"
 
 def rook_location(system: StorageSpec) -> tuple[str, str]:
     """(Ceph cluster namespace, store name) of a Rook system, from ``endpoint: <namespace>/<name>``."""
-    namespace, _, name = system.endpoint.partition("/")
+    namespace, _, name = system["endpoint"].partition("/")
     return (namespace, name) if name else (ROOK_OPERATOR_NAMESPACE, namespace)
 
 
@@ -102,16 +103,17 @@ class RookCephDriver(StorageDriver):
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         # The object store's admin S3 keys, for the tooling that manages buckets and users.
         return CredentialSecret(
-            f"{system.name}-admin",
+            f"{system['name']}-admin",
             rook_location(system)[0],
             {"AWS_ACCESS_KEY_ID": "access_key", "AWS_SECRET_ACCESS_KEY": "secret_key"},
         )
 
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
         cluster_ns, store = rook_location(system)
-        if system.interface == "object":
+        interface = interface_of(system)
+        if interface == "object":
             return ClassSpec(BUCKET_PROVISIONER, {"objectStoreName": store, "objectStoreNamespace": cluster_ns})
-        provisioner_secret, node_secret = ROOK_CSI_SECRETS[system.interface]
+        provisioner_secret, node_secret = ROOK_CSI_SECRETS[interface]
         secrets = {
             "csi.storage.k8s.io/provisioner-secret-name": provisioner_secret,
             "csi.storage.k8s.io/provisioner-secret-namespace": cluster_ns,
@@ -120,9 +122,9 @@ class RookCephDriver(StorageDriver):
             "csi.storage.k8s.io/node-stage-secret-name": node_secret,
             "csi.storage.k8s.io/node-stage-secret-namespace": cluster_ns,
         }
-        if system.interface == "filesystem":
+        if interface == "filesystem":
             params = {"clusterID": cluster_ns, "fsName": store, "pool": f"{store}-data0", **secrets}
-            if system.in_transit_encryption:
+            if system.get("in_transit_encryption", False):
                 # The kernel client speaks msgr2 in secure mode (Rook docs, "Network Configuration
                 # Settings", connections.encryption: CephFS mounts need ms_mode=secure).
                 params["kernelMountOptions"] = "ms_mode=secure"
@@ -150,14 +152,17 @@ class RookCephDriver(StorageDriver):
         """One token Secret per Ceph cluster namespace whose systems keep their keys in a KMS."""
         found: dict[str, KeyManagerSpec] = {}
         for system in systems:
-            if system.kms is not None:
-                found.setdefault(rook_location(system)[0], system.kms)
+            kms = system.get("kms")
+            if kms is not None:
+                found.setdefault(rook_location(system)[0], kms)
         return tuple((kms, _kms_secret(namespace, kms)) for namespace, kms in sorted(found.items()))
 
     def backing_store(self, system: StorageSpec) -> BackingStore:
         cluster_ns, store = rook_location(system)
         replicated = {"replicated": {"size": CEPH_REPLICAS}}
-        if system.interface == "filesystem":
+        interface = interface_of(system)
+        servers = system.get("servers", [])
+        if interface == "filesystem":
             spec: dict[str, Any] = {
                 "metadataPool": replicated,
                 "dataPools": [{"name": "data0", **replicated}],
@@ -165,16 +170,16 @@ class RookCephDriver(StorageDriver):
                 "metadataServer": {
                     "activeCount": 1,
                     "activeStandby": True,
-                    "placement": storage_placement(system.servers),
+                    "placement": storage_placement(servers),
                 },
             }
             return BackingStore("filesystem", ROOK_API, "CephFilesystem", store, cluster_ns, spec)
-        if system.interface == "object":
+        if interface == "object":
             spec = {
                 "metadataPool": replicated,
                 "dataPool": replicated,
                 "preservePoolsOnDelete": True,
-                "gateway": {"port": 80, "instances": 2, "placement": storage_placement(system.servers)},
+                "gateway": {"port": 80, "instances": 2, "placement": storage_placement(servers)},
             }
             return BackingStore("objectstore", ROOK_API, "CephObjectStore", store, cluster_ns, spec)
         spec = {"failureDomain": "host", **replicated}
@@ -183,7 +188,7 @@ class RookCephDriver(StorageDriver):
 
 def storage_placement(servers: Sequence[StorageServer]) -> dict[str, Any]:
     """A Rook placement that keeps pods on ``servers`` only (by hostname, which kubelets label)."""
-    names = sorted({s.name for s in servers})
+    names = sorted({s["name"] for s in servers})
     term = {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": names}]}
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
 
@@ -191,8 +196,8 @@ def storage_placement(servers: Sequence[StorageServer]) -> dict[str, Any]:
 def _servers(systems: Sequence[StorageSpec]) -> list[StorageServer]:
     found: dict[str, StorageServer] = {}
     for system in systems:
-        for server in system.servers:
-            found.setdefault(server.name, server)
+        for server in system.get("servers", []):
+            found.setdefault(server["name"], server)
     return [found[name] for name in sorted(found)]
 
 
@@ -200,39 +205,39 @@ def _kms_secret(namespace: str, kms: KeyManagerSpec) -> CredentialSecret:
     """The Secret Rook reads the key manager's credentials from (Rook docs, "Key Management System")."""
     keys = (
         {"token": "token"}
-        if kms.provider == "vault"
+        if kms["provider"] == "vault"
         else {"CA_CERT": "ca_cert", "CLIENT_CERT": "client_cert", "CLIENT_KEY": "client_key"}
     )
-    assert set(keys.values()) == set(KMS_FIELDS[kms.provider])
+    assert set(keys.values()) == set(KMS_FIELDS[kms["provider"]])
     return CredentialSecret(f"{namespace}-kms", namespace, keys)
 
 
 def _kms_details(kms: KeyManagerSpec) -> dict[str, str]:
-    if kms.provider == "vault":
+    if kms["provider"] == "vault":
         return {
             "KMS_PROVIDER": "vault",
-            "VAULT_ADDR": kms.address,
+            "VAULT_ADDR": kms["address"],
             "VAULT_BACKEND_PATH": "rook",
             "VAULT_SECRET_ENGINE": "kv",
             "VAULT_BACKEND": "v2",
         }
-    return {"KMS_PROVIDER": "kmip", "KMIP_ENDPOINT": kms.address}
+    return {"KMS_PROVIDER": "kmip", "KMIP_ENDPOINT": kms["address"]}
 
 
 def _cluster_values(namespace: str, systems: Sequence[StorageSpec]) -> dict[str, Any]:
     servers = _servers(systems)
     if not servers:
         raise ValueError(
-            f"Ceph for {', '.join(s.name for s in systems)} has no storage nodes to run on (site storage_nodes)"
+            f"Ceph for {', '.join(s['name'] for s in systems)} has no storage nodes to run on (site storage_nodes)"
         )
     # Only the storage nodes, only the named disks: never useAllNodes/useAllDevices, which put
     # OSDs on every GPU node and take any raw disk (Rook CephCluster `storage.nodes`, ceph-cluster-crd).
     storage: dict[str, Any] = {
         "useAllNodes": False,
         "useAllDevices": False,
-        "nodes": [{"name": s.name, "devices": [{"name": d} for d in s.devices]} for s in servers],
+        "nodes": [{"name": s["name"], "devices": [{"name": d} for d in s["devices"]]} for s in servers],
     }
-    if any(s.encrypted for s in systems):
+    if any(s.get("encrypted", False) for s in systems):
         # OSDs on dm-crypt: every pool of this cluster is encrypted at rest (Rook
         # CephCluster `storage.config.encryptedDevice`).
         storage["config"] = {"encryptedDevice": "true"}
@@ -244,13 +249,13 @@ def _cluster_values(namespace: str, systems: Sequence[StorageSpec]) -> dict[str,
         "placement": {"all": storage_placement(servers)},
         "disruptionManagement": {"managePodBudgets": True},
     }
-    kms = next((s.kms for s in systems if s.kms is not None), None)
+    kms = next((s["kms"] for s in systems if s.get("kms") is not None), None)
     if kms is not None:
         # The disks' keys live in the KMS, not in Kubernetes Secrets (CephCluster `security.kms`).
         spec["security"] = {
             "kms": {"connectionDetails": _kms_details(kms), "tokenSecretName": _kms_secret(namespace, kms).name}
         }
-    if any(s.in_transit_encryption for s in systems):
+    if any(s.get("in_transit_encryption", False) for s in systems):
         # msgr2 secure mode between every Ceph daemon and client (CephCluster
         # `network.connections.encryption`, `requireMsgr2`).
         spec["network"] = {"connections": {"encryption": {"enabled": True}, "requireMsgr2": True}}

@@ -1,76 +1,82 @@
 """``StorageSystem``: one storage kind's CSI driver and every system of that kind the site has."""
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from typing_extensions import NotRequired, TypedDict
 
+from components.args import plain_args
 from components.credentials import credential, string_data
-from components.kube import custom_resource, helm_release, meta, pod_security_labels
-from components.labels import ENCRYPTED_LABEL, STORAGE_SYSTEM_LABEL
+from components.kube import (
+    child_options,
+    component_options,
+    component_type,
+    custom_resource,
+    helm_release,
+    meta,
+    pod_security_labels,
+)
+from components.labels import ENCRYPTED_LABEL, STORAGE_SYSTEM_LABEL, Taint, tolerations_for
 from components.storage.driver import (
     KMS_FIELDS,
     DriverChart,
     StorageDriver,
     StorageSpec,
+    interface_of,
     quantity_tb,
+    reclaim_policy_of,
     storage_class_name,
 )
 from components.storage.drivers import driver_for
 
+# The token sites were deployed with before the component package (kept as an alias).
+FORMER_TYPE = "gigafactory:storage:StorageSystem"
 
-@dataclass(frozen=True)
-class TenantShare:
-    """A tenant's share of one storage system."""
+
+class TenantShare(TypedDict):
+    """A tenant's share of one storage system: a claim of its quota in the tenant's namespace."""
 
     tenant: str
     """Tenant name."""
 
-    namespace: pulumi.Resource
-    """The tenant's Namespace (its shared PVC lives there)."""
-
-    namespace_name: str
-    """The tenant's namespace name."""
+    namespace: str
+    """The tenant's namespace, where its shared claim lives (the component waits for it through
+    ``opts.depends_on``)."""
 
     quota_tb: float
     """The tenant's quota on the system, TB."""
 
 
-@dataclass(frozen=True)
-class StorageSystemArgs:
-    """What a ``StorageSystem`` needs. An unknown kind, or a system another driver serves, is refused here."""
+class StorageSystemArgs(TypedDict):
+    """What a ``StorageSystem`` needs: one storage kind and every system of that kind, with the tenants' shares."""
 
     kind: str
-    """Storage kind: a key of ``components.storage.drivers.DRIVERS``."""
+    """Storage kind: a key of ``components.storage.drivers.DRIVERS`` (exascaler, weka, vast, rook-ceph)."""
 
-    systems: tuple[StorageSpec, ...]
+    systems: list[StorageSpec]
     """Every storage system of this kind in the site."""
 
-    shares: Mapping[str, tuple[TenantShare, ...]] = field(default_factory=dict)
-    """Tenants' shares by system name; each filesystem share becomes a PVC in the tenant's namespace."""
+    shares: NotRequired[dict[str, list[TenantShare]]]
+    """Tenants' shares by system name; each filesystem share becomes a PVC in the tenant's namespace
+    (default: none)."""
 
-    node_tolerations: tuple[dict[str, Any], ...] = ()
-    """Tolerations the driver's node plugin needs to reach tainted (dedicated) pools."""
+    node_taints: NotRequired[list[Taint]]
+    """Taints of the (dedicated) pools the driver's node plugin must reach; it tolerates each (default: none)."""
 
-    def __post_init__(self) -> None:
-        driver = driver_for(self.kind)
-        for system in self.systems:
-            if system.kind != self.kind:
-                raise ValueError(f"storage system {system.name} is of kind {system.kind}, not {self.kind}")
-            if system.interface not in driver.interfaces:
-                raise ValueError(
-                    f"storage system {system.name}: kind {self.kind} serves {', '.join(driver.interfaces)}, "
-                    f"not {system.interface}"
-                )
 
-    @property
-    def driver(self) -> StorageDriver:
-        """The kind's driver."""
-        return driver_for(self.kind)
+def storage_driver(args: StorageSystemArgs) -> StorageDriver:
+    """The driver of ``args``' kind; an unknown kind, or a system another driver serves, is refused."""
+    driver = driver_for(args["kind"])
+    for system in args["systems"]:
+        if system["kind"] != args["kind"]:
+            raise ValueError(f"storage system {system['name']} is of kind {system['kind']}, not {args['kind']}")
+        if interface_of(system) not in driver.interfaces:
+            raise ValueError(
+                f"storage system {system['name']}: kind {args['kind']} serves {', '.join(driver.interfaces)}, "
+                f"not {interface_of(system)}"
+            )
+    return driver
 
 
 class StorageSystem(pulumi.ComponentResource):
@@ -88,7 +94,7 @@ class StorageSystem(pulumi.ComponentResource):
       claims; labelled encrypted or not); where the driver's chart makes the class (VAST), a
       server-side-apply patch that adds those labels to it;
     - per tenant share of a filesystem: a ``ReadWriteMany`` PVC of the tenant's quota in the
-      tenant's namespace (protected).
+      tenant's namespace (protected), after what ``opts.depends_on`` names (the namespaces).
 
     Outputs: ``storage_classes`` (system -> class), ``encrypted_classes``, ``releases``.
     """
@@ -98,14 +104,18 @@ class StorageSystem(pulumi.ComponentResource):
     releases: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: StorageSystemArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("gigafactory:storage:StorageSystem", name, None, opts)
+        super().__init__(component_type(StorageSystem), name, None, component_options(opts, FORMER_TYPE))
+        args = plain_args(args, StorageSystemArgs)
         self._name = name
-        driver = args.driver
-        ready = self._driver_releases(driver, args)
+        self._opts = opts
+        driver = storage_driver(args)
+        systems = args["systems"]
+        tolerations = tolerations_for(args.get("node_taints", []))
+        ready = self._driver_releases(driver, systems, tolerations)
         names = [c.release for c in driver.charts]
-        keys = self._key_manager_secrets(driver, args, ready)
+        keys = self._key_manager_secrets(driver, systems, ready)
         ready += keys
-        for extra in driver.extra_releases(args.systems):
+        for extra in driver.extra_releases(systems):
             namespace = self._namespace(extra.chart.namespace).metadata.name if extra.own_namespace else None
             ready.append(
                 self._release(
@@ -119,18 +129,21 @@ class StorageSystem(pulumi.ComponentResource):
             )
             names.append(extra.chart.release)
 
+        shares = args.get("shares", {})
         classes: dict[str, str] = {}
-        for system in args.systems:
+        for system in systems:
             secret = self._credentials(driver, system, ready)
             backing = self._backing_store(driver, system, ready)
             depends = [*ready, *([secret] if secret else []), *([backing] if backing else [])]
-            classes[system.name] = self._storage_class(driver, system, secret is not None, depends)
-            if system.interface == "filesystem":
-                for share in args.shares.get(system.name, ()):
-                    self._claim(system, share, classes[system.name], depends)
+            classes[system["name"]] = self._storage_class(driver, system, secret is not None, depends)
+            if interface_of(system) == "filesystem":
+                for share in shares.get(system["name"], []):
+                    self._claim(system, share, classes[system["name"]], depends)
 
         self.storage_classes = pulumi.Output.from_input(classes)
-        self.encrypted_classes = pulumi.Output.from_input(sorted(classes[s.name] for s in args.systems if s.encrypted))
+        self.encrypted_classes = pulumi.Output.from_input(
+            sorted(classes[s["name"]] for s in systems if s.get("encrypted", False))
+        )
         self.releases = pulumi.Output.from_input(names)
         self.register_outputs(
             {
@@ -142,13 +155,15 @@ class StorageSystem(pulumi.ComponentResource):
 
     # -- driver --------------------------------------------------------------------------------
 
-    def _driver_releases(self, driver: StorageDriver, args: StorageSystemArgs) -> list[pulumi.Resource]:
+    def _driver_releases(
+        self, driver: StorageDriver, systems: list[StorageSpec], tolerations: list[dict[str, Any]]
+    ) -> list[pulumi.Resource]:
         made: list[pulumi.Resource] = []
         namespaces: dict[str, k8s.core.v1.Namespace] = {}
         for chart in driver.charts:
             if chart.namespace not in namespaces:
                 namespaces[chart.namespace] = self._namespace(chart.namespace)
-            values = driver.chart_values(chart, args.systems, args.node_tolerations)
+            values = driver.chart_values(chart, systems, tolerations)
             # Each chart after the first needs what the one before installs (CRDs, the operator).
             made.append(self._release(chart, namespaces[chart.namespace].metadata.name, values, depends_on=made[-1:]))
         return made
@@ -185,25 +200,26 @@ class StorageSystem(pulumi.ComponentResource):
     def _credentials(
         self, driver: StorageDriver, system: StorageSpec, ready: list[pulumi.Resource]
     ) -> k8s.core.v1.Secret | None:
-        if system.credentials_secret is None:
+        credentials_secret = system.get("credentials_secret")
+        if credentials_secret is None:
             return None
-        fields = credential(system.credentials_secret, driver.credential_fields, driver.credential_defaults)
+        fields = credential(credentials_secret, driver.credential_fields, driver.credential_defaults)
         secret = driver.credential_secret(system)
         return k8s.core.v1.Secret(
-            f"{self._name}-{system.name}-credentials",
-            metadata=meta(secret.name, secret.namespace, labels={STORAGE_SYSTEM_LABEL: system.name}),
+            f"{self._name}-{system['name']}-credentials",
+            metadata=meta(secret.name, secret.namespace, labels={STORAGE_SYSTEM_LABEL: system["name"]}),
             type="Opaque",
             string_data=string_data(fields, secret.keys, secret.plain),
             opts=pulumi.ResourceOptions(parent=self, depends_on=ready),
         )
 
     def _key_manager_secrets(
-        self, driver: StorageDriver, args: StorageSystemArgs, ready: list[pulumi.Resource]
+        self, driver: StorageDriver, systems: list[StorageSpec], ready: list[pulumi.Resource]
     ) -> list[pulumi.Resource]:
         """The Secrets holding the key managers' credentials, from Pulumi config secrets (never in clear)."""
         made: list[pulumi.Resource] = []
-        for kms, secret in driver.key_manager_secrets(args.systems):
-            fields = credential(kms.secret, KMS_FIELDS[kms.provider])
+        for kms, secret in driver.key_manager_secrets(systems):
+            fields = credential(kms["secret"], KMS_FIELDS[kms["provider"]])
             made.append(
                 k8s.core.v1.Secret(
                     f"{self._name}-{secret.namespace}-kms",
@@ -222,10 +238,10 @@ class StorageSystem(pulumi.ComponentResource):
         if store is None:
             return None
         return custom_resource(
-            f"{self._name}-{system.name}-{store.suffix}",
+            f"{self._name}-{system['name']}-{store.suffix}",
             store.api_version,
             store.kind,
-            meta(store.name, store.namespace, {STORAGE_SYSTEM_LABEL: system.name}),
+            meta(store.name, store.namespace, {STORAGE_SYSTEM_LABEL: system["name"]}),
             dict(store.spec),
             # The store holds the system's data.
             pulumi.ResourceOptions(parent=self, protect=True, depends_on=ready),
@@ -235,29 +251,30 @@ class StorageSystem(pulumi.ComponentResource):
         self, driver: StorageDriver, system: StorageSpec, has_secret: bool, depends: list[pulumi.Resource]
     ) -> str:
         spec = driver.storage_class(system, has_secret)
-        labels = {STORAGE_SYSTEM_LABEL: system.name, ENCRYPTED_LABEL: "true" if system.encrypted else "false"}
+        name = system["name"]
+        labels = {STORAGE_SYSTEM_LABEL: name, ENCRYPTED_LABEL: "true" if system.get("encrypted", False) else "false"}
         if driver.classes_from_chart:
             # The chart owns the class; a server-side-apply patch adds the site's labels (a map:
             # each key has its own owner, so no conflict with Helm's fields).
             k8s.storage.v1.StorageClassPatch(
-                f"{self._name}-{system.name}-class-labels",
-                metadata=meta(storage_class_name(system.name), labels=labels),
+                f"{self._name}-{name}-class-labels",
+                metadata=meta(storage_class_name(name), labels=labels),
                 provisioner=spec.provisioner,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
             )
-            return storage_class_name(system.name)
+            return storage_class_name(name)
         k8s.storage.v1.StorageClass(
-            f"{self._name}-{system.name}-class",
-            metadata=meta(storage_class_name(system.name), labels=labels),
+            f"{self._name}-{name}-class",
+            metadata=meta(storage_class_name(name), labels=labels),
             provisioner=spec.provisioner,
             parameters=dict(spec.parameters),
-            reclaim_policy=system.reclaim_policy,
-            allow_volume_expansion=system.interface != "object",
+            reclaim_policy=reclaim_policy_of(system),
+            allow_volume_expansion=interface_of(system) != "object",
             volume_binding_mode="Immediate",
             # A class holding datasets and checkpoints: replacing it would orphan its volumes' policy.
             opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=depends),
         )
-        return storage_class_name(system.name)
+        return storage_class_name(name)
 
     def _claim(
         self, system: StorageSpec, share: TenantShare, storage_class: str, depends: list[pulumi.Resource]
@@ -265,12 +282,16 @@ class StorageSystem(pulumi.ComponentResource):
         spec: Any = {
             "accessModes": ["ReadWriteMany"],
             "storageClassName": storage_class,
-            "resources": {"requests": {"storage": quantity_tb(share.quota_tb)}},
+            "resources": {"requests": {"storage": quantity_tb(share["quota_tb"])}},
         }
+        name = system["name"]
         k8s.core.v1.PersistentVolumeClaim(
-            f"{self._name}-{system.name}-{share.tenant}",
-            metadata=meta(system.name, share.namespace_name, labels={STORAGE_SYSTEM_LABEL: system.name}),
+            f"{self._name}-{name}-{share['tenant']}",
+            metadata=meta(name, share["namespace"], labels={STORAGE_SYSTEM_LABEL: name}),
             spec=spec,
-            # The tenant's shared data: never deleted or replaced by a deployment.
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[share.namespace, *depends]),
+            # The tenant's shared data: never deleted or replaced by a deployment. After the
+            # tenants' namespaces (the component's depends_on) and the class.
+            opts=pulumi.ResourceOptions.merge(
+                child_options(self, self._opts, *depends), pulumi.ResourceOptions(protect=True)
+            ),
         )

@@ -12,6 +12,7 @@ from components.storage.driver import (
     StorageDriver,
     StorageSpec,
     csi_secret_parameters,
+    reclaim_policy_of,
 )
 
 
@@ -39,22 +40,22 @@ class VastDriver(StorageDriver):
                 "storagePath": _storage_path(system),
                 "viewPolicy": _view_policy(system),
                 "vipPool": _vip_pool(system),
-                "reclaimPolicy": system.reclaim_policy,
+                "reclaimPolicy": reclaim_policy_of(system),
                 "allowVolumeExpansion": True,
             }
-            if system.credentials_secret is not None:
+            if system.get("credentials_secret") is not None:
                 secret = self.credential_secret(system)
                 entry |= {"secretName": secret.name, "secretNamespace": secret.namespace}
-            classes[system.name] = entry
+            classes[system["name"]] = entry
         return {"node": {"tolerations": list(tolerations)}, "storageClasses": classes}
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         # username, password and endpoint (vastcsi values, `storageClassDefaults.secretName`).
         return CredentialSecret(
-            f"{system.name}-vms",
+            f"{system['name']}-vms",
             self.namespace,
             {"username": "username", "password": "password"},
-            {"endpoint": system.endpoint},
+            {"endpoint": system["endpoint"]},
         )
 
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
@@ -72,12 +73,12 @@ class VastDriver(StorageDriver):
 
 def _storage_path(system: StorageSpec) -> str:
     # Volumes live under the system's export on the VAST cluster.
-    return system.mount_path or "/"
+    return system.get("mount_path") or "/"
 
 
 def _view_policy(system: StorageSpec) -> str:
-    return system.view_policy or system.name
+    return system.get("view_policy") or system["name"]
 
 
 def _vip_pool(system: StorageSpec) -> str:
-    return system.vip_pool or system.name
+    return system.get("vip_pool") or system["name"]

@@ -35,19 +35,19 @@ class WekaDriver(StorageDriver):
 
     def credential_secret(self, system: StorageSpec) -> CredentialSecret:
         # Keys csi-wekafsplugin reads (WEKA CSI docs, "API-based communication model").
-        url = urlsplit(system.endpoint)
+        url = urlsplit(system["endpoint"])
         return CredentialSecret(
-            f"{system.name}-api",
+            f"{system['name']}-api",
             self.namespace,
             {"username": "username", "password": "password", "organization": "organization"},
-            {"endpoints": url.netloc or system.endpoint, "scheme": url.scheme or "https"},
+            {"endpoints": url.netloc or system["endpoint"], "scheme": url.scheme or "https"},
         )
 
     def storage_class(self, system: StorageSpec, with_secret: bool) -> ClassSpec:
         # Directory-backed volumes in the WEKA filesystem that carries the system's name, quota
         # enforced (WEKA CSI docs, "Configure directory-backed StorageClass").
-        params = {"volumeType": "dir/v1", "filesystemName": system.name, "capacityEnforcement": "HARD"}
-        if system.encrypted:
+        params = {"volumeType": "dir/v1", "filesystemName": system["name"], "capacityEnforcement": "HARD"}
+        if system.get("encrypted", False):
             # With encryptionEnabled the driver refuses a directory-backed volume in a filesystem
             # that is not encrypted ("Cannot create encrypted directory-backed volume on
             # unencrypted filesystem", csi-wekafs v2.8.8 pkg/wekafs/volume.go Volume.Create;

@@ -95,7 +95,7 @@ def test_vast_values_give_every_storage_class_what_the_chart_template_requires()
     assert systems, "the 100k site has VAST systems"
     values = driver.chart_values(driver.charts[0], systems, (TOLERATION,))
     classes = values["storageClasses"]
-    assert sorted(classes) == sorted(s.name for s in systems)
+    assert sorted(classes) == sorted(s["name"] for s in systems)
     defaults = chart_values("vastcsi-2.5.0")
     for name, entry in classes.items():
         merged = {**defaults["storageClassDefaults"], **entry}
@@ -109,7 +109,9 @@ def test_vast_values_give_every_storage_class_what_the_chart_template_requires()
 
 def test_vast_view_policy_and_vip_pool_come_from_the_site() -> None:
     driver = driver_for("vast")
-    system = StorageSpec("vast-x", "vast", "https://vms", mount_path="/x", view_policy="k8s-rw", vip_pool="pool-a")
+    system = StorageSpec(
+        name="vast-x", kind="vast", endpoint="https://vms", mount_path="/x", view_policy="k8s-rw", vip_pool="pool-a"
+    )
     entry = driver.chart_values(driver.charts[0], (system,), ())["storageClasses"]["vast-x"]
     assert (entry["viewPolicy"], entry["vipPool"]) == ("k8s-rw", "pool-a")
 
@@ -124,9 +126,9 @@ def test_exascaler_example_filesystem_does_not_survive_the_merge_and_classes_nam
     exa_map = driver.chart_values(driver.charts[0], systems, ())["config"]["exascaler_map"]
     chart_default = {"exa1": {"mountPoint": "/exaFS", "exaFS": "10.204.86.217@tcp:/testfs", "zone": "zone-1"}}
     merged = {k: v for k, v in {**chart_default, **exa_map}.items() if v is not None}
-    assert sorted(merged) == sorted(s.name for s in systems)
+    assert sorted(merged) == sorted(s["name"] for s in systems)
     for system in systems:
-        assert driver.storage_class(system, with_secret=False).parameters["configName"] in merged, system.name
+        assert driver.storage_class(system, with_secret=False).parameters["configName"] in merged, system["name"]
 
 
 def test_ceph_runs_on_the_storage_nodes_only_with_their_named_disks() -> None:
@@ -153,10 +155,10 @@ def test_ceph_runs_on_the_storage_nodes_only_with_their_named_disks() -> None:
     for system in specs("rook-ceph"):
         store = driver.backing_store(system)
         placed = store.spec.get("metadataServer", store.spec.get("gateway", {"placement": spec["placement"]["all"]}))
-        assert placed["placement"] == spec["placement"]["all"], system.name
+        assert placed["placement"] == spec["placement"]["all"], system["name"]
 
 
 def test_ceph_without_storage_nodes_never_reaches_composition() -> None:
-    bare = StorageSpec("objects", "rook-ceph", "rook-ceph/objects", interface="object")
+    bare = StorageSpec(name="objects", kind="rook-ceph", endpoint="rook-ceph/objects", interface="object")
     with pytest.raises(ValueError, match="no storage nodes to run on"):
         driver_for("rook-ceph").extra_releases((bare,))

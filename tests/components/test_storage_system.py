@@ -19,39 +19,28 @@ from component_harness import (
 )
 
 from components.storage.drivers import driver_for
-from components.storage.storage_system import StorageSystem, StorageSystemArgs, TenantShare
+from components.storage.storage_system import StorageSystem, StorageSystemArgs
 from infra.config.model import SiteConfig
 from infra.engine.runtime import SECRET
-from infra.site import storage_servers, storage_spec
+from infra.site import storage_servers, storage_spec, storage_system_args
 
-TYPE = "gigafactory:storage:StorageSystem"
+TYPE = "gigafactory:index:StorageSystem"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def build(config: SiteConfig, kind: str) -> Any:
-    systems = tuple(s for s in config.storage if s.kind == kind)
-
     def program(opts: pulumi.ResourceOptions) -> None:
-        namespaces = {
-            t.name: k8s.core.v1.Namespace(f"ns-{t.name}", metadata={"name": t.name}, opts=opts) for t in config.tenants
-        }
-        shares = {
-            s.name: tuple(
-                TenantShare(t.name, namespaces[t.name], t.name, q.quota_tb)
-                for t in config.tenants
-                for q in t.storage
-                if q.system == s.name
-            )
-            for s in systems
-        }
+        namespaces = [
+            k8s.core.v1.Namespace(f"ns-{t.name}", metadata={"name": t.name}, opts=opts) for t in config.tenants
+        ]
+        # As the site composes it: the claims wait for the namespaces the component depends on.
         StorageSystem(
             f"storage-{kind}",
-            StorageSystemArgs(
-                kind=kind, systems=tuple(storage_spec(s, storage_servers(config)) for s in systems), shares=shares
-            ),
-            opts,
+            storage_system_args(config, kind, []),
+            pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=namespaces)),
         )
 
+    systems = [s for s in config.storage if s.kind == kind]
     secrets = {
         s.credentials_secret: secret_json(driver_for(kind).credential_fields) for s in systems if s.credentials_secret
     }
@@ -204,9 +193,7 @@ def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off
     def program(opts: pulumi.ResourceOptions) -> None:
         StorageSystem(
             "storage-rook-ceph",
-            StorageSystemArgs(
-                kind="rook-ceph", systems=tuple(storage_spec(s, storage_servers(config)) for s in systems)
-            ),
+            StorageSystemArgs(kind="rook-ceph", systems=[storage_spec(s, storage_servers(config)) for s in systems]),
             opts,
         )
 
@@ -236,7 +223,7 @@ def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off
     terms = ceph["placement"]["all"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
     hosts = terms["nodeSelectorTerms"][0]["matchExpressions"][0]
     assert hosts["key"] == "kubernetes.io/hostname" and hosts["values"] == sorted(
-        server.name for server in storage_servers(config)
+        server["name"] for server in storage_servers(config)
     ), "Ceph runs on the storage nodes only, never on GPU pools"
     clinical = recording.one("StorageClass", "ceph-clinical")
     assert clinical.inputs["parameters"]["kernelMountOptions"] == "ms_mode=secure"
