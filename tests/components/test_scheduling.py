@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from component_harness import assert_parented, gigafactory, pilot, record, schema_errors, spec
+from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.scheduling.quotas import FlavorResources, quota_resources
 from components.scheduling.scheduling import PRIORITY_CLASSES, Scheduling, SchedulingArgs, TenantGpuQuota, TenantQueue
@@ -129,3 +130,23 @@ def test_a_quota_in_a_pool_it_was_not_given_is_refused() -> None:
 
     with pytest.raises(Exception, match="pool nowhere, which is not in pools"):
         record(program)
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([Scheduling])
+    component = schema["component_definitions"]["Scheduling"]
+    assert set(component.inputs) == {"tenants", "pools", "topologyLevels", "topologyName"}
+    assert [k for k, v in component.inputs.items() if v.optional] == ["topologyName"]
+    assert set(component.outputs) == {"topologyName", "clusterQueues", "cohorts", "priorityClasses"}
+    types = schema["type_definitions"]
+    assert [k for k, v in types["FlavorResources"].properties.items() if v.optional] == ["gpuUnitsPerGpu"]
+    assert [k for k, v in types["TenantGpuQuota"].properties.items() if v.optional] == [
+        "borrowingLimit",
+        "lendingLimit",
+    ]
+    described = [
+        component.inputs,
+        component.outputs,
+        *(types[t].properties for t in ("TenantQueue", "TenantGpuQuota", "FlavorResources")),
+    ]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 from component_harness import assert_parented, labels, pilot, record, schema_errors, spec, with_compute
+from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.tenancy.tenant import MEMBER_RULES, Tenant, TenantArgs
 from infra.config.model import SiteConfig
@@ -184,3 +185,13 @@ def test_numbers_sent_as_floats_by_another_language_read_as_integers() -> None:
     assert hard["requests.nvidia.com/gpu"] == "16" and hard["requests.nvidia.com/ib_rail1_vf"] == "16"
     rail1 = recording.one("NetworkAttachmentDefinition", "ib-rail1", "lab")
     assert json.loads(spec(rail1)["config"])["plugins"][0]["pkey"] == "0x0105"
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([Tenant])
+    component = schema["component_definitions"]["Tenant"]
+    required = [k for k, v in component.inputs.items() if not v.optional]
+    assert required == ["name", "kind", "group", "pkey", "podSecurityVersion"]
+    assert set(component.outputs) == {"namespace", "localQueue", "partitionKey", "networks"}
+    described = [component.inputs, component.outputs]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []
