@@ -100,8 +100,13 @@ class StorageSystem(pulumi.ComponentResource):
     """
 
     storage_classes: pulumi.Output[dict[str, str]]
+    """The StorageClass of each system, by system name."""
+
     encrypted_classes: pulumi.Output[list[str]]
+    """StorageClasses whose data is encrypted at rest (what regulated tenants may claim)."""
+
     releases: pulumi.Output[list[str]]
+    """Names of the Helm releases the kind installs, in install order."""
 
     def __init__(self, name: str, args: StorageSystemArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(component_type(StorageSystem), name, None, component_options(opts, FORMER_TYPE))
