@@ -26,8 +26,7 @@ if str(REPO_ROOT) not in sys.path:
 import pulumi  # noqa: E402
 
 from infra.config.errors import SiteConfigError  # noqa: E402
-from infra.config.loader import load_site  # noqa: E402
-from infra.config.model import SiteConfig  # noqa: E402
+from infra.config.loader import SiteFile, load_site_file  # noqa: E402
 
 
 def site_file(stack: str, configured: str | None) -> Path:
@@ -38,10 +37,10 @@ def site_file(stack: str, configured: str | None) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
-def load(path: Path) -> SiteConfig:
-    """The validated site config, or every error logged and a ``RunError`` (no traceback)."""
+def load(path: Path) -> SiteFile:
+    """The valid site file, or every error logged and a ``RunError`` (no traceback)."""
     try:
-        return load_site(path)
+        return load_site_file(path)
     except SiteConfigError as exc:
         for error in exc.errors:
             pulumi.log.error(str(error))
@@ -51,7 +50,6 @@ def load(path: Path) -> SiteConfig:
 
 def main() -> None:
     """Compose the stack's site and export its summary."""
-    from infra.config.loader import planning_errors
     from infra.errors import PlanningError
     from infra.site import build_site, site_summary
     from infra.stacks import site_stacks, split_stack_name, stack_part
@@ -64,7 +62,8 @@ def main() -> None:
             f"stack {stack!r}: no site config at {path}; name the stack after a file in site-configs/ "
             "or set `pulumi config set gigafactory:siteConfig <path>`"
         )
-    site_config = load(path)
+    loaded = load(path)
+    site_config = loaded.config
     site_name, part_key = split_stack_name(stack)
     if site_config.site.name != site_name and config.get("siteConfig") is None:
         pulumi.log.warn(f"stack {stack!r} deploys site {site_config.site.name!r} from {path}")
@@ -78,7 +77,7 @@ def main() -> None:
         site = build_site(site_config, kube_context=config.get("kubeContext"), part=part)
     except PlanningError as exc:
         # Planning problems (fabric, addressing) name the config field to change, at its line.
-        problems = planning_errors(path, exc)
+        problems = loaded.planning_errors(exc)
         for problem in problems:
             pulumi.log.error(str(problem))
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"

@@ -47,10 +47,10 @@ def _plan(args: argparse.Namespace) -> tuple[RecordedPlan | None, int]:
             return None, exit_codes.BAD_INPUT
     from infra.commands.plan import load_config, make_plan
 
-    config, code = load_config(args.site)
-    if config is None:
+    site, code = load_config(args.site)
+    if site is None:
         return None, code
-    plan = make_plan(config, args.site, args=args)
+    plan = make_plan(site, args.site, args=args)
     return plan, exit_codes.OK if plan is not None else exit_codes.REJECTED
 
 

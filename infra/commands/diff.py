@@ -128,10 +128,10 @@ def _run_against(args: argparse.Namespace) -> int:
                 if before.plan is None:
                     print(f"{site}: cannot be planned as it is at {args.against}:\n{before.log}", file=sys.stderr)
                     return EXIT_INVALID
-                config, status = load_config(str(site))
-                if config is None:
+                loaded, status = load_config(str(site))
+                if loaded is None:
                     return status
-                now = make_plan(config, str(site), args=args)
+                now = make_plan(loaded, str(site), args=args)
                 if now is None:
                     return EXIT_INVALID
                 diff = diff_plans(RecordedPlan.read(before.plan), now, args.moved)

@@ -18,7 +18,7 @@ from pathlib import Path
 from infra.atomic_write import OutputRefused, ownership_problem, write_tree_atomic
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
-from infra.config.loader import check_site, display_path, planning_errors
+from infra.config.loader import display_path, read_site
 from infra.config.model import SiteConfig
 from infra.engine.progress import Progress, add_progress_option, command_progress
 from infra.plan.fabric.artifacts import CABLES_FILE, FABRIC_FILES, fabric_artifacts, summary_json
@@ -92,13 +92,14 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return exit_codes.BAD_INPUT
-    config, errors = check_site(path)
-    if config is None:
+    site, errors = read_site(path)
+    if site is None:
         return print_errors(args.site, errors, "nothing written")
+    config = site.config
     try:
         plan = plan_fabric(config)
     except FabricPlanError as exc:
-        return print_errors(args.site, planning_errors(path, exc), "nothing written")
+        return print_errors(args.site, site.planning_errors(exc), "nothing written")
     partitions, status = _partitions(args, config, plan)
     if partitions is None:
         return status
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         progress = command_progress(args, "fabric")
         files[CABLES_FILE] = _counted(files[CABLES_FILE], progress, plan.cables.total)
     except FabricPlanError as exc:
-        return print_errors(args.site, planning_errors(path, exc), "nothing written")
+        return print_errors(args.site, site.planning_errors(exc), "nothing written")
     try:
         write_tree_atomic(output, files, owner=OWNER)
         progress.close()

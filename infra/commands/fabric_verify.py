@@ -17,7 +17,7 @@ from pathlib import Path
 
 from infra.atomic_write import write_file_atomic
 from infra.commands import exit_codes, print_errors
-from infra.config.loader import check_site, display_path, planning_errors
+from infra.config.loader import display_path, read_site
 from infra.errors import BadInputError
 from infra.inputs import MIB, InputError, read_lines_bounded, read_text_bounded
 from infra.plan.fabric.asbuilt import AsBuilt, compare, identify, planned_devices
@@ -136,13 +136,14 @@ def summary_line(result: AsBuilt) -> str:
 def run(args: argparse.Namespace) -> int:
     """Compare; 0 when the fabric matches, 1 when it does not, 2 for unusable input files."""
     path = Path(args.site)
-    config, errors = check_site(path)
-    if config is None:
+    site, errors = read_site(path)
+    if site is None:
         return print_errors(args.site, errors, "nothing compared")
+    config = site.config
     try:
         plan: FabricPlan = plan_fabric(config)
     except FabricPlanError as exc:
-        return print_errors(args.site, planning_errors(path, exc), "nothing compared")
+        return print_errors(args.site, site.planning_errors(exc), "nothing compared")
     try:
         names = read_guid_names(Path(args.guid_names)) if args.guid_names else None
         discovery = read_discovery(Path(args.discovered))

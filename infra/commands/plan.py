@@ -11,8 +11,7 @@ from infra.atomic_write import is_stdout, write_file_atomic, write_output
 from infra.commands import exit_codes, print_errors
 from infra.commands.json_output import add_format_option, print_json
 from infra.commands.rendered_state import add_charts_argument, chart_summary, rendered_state
-from infra.config.loader import check_site
-from infra.config.model import SiteConfig
+from infra.config.loader import SiteFile, read_site
 from infra.engine.isolation import summary_lines as isolation_summary_lines
 from infra.engine.progress import add_progress_option, command_progress
 from infra.engine.recording import PlanFileError, RecordedPlan
@@ -64,27 +63,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def load_config(path: str) -> tuple[SiteConfig | None, int]:
-    """The site config at ``path``, or None and the exit status after printing every error to stderr."""
-    config, errors = check_site(path)
-    if config is None:
+def load_config(path: str) -> tuple[SiteFile | None, int]:
+    """The site file at ``path``, or None and the exit status after printing every error to stderr."""
+    site, errors = read_site(path)
+    if site is None:
         return None, print_errors(path, errors, "nothing planned")
-    return config, exit_codes.OK
+    return site, exit_codes.OK
 
 
 def make_plan(
-    config: SiteConfig, path: str, *, single_stack: bool = False, args: argparse.Namespace | None = None
+    site: SiteFile, path: str, *, single_stack: bool = False, args: argparse.Namespace | None = None
 ) -> RecordedPlan | None:
-    """Plan ``config`` (read from ``path``) with progress on standard error (a terminal, or ``args.progress``);
+    """Plan ``site`` (read from ``path``) with progress on standard error (a terminal, or ``args.progress``);
     None after printing why not.
 
     A valid config can still be impossible to build (a fabric beyond three tiers, a rail subnet too
     small for the address blocks): the planners raise before any resource exists, naming the field.
     """
-    from infra.config.loader import planning_errors
     from infra.engine.planner import plan_site
     from infra.errors import PlanningError
 
+    config = site.config
     progress = command_progress(args or argparse.Namespace(), f"planning {config.site.name}")
 
     def on_stack(number: int, total: int) -> None:
@@ -93,7 +92,7 @@ def make_plan(
     try:
         return plan_site(config, on_register=progress, on_stack=on_stack, source=Path(path), single_stack=single_stack)
     except PlanningError as error:
-        problems: list[object] = list(planning_errors(Path(path), error))
+        problems: list[object] = list(site.planning_errors(error))
         reason = "the site cannot be planned"
     except DuplicateResourceError as error:
         problems = [f"{config.site.name}: {error}"]
@@ -125,11 +124,12 @@ def run(args: argparse.Namespace) -> int:
         except PlanFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT
-    config, code = load_config(args.site)
-    if config is None:
+    site, code = load_config(args.site)
+    if site is None:
         return code
+    config = site.config
     started = time.monotonic()
-    plan = make_plan(config, args.site, single_stack=args.single_stack, args=args)
+    plan = make_plan(site, args.site, single_stack=args.single_stack, args=args)
     if plan is None:
         return exit_codes.REJECTED
     charts, contracts, code = rendered_state(plan, args.charts, args.site, config)

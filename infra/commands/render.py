@@ -90,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT
     else:
-        config, code = load_config(args.source)
-        if config is None:
+        site, code = load_config(args.source)
+        if site is None:
             return code
-        plan = make_plan(config, args.source, args=args)
+        config = site.config
+        plan = make_plan(site, args.source, args=args)
         if plan is None:
             return exit_codes.REJECTED
     charts, contracts, code = rendered_state(plan, args.charts, args.source, config)

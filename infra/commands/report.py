@@ -12,7 +12,6 @@ from infra.atomic_write import write_output
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, render_chart_objects
-from infra.config.loader import planning_errors
 from infra.engine.progress import add_progress_option
 from infra.engine.recording import PlanFileError, RecordedPlan
 from infra.errors import PlanningError
@@ -47,13 +46,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; the exit-code contract of ``exit_codes``."""
-    config, code = load_config(args.site)
-    if config is None:
+    site, code = load_config(args.site)
+    if site is None:
         return code
+    config = site.config
     try:
         site_plan = build_site_plan(config)
     except PlanningError as error:
-        for problem in planning_errors(Path(args.site), error):
+        for problem in site.planning_errors(error):
             print(problem, file=sys.stderr)
         return exit_codes.REJECTED
     inputs = ReportInputs(config=config, plan=site_plan)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     engine_plan = None
     if args.diff is not None or args.charts is not None:
         # The Kubernetes objects (a diff compares them; charts render from the releases' values).
-        engine_plan = make_plan(config, args.site)
+        engine_plan = make_plan(site, args.site)
         if engine_plan is None:
             return exit_codes.REJECTED
     if args.diff is not None:

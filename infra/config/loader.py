@@ -309,8 +309,29 @@ def _credential_errors(layers: LayeredConfig) -> list[ConfigError]:
     ]
 
 
-def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
-    """Load and validate one site file: the model, or every error found in it."""
+@dataclass(frozen=True)
+class SiteFile:
+    """A valid site file as loaded: its config, and where each of its values was written."""
+
+    path: Path
+    config: SiteConfig
+    layers: LayeredConfig
+
+    def planning_errors(self, error: PlanningError) -> list[ConfigError]:
+        """Why the site cannot be planned, one error per problem, each at the config line it names.
+
+        The planners do no I/O: their problems name config paths, and only here, with the document
+        the loader read, are they placed at the line and column the value was written on (in
+        whichever layer of ``extends:`` wrote it). An error without problems names its fields in its
+        message and is reported against the file.
+        """
+        if not error.problems:
+            return [ConfigError(Location(display_path(self.path)), "", str(error))]
+        return self.layers.located(error.problems)
+
+
+def read_site(path: str | Path) -> tuple[SiteFile | None, list[ConfigError]]:
+    """Load and validate one site file: the loaded site, or every error found in it."""
     layers, errors = load_layers(Path(path))
     if layers is None:
         return None, errors
@@ -335,29 +356,23 @@ def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
     problems = collect_problems(config)
     if problems:
         return None, layers.located(problems)
-    return config, []
+    return SiteFile(Path(path), config, layers), []
+
+
+def check_site(path: str | Path) -> tuple[SiteConfig | None, list[ConfigError]]:
+    """Load and validate one site file: the model, or every error found in it."""
+    site, errors = read_site(path)
+    return (site.config if site is not None else None), errors
+
+
+def load_site_file(path: str | Path) -> SiteFile:
+    """The valid site file at ``path``; raises ``SiteConfigError`` listing every problem."""
+    site, errors = read_site(path)
+    if site is None:
+        raise SiteConfigError(errors)
+    return site
 
 
 def load_site(path: str | Path) -> SiteConfig:
     """The validated site config at ``path``; raises ``SiteConfigError`` listing every problem."""
-    config, errors = check_site(path)
-    if config is None:
-        raise SiteConfigError(errors)
-    return config
-
-
-def planning_errors(path: Path, error: PlanningError) -> list[ConfigError]:
-    """Why the site at ``path`` cannot be planned, one error per problem, each at the config line it names.
-
-    The planners do no I/O: their problems name config paths, and only here, where the files are
-    read, are they placed at the line and column the value was written on (in whichever layer of
-    ``extends:`` wrote it). An error without problems names its fields in its message and is
-    reported against the file.
-    """
-    if not error.problems:
-        return [ConfigError(Location(display_path(path)), "", str(error))]
-    layers, _ = load_layers(path)
-    if layers is None:
-        where = Location(display_path(path))
-        return sorted_errors(ConfigError(where, dotted_path(p.path), p.message, p.hint) for p in error.problems)
-    return layers.located(error.problems)
+    return load_site_file(path).config

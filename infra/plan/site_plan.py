@@ -3,8 +3,8 @@
 SitePlan = FabricPlan (fat tree, topology labels) + CapacityPlan (GPUs, power, storage) +
 AddressPlan (IPoIB rails, storage subnet). Pure Python, no Pulumi and no I/O: the composition in
 ``infra/site.py`` reads it, and so do the engine's reports. What cannot be planned is raised as a
-``PlanningError`` whose problems name config paths; ``infra.config.loader.planning_errors`` places
-them in the site's files.
+``PlanningError`` whose problems name config paths; the loaded site file
+(``infra.config.loader.SiteFile.planning_errors``) places them in its files.
 """
 
 from __future__ import annotations

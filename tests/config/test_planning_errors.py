@@ -8,28 +8,35 @@ from pathlib import Path
 from sitefiles import BASE, SiteFiles
 
 import infra.plan
-from infra.config.loader import planning_errors
+from infra.config.loader import SiteFile, read_site
 from infra.errors import Problem
 from infra.plan.addressing import AddressingError
 from infra.plan.fabric import FabricPlanError
 
 
-def test_planning_errors_without_problems_are_reported_against_the_file(tmp_path: Path) -> None:
-    site = tmp_path / "site.yaml"
+def _loaded(site_files: SiteFiles) -> SiteFile:
+    site, errors = read_site(site_files.write())
+    assert site is not None, errors
+    return site
+
+
+def test_planning_errors_without_problems_are_reported_against_the_file(site_files: SiteFiles) -> None:
     problem = AddressingError("rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes")
-    errors = planning_errors(site, problem)
-    assert [str(e) for e in errors] == [f"{site}: rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes"]
+    errors = _loaded(site_files).planning_errors(problem)
+    assert [str(e) for e in errors] == ["site.yaml: rail 0: 10.100.0.0/28 has 14 host addresses for 128 nodes"]
 
 
 def test_problems_are_placed_where_their_layer_wrote_the_value(site_files: SiteFiles) -> None:
-    site = site_files.write()
+    site = _loaded(site_files)
     error = FabricPlanError(
         [
             Problem(("node_pools", 0, "name"), "too long", "shorten it"),
             Problem(("fabrics", "compute", "subnet_manager"), "not here", None),
         ]
     )
-    lines = [str(e) for e in planning_errors(site, error)]
+    # Placed with the document the loader read: an edit to the file since does not move them.
+    site.path.write_text("changed since it was read\n", encoding="utf-8")
+    lines = [str(e) for e in site.planning_errors(error)]
     # subnet_manager is written by base.yaml, the pool by site.yaml: each at its own file:line:col.
     assert [line.split(":", 1)[0] for line in lines] == ["base.yaml", "site.yaml"], lines
     assert lines[1].endswith("node_pools[0].name: too long\n  hint: shorten it"), lines
