@@ -17,6 +17,7 @@ from component_harness import (
     secret_json,
     spec,
 )
+from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.storage.drivers import driver_for
 from components.storage.storage_system import StorageSystem, StorageSystemArgs
@@ -229,3 +230,23 @@ def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off
     assert clinical.inputs["parameters"]["kernelMountOptions"] == "ms_mode=secure"
     assert "kernelMountOptions" not in recording.one("StorageClass", "ceph-objects").inputs["parameters"]
     assert_no_secret(recording)
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([StorageSystem])
+    component = schema["component_definitions"]["StorageSystem"]
+    assert set(component.inputs) == {"kind", "systems", "shares", "nodeTaints"}
+    assert [k for k, v in component.inputs.items() if v.optional] == ["shares", "nodeTaints"]
+    assert set(component.outputs) == {"storageClasses", "encryptedClasses", "releases"}
+    types = schema["type_definitions"]
+    assert {"StorageSpec", "StorageServer", "KeyManagerSpec", "TenantShare", "Taint"} <= set(types)
+    spec = types["StorageSpec"].properties
+    assert [k for k, v in spec.items() if not v.optional] == ["name", "kind", "endpoint"]
+    described = [component.inputs, component.outputs, *(t.properties for t in types.values())]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []
+
+
+def test_a_deployed_site_keeps_its_storage_through_the_former_token() -> None:
+    recording = build(pilot(), "exascaler")
+    component = recording.component(TYPE)
+    assert tuple(component.alias_types) == ("gigafactory:storage:StorageSystem",), component.urn
