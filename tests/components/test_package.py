@@ -111,7 +111,7 @@ def test_the_plugin_manifest_and_its_requirements_match_the_project() -> None:
     pins = {re.split(r"[=<>~]", d)[0]: d for d in runtime}
     lines = (COMPONENTS_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
     requirements = [line for line in lines if line and not line.startswith("#")]
-    for name in ("pulumi", "pulumi-kubernetes"):
+    for name in ("pulumi", "pulumi-kubernetes", "typing-extensions"):
         assert pins[name] in requirements, f"{name}: components/requirements.txt pins what pyproject.toml pins"
     main = (COMPONENTS_DIR / "__main__.py").read_text(encoding="utf-8")
     assert "component_provider_host(list(COMPONENTS), name=PACKAGE, version=VERSION)" in main
