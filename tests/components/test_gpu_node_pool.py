@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 import yaml
 from component_harness import assert_parented, pilot, record, schema_errors, spec
 from nfd_master import node_rules, outcome, outcomes
+from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.compute.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.compute.gpu_sharing import sharing_labels
@@ -247,3 +248,38 @@ def test_a_pool_from_plain_data_alone() -> None:
     assert driver["kernelModuleType"] == "auto" and driver["rdma"]["enabled"] is True
     assert driver["upgradePolicy"]["maxUnavailable"] == 1
     assert "topologyName" not in spec(recording.one("ResourceFlavor", "vision"))
+
+
+def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() -> None:
+    schema = Analyzer("gigafactory").analyze([GpuNodePool])
+    component = schema["component_definitions"]["GpuNodePool"]
+    assert list(component.inputs) == [
+        "pool",
+        "gpuModel",
+        "purpose",
+        "dedicatedTo",
+        "gpuSharing",
+        "labels",
+        "taints",
+        "racks",
+        "gpuUnits",
+        "driverVersion",
+        "driverUpgrade",
+        "kernelModuleType",
+        "rdma",
+        "topologyName",
+    ]
+    assert set(component.outputs) == {"flavorName", "nodeSelector", "tolerations", "nodes", "gpuUnits"}
+    assert [k for k, v in component.inputs.items() if v.optional] == [
+        "dedicatedTo",
+        "gpuSharing",
+        "labels",
+        "taints",
+        "kernelModuleType",
+        "rdma",
+        "topologyName",
+    ]
+    types = schema["type_definitions"]
+    assert set(types) == {"Taint", "PoolRack", "UpgradePolicy"}
+    described = [component.inputs, component.outputs, *(t.properties for t in types.values())]
+    assert [name for props in described for name, prop in props.items() if not prop.description] == []
