@@ -27,6 +27,7 @@ from infra.commands.streams import (
     stdout_problem,
     terminate_as_interrupt,
 )
+from infra.errors import BadInputError
 
 # Each module defines ``register(subparsers)`` and sets ``func`` on its parser.
 COMMANDS: tuple[str, ...] = (
@@ -127,6 +128,11 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return exit_codes.INTERRUPTED
+    except BadInputError as exc:
+        # An unusable input a command did not catch itself still keeps the exit-code contract: the
+        # error's message (it names the input and the fix), exit 2 (infra/errors.py).
+        print(exc, file=sys.stderr)
+        return exit_codes.BAD_INPUT
     except BrokenPipeError as exc:
         return _stdout_failed(exc)
     except OSError as exc:

@@ -45,8 +45,9 @@ GigafactoryError                      an error gigafactory raises on purpose; st
 ```
 
 Subclasses keep the built-in base they had (``ValueError``, ``RuntimeError``) beside their branch,
-so code that caught the built-in still does. Anything else that escapes a command is a defect:
-``infra.cli`` reports it as an internal error.
+so code that caught the built-in still does. A ``BadInputError`` that escapes a command still keeps
+the contract (``infra.cli`` prints its message, exit 2); anything else that escapes is a defect,
+reported as an internal error (exit 70, no traceback).
 """
 
 from __future__ import annotations

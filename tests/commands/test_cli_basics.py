@@ -84,3 +84,33 @@ def test_every_command_help_ends_with_examples_that_parse(capsys: pytest.Capture
             assert words[0] == "gigafactory" and words[1] == name, example
             build_parser().parse_args(words[1:])  # exits 2 (failing the test) on a malformed example
     assert set(EXAMPLES) == set(_subcommands()), "an example for a command that does not exist"
+
+
+def test_an_unusable_input_a_command_did_not_catch_keeps_the_contract(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import infra.commands.validate as validate
+    from infra.commands import exit_codes
+    from infra.engine.recording import PlanFileError
+
+    def run(args: argparse.Namespace) -> int:
+        raise PlanFileError("old.plan.json: not a gigafactory plan")
+
+    monkeypatch.setattr(validate, "run", run)
+    assert main(["validate", "site-configs/eu-pilot.yaml"]) == exit_codes.BAD_INPUT
+    assert capsys.readouterr().err == "old.plan.json: not a gigafactory plan\n"
+
+
+def test_any_other_error_that_escapes_a_command_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import infra.commands.validate as validate
+    from infra.cli import EXIT_INTERNAL
+
+    def run(args: argparse.Namespace) -> int:
+        raise KeyError("pool")
+
+    monkeypatch.setattr(validate, "run", run)
+    assert main(["validate", "site-configs/eu-pilot.yaml"]) == EXIT_INTERNAL
+    err = capsys.readouterr().err
+    assert "gigafactory validate: internal error" in err and "KeyError" in err and "Traceback" not in err
