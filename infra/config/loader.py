@@ -107,7 +107,8 @@ def load_layers(path: Path, chain: tuple[Path, ...] = ()) -> tuple[LayeredConfig
     document.key_locations.pop((EXTENDS,), None)
     if extends is None or where is None:
         return _merge_layers(LayeredConfig({}, {}, {}, []), document), []
-    if not isinstance(extends, str) or not extends:
+    if not isinstance(extends, str) or not extends or "\0" in extends:
+        # A NUL cannot be in a file name (the OS refuses the path outright).
         return None, [ConfigError(where, EXTENDS, "must be the path of a base file", "e.g. extends: base/eu.yaml")]
     base_path = real_path(path.parent / extends)
     if base_path in chain or base_path == real_path(path):

@@ -96,6 +96,13 @@ def test_extends_must_be_a_path(site_files: SiteFiles) -> None:
     ]
 
 
+def test_a_nul_in_extends_is_a_located_error_not_a_crash(site_files: SiteFiles) -> None:
+    # Found by the fuzz contract: os.path.realpath raises ValueError on an embedded NUL.
+    assert site_files.errors(("extends: base.yaml", 'extends: "base\\0.yaml"')) == [
+        "site.yaml:1:10: extends: must be the path of a base file\n  hint: e.g. extends: base/eu.yaml"
+    ]
+
+
 def test_cycles(site_files: SiteFiles) -> None:
     assert site_files.errors(("extends: base.yaml", "extends: site.yaml")) == [
         "site.yaml:1:10: extends: site.yaml extends this file again (a cycle)\n  hint: break the cycle"
