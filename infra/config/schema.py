@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from components.labels import Taint as TaintArgs
+from components.storage.drivers import DRIVERS
 from components.upgrades import UpgradePolicy
 from infra.config.catalog import (
     CERT_MANAGER_VERSION,
@@ -428,7 +429,12 @@ class Fabrics(Model):
     storage: StorageFabric = Field(description="Storage fabric.")
 
 
-StorageKind = Literal["exascaler", "weka", "vast", "rook-ceph"]
+# The storage kinds are the drivers' (components/storage/drivers.py): a new kind is a driver module
+# and its DRIVERS entry, and the site model, its JSON schema and the composition follow.
+if TYPE_CHECKING:
+    StorageKind = str
+else:
+    StorageKind = Literal[tuple(DRIVERS)]
 
 
 class Floor(Model):
@@ -482,7 +488,7 @@ class StorageSystem(Model):
     """A parallel filesystem or object store and who may use it."""
 
     name: DnsLabel = Field(description="Storage system name.")
-    kind: StorageKind = Field(description="exascaler (Lustre), weka, vast or rook-ceph.")
+    kind: StorageKind = Field(description=f"Storage kind: {', '.join(DRIVERS)}.")
     interface: Literal["filesystem", "object", "block"] = Field("filesystem", description="How it is consumed.")
     capacity_tb: Number = Field(gt=0, description="Usable capacity, TB.")
     read_gb_per_s: Number = Field(gt=0, description="Target aggregate read bandwidth, GB/s.")
