@@ -14,6 +14,7 @@ import importlib.metadata
 import inspect
 import pkgutil
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -106,15 +107,44 @@ def test_every_component_input_and_output_is_in_the_schema_with_a_description() 
 def test_the_plugin_manifest_and_its_requirements_match_the_project() -> None:
     manifest = yaml.safe_load((COMPONENTS_DIR / "PulumiPlugin.yaml").read_text(encoding="utf-8"))
     assert manifest == {"runtime": "python"}, "Python component packages take no other option"
-    assert importlib.metadata.version("gigafactory") == VERSION
-    runtime = [d.replace(" ", "") for d in importlib.metadata.requires("gigafactory") or [] if "extra ==" not in d]
-    pins = {re.split(r"[=<>~]", d)[0]: d for d in runtime}
+    project = _pyproject_pins()
+    assert project["version"] == VERSION
+    pins = {_normalized(name): f"{name}=={version}" for name, version in project.items()}
     lines = (COMPONENTS_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
     requirements = [line for line in lines if line and not line.startswith("#")]
-    for name in ("pulumi", "pulumi-kubernetes", "typing-extensions"):
+    # Every distribution components/ imports beyond the standard library is pinned there as in pyproject.
+    distributions = importlib.metadata.packages_distributions()
+    third_party = {
+        module.split(".")[0]
+        for path in COMPONENTS_DIR.rglob("*.py")
+        for _, module in _imports(path)
+        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "components"
+    }
+    needed = {_normalized(distributions[m][0]) for m in third_party}
+    assert {"pulumi", "pulumi-kubernetes", "pyyaml", "typing-extensions"} <= needed
+    for name in sorted(needed):
         assert pins[name] in requirements, f"{name}: components/requirements.txt pins what pyproject.toml pins"
     main = (COMPONENTS_DIR / "__main__.py").read_text(encoding="utf-8")
     assert "component_provider_host(list(COMPONENTS), name=PACKAGE, version=VERSION)" in main
+
+
+def _normalized(distribution: str) -> str:
+    """A distribution name as PEP 503 compares them (``PyYAML`` and ``pyyaml``, ``a_b`` and ``a-b``)."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _pyproject_pins() -> dict[str, str]:
+    """The project's version (key ``version``) and its runtime pins, read from pyproject.toml itself.
+
+    Read from the file, not the installed metadata, which a stale ``*.egg-info`` can hold back.
+    (Python 3.10 has no tomllib: the ``dependencies`` list is one quoted ``name==version`` a line.)
+    """
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'^version = "([^"]+)"$', text, re.MULTILINE)
+    block = re.search(r"^dependencies = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert version is not None and block is not None, "pyproject.toml has a version and dependencies"
+    found = dict(re.findall(r'^\s*"([A-Za-z0-9_.-]+)==([^"]+)",', block.group(1), re.MULTILINE))
+    return {"version": version.group(1), **found}
 
 
 def _example() -> dict[str, Any]:
@@ -230,3 +260,11 @@ def test_children_wait_for_what_the_program_made_them_depend_on() -> None:
     pool_children = {r.urn for r in recording.children(recording.named("pool")) if r.custom}
     queue = recording.one("ClusterQueue", "lab-research")
     assert pool_children & set(queue.depends_on), "the scheduling component's objects wait for the pool's"
+
+
+def test_pyproject_pins_each_distribution_once() -> None:
+    text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^dependencies = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert block is not None
+    names = [_normalized(n) for n in re.findall(r'^\s*"([A-Za-z0-9_.-]+)==', block.group(1), re.MULTILINE)]
+    assert sorted(names) == sorted(set(names)), "a distribution pinned twice (under two spellings?)"
