@@ -60,16 +60,21 @@ def line_and_column(text: str | bytes, offset: int) -> tuple[int, int]:
     return before.count(newline) + 1, column + 1  # type: ignore[arg-type]
 
 
+def _unreadable(exc: OSError, where: str, what: str) -> InputError:
+    """The error for an input the OS would not read: a directory, or the OS's own reason."""
+    if isinstance(exc, IsADirectoryError) or exc.errno == errno.EISDIR:
+        return InputError(where, f"is a directory, not {what}")
+    return InputError(where, f"cannot be read: {exc.strerror or exc}")
+
+
 def _open_input(path: Path, what: str, where: str) -> int:
     """A blocking descriptor of ``path``, opened without waiting for a FIFO's writer (none reads as empty)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputError(where, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(where, f"is a directory, not {what}") from None
     except OSError as exc:
-        raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+        raise _unreadable(exc, where, what) from None
     flags = fcntl.fcntl(fd, fcntl.F_GETFL)
     fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
     return fd
@@ -90,9 +95,7 @@ def read_bytes_bounded(path: Path, limit: int, what: str, shown: str | None = No
             try:
                 chunk = os.read(fd, min(MIB, limit + 1 - size))
             except OSError as exc:
-                if exc.errno == errno.EISDIR:
-                    raise InputError(where, f"is a directory, not {what}") from None
-                raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+                raise _unreadable(exc, where, what) from None
             if not chunk:
                 break
             chunks.append(chunk)
@@ -114,9 +117,9 @@ def read_lines_bounded(path: Path, limit: int, max_line: int, what: str, shown: 
     total = 0
     try:
         handle = os.fdopen(fd, "r", encoding="utf-8", newline=None)
-    except IsADirectoryError:
+    except IsADirectoryError as exc:
         os.close(fd)
-        raise InputError(where, f"is a directory, not {what}") from None
+        raise _unreadable(exc, where, what) from None
     with handle:
         number = 0
         while True:
@@ -126,9 +129,7 @@ def read_lines_bounded(path: Path, limit: int, max_line: int, what: str, shown: 
             except UnicodeDecodeError:
                 raise InputError(where, "is not UTF-8 text", f"{what} is text", number, 1) from None
             except OSError as exc:
-                if exc.errno == errno.EISDIR:
-                    raise InputError(where, f"is a directory, not {what}") from None
-                raise InputError(where, f"cannot be read: {exc.strerror or exc}") from None
+                raise _unreadable(exc, where, what) from None
             if not line:
                 return
             if len(line) > max_line:
