@@ -23,6 +23,7 @@ import jsonschema
 import pulumi
 import pytest
 import yaml
+from import_lines import imported_modules
 
 import components
 from components.package import COMPONENTS, VERSION, schema
@@ -40,14 +41,7 @@ def package_schema() -> dict[str, Any]:
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-    return found
+    return imported_modules(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
 
 
 def test_components_import_nothing_from_infra() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from import_lines import imported_modules
 from sitefiles import BASE, SiteFiles
 
 import infra.plan
@@ -52,14 +53,12 @@ def test_the_planners_do_no_io() -> None:
     found = []
     for path in sorted(Path(infra.plan.__file__).parent.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [
+            f"{path.name}:{line}: imports {n}"
+            for line, n in imported_modules(tree)
+            if n.split(".")[0] in _IO_MODULES or n in _IO_MODULES
+        ]
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = {node.module}
-            elif isinstance(node, ast.Import):
-                names = {alias.name for alias in node.names}
-            else:
-                names = set()
-            found += [f"{path.name}: imports {n}" for n in names if n.split(".")[0] in _IO_MODULES or n in _IO_MODULES]
             if isinstance(node, ast.Call):
                 func = node.func
                 called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
