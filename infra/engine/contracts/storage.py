@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from infra.engine.charts.render import HelmRelease
-from infra.engine.contracts.model import STORAGE_SYSTEM_LABEL, ClusterState, Contract, Violation
+from infra.engine.contracts.model import STORAGE_SYSTEM_LABEL, ClusterState, Contract, StateObject, Violation
 
 CEPH_CSI_GROUP = "csi.ceph.io"
 # Rook's object bucket provisioner is `<operator namespace>.ceph.rook.io/bucket` (rook v1.20.6
@@ -67,13 +67,12 @@ def check_provisioners(state: ClusterState) -> Iterator[Violation]:
     for storage_class in state.of_kind("StorageClass", "storage.k8s.io"):
         provisioner = str(storage_class.document.get("provisioner"))
         if provisioner not in deployed:
-            system = storage_class.labels.get(STORAGE_SYSTEM_LABEL) or storage_class.name
             yield Violation(
                 storage_class.describe(),
                 f"provisioner {provisioner} is deployed by no release: its claims never bind "
                 f"(deployed: {', '.join(sorted(deployed)) or 'none'})",
                 "install the chart that runs this CSI driver (Rook v1.20: the ceph-csi-drivers chart)",
-                f"storage.{system}",
+                _class_fact(storage_class),
             )
 
 
@@ -124,14 +123,18 @@ def check_exascaler(state: ClusterState) -> Iterator[Violation]:
             continue
         config_name = (storage_class.document.get("parameters") or {}).get("configName")
         if config_name not in filesystems:
-            system = storage_class.labels.get(STORAGE_SYSTEM_LABEL) or storage_class.name
             yield Violation(
                 storage_class.describe(),
                 f"parameters.configName {config_name!r} names no filesystem of the release's config.exascaler_map "
                 f"({', '.join(sorted(filesystems)) or 'none'}): the driver picks the wrong filesystem or none",
                 "set configName to the system's exascaler_map entry",
-                f"storage.{system}",
+                _class_fact(storage_class),
             )
+
+
+def _class_fact(storage_class: StateObject) -> str:
+    """The site fact behind a StorageClass: its storage system (the label the driver sets), else its name."""
+    return f"storage.{storage_class.labels.get(STORAGE_SYSTEM_LABEL) or storage_class.name}"
 
 
 def _storage_fact(state: ClusterState, release: HelmRelease) -> str:
