@@ -106,8 +106,8 @@ class GigafactorySite(pulumi.ComponentResource):
         self.part = part
         self.references: dict[str, pulumi.StackReference] = {}
         child = pulumi.ResourceOptions(parent=self)
-        taints = tuple(t for p in config.node_pools for t in p.taints)
-        tolerations = tuple(tolerations_for(t.as_args() for t in taints))
+        taints = [t.as_args() for p in config.node_pools for t in p.taints]
+        tolerations = tuple(tolerations_for(taints))
         gpu = config.operators.gpu_operator
         namespaces = operator_namespaces()
         # Cluster-wide driver settings (GPU Operator defaults, DOCA-OFED) follow the strictest pool.
@@ -175,7 +175,7 @@ class GigafactorySite(pulumi.ComponentResource):
             for kind in sorted({s.kind for s in config.storage}):
                 self.storage[kind] = StorageSystem(
                     f"{name}-storage-{kind}",
-                    storage_system_args(config, kind, [t.as_args() for t in taints]),
+                    storage_system_args(config, kind, taints),
                     # The tenants' claims wait for their namespaces.
                     pulumi.ResourceOptions(parent=self, depends_on=self._share_namespaces(config, kind)),
                 )
