@@ -8,7 +8,7 @@ component with that provider passed in through ``opts``. The real engine (``pulu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pulumi
@@ -64,7 +64,7 @@ from infra.config.schema import Tenant as TenantConfig
 from infra.plan.addressing import AddressPlan
 from infra.plan.capacity import gpu_units_per_gpu, mig_instances_per_gpu
 from infra.plan.site_plan import SitePlan, build_site_plan
-from infra.plan.topology import NodeTopology, node_topology
+from infra.plan.topology import pool_racks
 from infra.stacks import FABRIC, OPERATORS, POOL_PREFIX, STORAGE, TENANTS, StackPart, stack_name
 
 SITE_TYPE = "gigafactory:site:GigafactorySite"
@@ -133,7 +133,7 @@ class GigafactorySite(pulumi.ComponentResource):
                 continue
             self.pools[pool.name] = GpuNodePool(
                 f"{name}-pool-{pool.name}",
-                gpu_node_pool_args(pool, gpu, plan.node_topology, topology_name=topology_name),
+                gpu_node_pool_args(pool, gpu, plan.pool_racks(pool), topology_name=topology_name),
                 pulumi.ResourceOptions(
                     parent=self,
                     depends_on=[ops.gpu_operator, ops.kueue, ops.node_feature_discovery]
@@ -326,38 +326,19 @@ def pool_identity(pool: NodePool) -> PoolIdentity:
     )
 
 
-def pool_racks(pool: NodePool, where: Callable[[NodePool, int], NodeTopology]) -> list[PoolRack]:
-    """Every node of ``pool`` by its place in the fabric (``where``: the plan's ``node_topology``), in order.
-
-    Consecutive nodes with the same place share one entry.
-    """
-    racks: list[PoolRack] = []
-    last: tuple[str, str, str, str | None] | None = None
-    for position in range(pool.nodes):
-        topology = where(pool, position)
-        place = (topology.rack, topology.block, topology.leaf_group, topology.pod)
-        if place != last:
-            rack = PoolRack(rack=topology.rack, block=topology.block, leaf_group=topology.leaf_group, nodes=[])
-            if topology.pod is not None:
-                rack["pod"] = topology.pod
-            racks.append(rack)
-            last = place
-        racks[-1]["nodes"].append(topology.hostname)
-    return racks
-
-
 def gpu_node_pool_args(
     pool: NodePool,
     gpu: GpuOperator,
-    where: Callable[[NodePool, int], NodeTopology] = node_topology,
+    racks: list[PoolRack] | None = None,
     *,
     topology_name: str | None = None,
 ) -> GpuNodePoolArgs:
-    """``pool`` as ``GpuNodePool`` takes it: its nodes placed by ``where``, the GPU driver ``gpu`` pins."""
+    """``pool`` as ``GpuNodePool`` takes it: its nodes in ``racks`` (the fabric plan's ``pool_racks``;
+    None: placed by the pool's own arithmetic, without pods), the GPU driver ``gpu`` pins."""
     return GpuNodePoolArgs(
         **pool_identity(pool),
         taints=[t.as_args() for t in pool.taints],
-        racks=pool_racks(pool, where),
+        racks=pool_racks(pool) if racks is None else racks,
         gpu_units=pool.gpus * gpu_units_per_gpu(pool),
         driver_version=gpu.driver_version,
         driver_upgrade=pool.driver_upgrade.as_args(),

@@ -3,7 +3,7 @@
 ``gigafactory check-job`` places a job's pods with these facts and the pool's identity facts (its
 labels and taints); they come from the same tables the components and planners use (each system's
 CPUs and memory for Kueue quotas, the GPU units the device plugin advertises, the fabric plan's
-``node_topology``), so a plan's reader needs no second model of a node.
+``pool_racks``), so a plan's reader needs no second model of a node.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from components.labels import GPU_RESOURCE
+from components.topology import HOSTNAME_LABEL, rack_labels
 from infra.config.schema import NodePool
 from infra.plan.capacity import gpu_units_per_gpu
 from infra.plan.site_plan import SitePlan
@@ -42,10 +43,12 @@ def scheduling_facts(plan: SitePlan, pool: NodePool) -> dict[str, Any]:
 
 def _domains(plan: SitePlan, pool: NodePool) -> dict[str, dict[str, int]]:
     sizes: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    for position in range(pool.nodes):
-        for label, value in plan.node_topology(pool, position).labels().items():
-            sizes[label][value] += 1
-    return {
+    for rack in plan.pool_racks(pool):
+        for label, value in rack_labels(rack).items():
+            sizes[label][value] += len(rack["nodes"])
+    domains = {
         label: {"domains": len(counts), "largest": max(counts.values()), "smallest": min(counts.values())}
-        for label, counts in sorted(sizes.items())
+        for label, counts in sizes.items()
     }
+    domains[HOSTNAME_LABEL] = {"domains": pool.nodes, "largest": 1, "smallest": 1}  # a node is its own domain
+    return dict(sorted(domains.items()))

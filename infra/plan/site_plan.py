@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.topology import PoolRack
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
 from infra.plan.addressing import AddressPlan, plan_addressing
@@ -36,6 +37,10 @@ class SitePlan:
     def node_topology(self, pool: NodePool, position: int) -> NodeTopology:
         """Topology labels of node ``position`` (0-based) of ``pool``, as the fabric plan places it."""
         return self.fabric.node_topology(pool.name, position)
+
+    def pool_racks(self, pool: NodePool) -> list[PoolRack]:
+        """Every node of ``pool`` by its place in the fabric, consecutive nodes with one place grouped."""
+        return self.fabric.pool_racks(pool.name)
 
 
 def build_site_plan(config: SiteConfig) -> SitePlan:

@@ -12,6 +12,7 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from components.topology import PoolRack
 from infra.config.catalog import LINK_RATE_GBPS, SWITCHES, FabricGeneration, SwitchModel
 from infra.config.model import SiteConfig
 from infra.config.schema import NodePool
@@ -30,7 +31,7 @@ from infra.plan.fabric.devices import (
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.shape import FabricShape, FabricTooLarge, leaf_uplinks, plan_shape
 from infra.plan.fabric.summary import summary_lines
-from infra.plan.topology import POD_TOPOLOGY_LEVELS, TOPOLOGY_LEVELS, NodeTopology, node_topology
+from infra.plan.topology import POD_TOPOLOGY_LEVELS, TOPOLOGY_LEVELS, NodeTopology, node_topology, pool_racks
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,14 @@ class FabricPlan:
             raise IndexError(f"pool {pool_name} has {layout.pool.nodes} nodes (asked for {position})")
         pod = f"pod{self.pod_of(pool_name, position):02d}" if self.tiers == 3 else None
         return node_topology(layout.pool, position, pod=pod)
+
+    def pool_racks(self, pool_name: str) -> list[PoolRack]:
+        """Every node of the pool by its place in the fabric (``node_topology``'s), consecutive ones grouped."""
+        layout = self.layout(pool_name)
+        if self.tiers != 3:
+            return pool_racks(layout.pool)
+        per_pod = self.shape.sus_per_pod
+        return pool_racks(layout.pool, pod_of_su=lambda su: f"pod{(layout.first_su + su) // per_pod:02d}")
 
     # -- reports ----------------------------------------------------------------------------------
 
