@@ -186,7 +186,7 @@ def _chunks(groups: list[tuple[dict[str, str], list[str]]]) -> list[list[tuple[d
         # Each name adds itself quoted and a space to its branch's `eq`.
         empty = len(_branch((labels, []), first=False))
         for name in names:
-            grows = len(json.dumps(name)) + 1
+            grows = len(_go_string(name)) + 1
             if chunks[-1] and chunks[-1][-1][0] is labels and size + grows <= budget:
                 chunks[-1][-1][1].append(name)
             elif size + empty + grows <= budget or not chunks[-1]:
@@ -219,7 +219,8 @@ def _rule(
 
 def names_pattern(names: list[str]) -> str:
     """A Go regular expression that matches exactly ``names`` (``InRegexp`` is unanchored otherwise)."""
-    return "^(?:" + "|".join(_literal(name) for name in names) + ")$"
+    escape = _NOT_LITERAL.search("".join(names)) is not None  # host names, the common case, need none
+    return "^(?:" + "|".join(map(_literal, names) if escape else names) + ")$"
 
 
 def pattern_names(pattern: str) -> list[str] | None:
@@ -236,6 +237,11 @@ def _literal(name: str) -> str:
     return _NOT_LITERAL.sub(r"\\\g<0>", name)
 
 
+def _go_string(name: str) -> str:
+    # A Go string literal; JSON's quoting is Go's, and a host name needs none of it.
+    return f'"{name}"' if _NOT_LITERAL.search(name) is None else json.dumps(name)
+
+
 _TEMPLATE_HEAD = "{{- range .system.name }}\n"
 _TEMPLATE_TAIL = "{{- end }}\n{{- end }}\n"
 
@@ -243,7 +249,7 @@ _TEMPLATE_TAIL = "{{- end }}\n{{- end }}\n"
 def _branch(group: tuple[dict[str, str], list[str]], *, first: bool) -> str:
     labels, names = group
     # Go text/template's `eq` compares its first argument with each of the others.
-    test = " ".join(["eq .Value", *(json.dumps(name) for name in names)])
+    test = " ".join(["eq .Value", *map(_go_string, names)])
     lines = "".join(f"{key}={value}\n" for key, value in labels.items())
     return f"{{{{- {'if' if first else 'else if'} {test} }}}}\n{lines}"
 

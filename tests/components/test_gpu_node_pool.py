@@ -283,3 +283,31 @@ def test_the_analyzer_infers_a_schema_with_every_input_and_output_described() ->
     assert set(types) == {"Taint", "PoolRack", "UpgradePolicy"}
     described = [component.inputs, component.outputs, *(t.properties for t in types.values())]
     assert [name for props in described for name, prop in props.items() if not prop.description] == []
+
+
+def test_node_names_with_dots_are_matched_literally() -> None:
+    # Node names are often FQDNs. In the rule's InRegexp pattern a '.' is escaped, so "gpu-1.a.example"
+    # does not also match "gpu-1xa.example"; the template quotes each name as a Go string.
+    racks = [
+        PoolRack(
+            rack="fq-r0", block="fq-su0", leaf_group="fq-su0-leaves", nodes=["gpu-1.a.example", "gpu-2.a.example"]
+        ),
+        PoolRack(rack="fq-r1", block="fq-su0", leaf_group="fq-su0-leaves", nodes=["gpu-3.a.example"]),
+    ]
+    args = GpuNodePoolArgs(
+        pool="fq",
+        gpu_model="H200",
+        purpose="training",
+        taints=[],
+        racks=racks,
+        gpu_units=24,
+        driver_version="595.91.07",
+        driver_upgrade=UpgradePolicy(
+            max_unavailable="1", max_parallel_upgrades=1, drain=True, drain_timeout_seconds=600
+        ),
+    )
+    recording = record(lambda opts: GpuNodePool("fq", args, opts))
+    nodes = outcomes(node_rules(recording.resources), ["gpu-1.a.example", "gpu-3.a.example", "gpu-1xa.example"])
+    assert nodes["gpu-1.a.example"].labels[RACK_LABEL] == "fq-r0"
+    assert nodes["gpu-3.a.example"].labels[RACK_LABEL] == "fq-r1"
+    assert nodes["gpu-1xa.example"].rules == [], "a '.' in a node name must match only a '.'"
