@@ -248,9 +248,10 @@ class NodePool(Model):
         """Hostname of the node at 0-based ``position`` in the pool."""
         return self.node_name_pattern.format(index=self.first_index + position)
 
-    def node_names(self) -> list[str]:
-        """Hostnames of every node, in order."""
-        return [self.node_name(i) for i in range(self.nodes)]
+    def node_names(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """Hostnames of the nodes at 0-based positions ``start`` up to ``stop`` (default: every node), in order."""
+        name, first = self.node_name_pattern.format, self.first_index  # looked up once, not per node
+        return [name(index=first + position) for position in range(start, self.nodes if stop is None else stop)]
 
     @rule
     def gpus_match_system(self) -> Iterator[Problem]:

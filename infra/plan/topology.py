@@ -92,7 +92,7 @@ def pool_racks(pool: NodePool, *, pod_of_su: Callable[[int], str] | None = None)
             rack=_rack(pool, rack),
             block=_block(pool, su),
             leaf_group=_leaf_group(pool, su),
-            nodes=[pool.node_name(position) for position in range(start, end)],
+            nodes=pool.node_names(start, end),
         )
         if pod_of_su is not None:
             entry["pod"] = pod_of_su(su)

@@ -376,7 +376,7 @@ def _name_problems(config: SiteConfig) -> list[Problem]:
                 )
             )
         device_suffix = max(len(f" {hca_device(pool, rail)}") for rail in range(pool.hcas.compute))
-        longest_host = max((pool.node_name(p) for p in range(pool.nodes)), key=len)
+        longest_host = max(pool.node_names(), key=len)
         if len(longest_host.encode()) + device_suffix > NODE_DESCRIPTION_BYTES:
             problems.append(
                 Problem(
