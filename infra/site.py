@@ -168,7 +168,13 @@ class GigafactorySite(pulumi.ComponentResource):
                 self.tenants[tenant.name] = Tenant(
                     f"{name}-tenant-{tenant.name}",
                     tenant_args(config, tenant),
-                    pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *fabric, self.scheduling]),
+                    # Not Scheduling: a LocalQueue may arrive before its ClusterQueue. Kueue marks it
+                    # inactive ("ClusterQueueDoesNotExist") and reconciles it again when the
+                    # ClusterQueue is created (kueue v0.19.2 pkg/controller/core/
+                    # localqueue_controller.go: Reconcile, qCQHandler.Create). Waiting on every
+                    # ClusterQueue, Cohort and flavor would add each of them to each tenant object's
+                    # dependencies (23 each on eu-gigafactory) for an order nothing needs.
+                    pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *fabric]),
                 )
             self.admission = TenantAdmission(f"{name}-admission", tenant_admission_args(config), child)
         if self._composes(STORAGE):

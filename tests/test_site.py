@@ -129,6 +129,20 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
             assert resource.provider.startswith(provider.urn), f"{resource.urn} does not use the site's provider"
 
 
+def test_tenants_wait_for_kueue_and_the_fabric_not_for_every_queue(pilot_site: ComposedSite) -> None:
+    # A LocalQueue may arrive before its ClusterQueue (Kueue marks it inactive until then), so a
+    # tenant's objects wait for Kueue's release and the fabric, not for each Scheduling object.
+    # The recording holds what the engine gets: a component dependency expanded to its children.
+    tenants = [r for r in pilot_site.resources if "gigafactory:index:Tenant" in r.urn]
+    assert any(r.inputs.get("kind") == "LocalQueue" for r in tenants)
+    for resource in tenants:
+        waits_for = resource.depends_on
+        assert not [urn for urn in waits_for if "gigafactory:index:Scheduling" in urn], resource.urn
+        if resource.type == "gigafactory:index:Tenant":
+            assert any("gigafactory:index:InfiniBandFabric$" in urn for urn in waits_for), resource.urn
+            assert any("gigafactory:index:ClusterOperators$" in urn for urn in waits_for), resource.urn
+
+
 def test_kube_context_can_be_overridden() -> None:
     site = compose(REPO / "site-configs" / "eu-pilot.yaml", kube_context="break-glass")
     provider = next(r for r in site.resources if r.type == PROVIDER_TYPE)
