@@ -13,7 +13,19 @@ that run's own:
   explicit provider (the per-resource cost every Kubernetes resource pays in the typed SDK: input
   types, property translation, provider reference); ``bare`` registers ``pulumi.CustomResource``
   objects of a made-up type with one integer input (the core SDK alone). The target ratio is
-  taken against the ``k8s`` floor; both are printed.
+  taken against the ``k8s`` floor; both are printed;
+- objects: the ``k8s`` floor with the site's own Kubernetes objects in place of trivial ConfigMaps.
+  The site is planned first (before the clock), then one flat program registers each recorded
+  object, with its recorded inputs, through the class a program would use (the typed
+  pulumi-kubernetes class for a built-in kind, ``apiextensions.CustomResource`` or the components'
+  ``CustomObject`` for a custom one) behind one provider: no components, stacks, dependencies or
+  composition. Every other resource of the plan (components, providers, stack references) is a
+  trivial ConfigMap, so the count is the plan's. objects/floor is what the site's objects cost the
+  SDK; plan/objects is what composing them costs on top.
+
+``--calls`` runs every one of them once more, under cProfile, and prints the number of Python
+function calls each made: a count does not move with the machine's load, so its ratios can be
+compared between runs where the times cannot.
 
 Wall time is ``time.perf_counter`` around the planning (imports and config loading excluded for
 both). Peak memory is the process's peak resident set size, ``resource.getrusage(RUSAGE_SELF)
@@ -33,6 +45,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +81,26 @@ def _import_sdk_modules() -> None:
         importlib.import_module(f"pulumi_kubernetes.{module}")
 
 
-def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
+def _measure(work: Callable[[], Any], *, count_calls: bool) -> tuple[Any, dict[str, float]]:
+    """Run ``work``; its result, and wall and CPU seconds (or, with ``count_calls``, Python function calls)."""
+    profiler = None
+    if count_calls:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    figures = {"plan_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu}
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        figures["calls"] = pstats.Stats(profiler).total_calls  # type: ignore[attr-defined]
+    return result, figures
+
+
+def child_plan(site: str, profile: Path | None, count_calls: bool = False) -> dict[str, Any]:
     """Plan one site in this process; timing starts after the config is loaded."""
     sys.path.insert(0, str(ROOT))
     from infra.config.loader import load_site
@@ -99,11 +131,10 @@ def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started, cpu = time.perf_counter(), time.process_time()
-    plan = plan_site(config)
-    recorded, cpu_s = time.perf_counter(), time.process_time() - cpu
+    plan, figures = _measure(lambda: plan_site(config), count_calls=count_calls)
+    serialising = time.perf_counter()
     text = plan.to_json()
-    finished = time.perf_counter()
+    json_s = time.perf_counter() - serialising
     if profiler is not None and profile is not None:
         profiler.disable()
         profile.parent.mkdir(parents=True, exist_ok=True)
@@ -114,16 +145,80 @@ def child_plan(site: str, profile: Path | None) -> dict[str, Any]:
         "resources": len(plan.resources),
         "stacks": len(plan.stacks),
         "largest_stack": max((len(found) for found in by_stack(plan).values()), default=0),
-        "plan_s": recorded - started,
-        "cpu_s": cpu_s,
-        "json_s": finished - recorded,
+        **figures,
+        "json_s": json_s,
         "json_mb": len(text.encode()) / 2**20,
         "peak_rss_mb": _peak_rss_mb(),
         "per_stack": stacks,
     }
 
 
-def child_floor(count: int, flavour: str) -> dict[str, Any]:
+def _object_class(type_token: str) -> Any:
+    """The typed pulumi-kubernetes class of a built-in kind (``kubernetes:<group>/<version>:<Kind>``), or None."""
+    import importlib
+
+    _, group_version, kind = type_token.split(":")
+    group, version = group_version.split("/")
+    # The SDK's modules are named after a group's first label: rbac.authorization.k8s.io -> rbac.
+    try:
+        module = importlib.import_module(f"pulumi_kubernetes.{group.split('.')[0]}.{version}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, kind, None)
+
+
+def child_objects(site: str, count_calls: bool) -> dict[str, Any]:
+    """Plan ``site``, then register its objects flat, each as a program would (see the module doc)."""
+    sys.path.insert(0, str(ROOT))
+    import re
+
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    from components.kube import CustomObject
+    from infra.config.loader import load_site
+    from infra.engine.planner import plan_site
+    from infra.engine.runtime import record_program
+
+    resources = plan_site(load_site(site)).resources
+    objects: list[tuple[Any, dict[str, Any], Any] | None] = []
+    for found in resources:
+        if not (found.custom and found.type.startswith("kubernetes:")) or found.type == "pulumi:providers:kubernetes":
+            objects.append(None)
+            continue
+        typed = _object_class(found.type)
+        # The typed classes take each top-level field as a keyword (apiVersion -> api_version).
+        kwargs = {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value for key, value in found.inputs.items()}
+        objects.append((typed, kwargs, found))  # _object_class imported its module: before the clock
+    objects.remove(None)  # the program's own provider stands for one of the plan's other resources
+    _ = k8s.core.v1.ConfigMap, k8s.apiextensions.CustomResource
+
+    def program() -> None:
+        provider = k8s.Provider("floor-kubernetes", context="floor")
+        opts = pulumi.ResourceOptions(provider=provider)
+        for index, entry in enumerate(objects):
+            name = f"object-{index}"
+            if entry is None:
+                k8s.core.v1.ConfigMap(name, metadata={"name": name}, opts=opts)
+                continue
+            typed, kwargs, found = entry
+            if typed is not None:
+                typed(name, opts=opts, **kwargs)
+            elif set(found.inputs) <= {"apiVersion", "kind", "metadata", "spec"}:
+                k8s.apiextensions.CustomResource(name, opts=opts, **kwargs)
+            else:
+                fields = {k: v for k, v in found.inputs.items() if k not in ("apiVersion", "kind", "metadata")}
+                CustomObject(
+                    name, found.inputs["apiVersion"], found.inputs["kind"], found.inputs["metadata"], fields, opts
+                )
+
+    records, figures = _measure(
+        lambda: record_program(program, project="gigafactory", stack="objects"), count_calls=count_calls
+    )
+    return {"resources": len(records), **figures, "peak_rss_mb": _peak_rss_mb()}
+
+
+def child_floor(count: int, flavour: str, count_calls: bool = False) -> dict[str, Any]:
     """Register ``count`` trivial resources (``k8s`` or ``bare``, see the module doc) on the same recorder."""
     sys.path.insert(0, str(ROOT))
     import pulumi
@@ -147,10 +242,10 @@ def child_floor(count: int, flavour: str) -> dict[str, Any]:
 
     if flavour == "k8s":
         _ = k8s.core.v1.ConfigMap  # its module loads lazily: before the clock, as for the plan
-    started, cpu = time.perf_counter(), time.process_time()
-    records = record_program(program, project="gigafactory", stack="floor")
-    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu
-    return {"resources": len(records), "plan_s": elapsed, "cpu_s": cpu_s, "peak_rss_mb": _peak_rss_mb()}
+    records, figures = _measure(
+        lambda: record_program(program, project="gigafactory", stack="floor"), count_calls=count_calls
+    )
+    return {"resources": len(records), **figures, "peak_rss_mb": _peak_rss_mb()}
 
 
 def _spawn(*args: str) -> dict[str, Any]:
@@ -174,16 +269,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sites", nargs="*", default=list(SITES), metavar="SITE.yaml")
     parser.add_argument("--profile", action="store_true", help="profile each plan (cProfile) and print the top")
+    parser.add_argument("--calls", action="store_true", help="also count each run's Python function calls")
     parser.add_argument("--child-plan", metavar="SITE.yaml", help=argparse.SUPPRESS)
     parser.add_argument("--child-floor", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--child-objects", metavar="SITE.yaml", help=argparse.SUPPRESS)
     parser.add_argument("--flavour", choices=("k8s", "bare"), default="k8s", help=argparse.SUPPRESS)
     parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--count-calls", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_plan:
-        print(json.dumps(child_plan(args.child_plan, args.profile_to)))
+        print(json.dumps(child_plan(args.child_plan, args.profile_to, args.count_calls)))
         return 0
     if args.child_floor is not None:
-        print(json.dumps(child_floor(args.child_floor, args.flavour)))
+        print(json.dumps(child_floor(args.child_floor, args.flavour, args.count_calls)))
+        return 0
+    if args.child_objects:
+        print(json.dumps(child_objects(args.child_objects, args.count_calls)))
         return 0
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; peak memory = ru_maxrss of each run's process")
@@ -197,7 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         plan = _spawn("--child-plan", site, *(["--profile-to", str(profile)] if profile else []))
         floor = _spawn("--child-floor", str(plan["resources"]), "--flavour", "k8s")
         bare = _spawn("--child-floor", str(plan["resources"]), "--flavour", "bare")
-        for label, run in ((f"plan {name}", plan), ("  floor k8s", floor), ("  floor bare", bare)):
+        objects = _spawn("--child-objects", site)
+        runs = (
+            (f"plan {name}", plan),
+            ("  floor k8s", floor),
+            ("  floor bare", bare),
+            ("  site's objects, flat", objects),
+        )
+        for label, run in runs:
             rate = run["resources"] / run["plan_s"] if run["plan_s"] else 0.0
             print(
                 f"{label:<28}{run['resources']:>10,}{run['plan_s']:>9.1f}{run['cpu_s']:>9.1f}"
@@ -211,6 +319,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{'':<4}plan/floor CPU time: {ratio:.2f}x k8s, {bare_ratio:.2f}x bare (wall {wall_ratio:.2f}x k8s); "
             f"plan JSON {plan['json_mb']:.1f} MB serialised in {plan['json_s']:.1f} s"
         )
+        print(
+            f"{'':<4}the site's objects alone: {objects['cpu_s'] / floor['cpu_s']:.2f}x the k8s floor; composing "
+            f"them (components, stacks, dependencies): plan/objects {plan['cpu_s'] / objects['cpu_s']:.2f}x"
+        )
+        if args.calls:
+            counted = {
+                "plan": _spawn("--child-plan", site, "--count-calls"),
+                "floor": _spawn("--child-floor", str(plan["resources"]), "--flavour", "k8s", "--count-calls"),
+                "objects": _spawn("--child-objects", site, "--count-calls"),
+            }
+            calls = {label: run["calls"] for label, run in counted.items()}
+            print(
+                f"{'':<4}Python function calls: plan {calls['plan']:,}, floor k8s {calls['floor']:,}, site's objects "
+                f"{calls['objects']:,}; plan/floor {calls['plan'] / calls['floor']:.2f}x, objects/floor "
+                f"{calls['objects'] / calls['floor']:.2f}x, plan/objects {calls['plan'] / calls['objects']:.2f}x"
+            )
         # Where the plan's time goes: each stack against the floor's CPU time per resource.
         per_resource = floor["cpu_s"] / floor["resources"] if floor["resources"] else 0.0
         for stack in plan["per_stack"]:
