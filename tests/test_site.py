@@ -130,8 +130,11 @@ def test_one_site_one_provider_every_component_under_the_site(pilot_site: Compos
 
 
 def test_tenants_wait_for_kueue_and_the_fabric_not_for_every_queue(pilot_site: ComposedSite) -> None:
-    # A LocalQueue may arrive before its ClusterQueue (Kueue marks it inactive until then), so a
-    # tenant's objects wait for Kueue's release and the fabric, not for each Scheduling object.
+    # A LocalQueue may arrive before its ClusterQueue: Kueue marks it inactive (ClusterQueueDoesNotExist)
+    # and requeues it when the ClusterQueue is created (kubernetes-sigs/kueue v0.19.2
+    # pkg/controller/core/localqueue_controller.go, Reconcile and qCQHandler.Create; no LocalQueue
+    # webhook at that tag). So a tenant's objects wait for Kueue's release and the fabric, not for
+    # each Scheduling object.
     # The recording holds what the engine gets: a component dependency expanded to its children.
     tenants = [r for r in pilot_site.resources if "gigafactory:index:Tenant" in r.urn]
     assert any(r.inputs.get("kind") == "LocalQueue" for r in tenants)
