@@ -10,6 +10,9 @@ PURPOSE_LABEL = "gigafactory.eu/purpose"
 TENANT_LABEL = "gigafactory.eu/tenant"
 # Tenants' namespaces carry their kind (research, startup, industry, regulated); admission policies select them by it.
 TENANT_KIND_LABEL = "gigafactory.eu/tenant-kind"
+# The tenants' namespaces, as a label selector: those Kueue manages without a queue name and those the
+# admission policies fence. System and operator namespaces lack the label.
+TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_KIND_LABEL, "operator": "Exists"}]}
 # GPU Operator per-node selections of a MIG layout and a device-plugin configuration
 # (GPU Operator docs, "GPU Partitioning" and "Time-Slicing GPUs").
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
@@ -20,7 +23,8 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 # they are written by a control-plane identity (nfd-master lists the prefix in `extraLabelNs`, NFD
 # v0.19.0 pkg/apis/nfd/validate/validate.go), and the `gigafactory-node-isolation` admission policy
 # denies any `system:node:*` change to them and to the isolation taints.
-NODE_RESTRICTION_PREFIX = "node-restriction.kubernetes.io/"
+NODE_RESTRICTION_NS = "node-restriction.kubernetes.io"
+NODE_RESTRICTION_PREFIX = f"{NODE_RESTRICTION_NS}/"
 ISOLATION_POOL_LABEL = f"{NODE_RESTRICTION_PREFIX}gigafactory-pool"
 ISOLATION_TENANT_LABEL = f"{NODE_RESTRICTION_PREFIX}gigafactory-tenant"
 ISOLATION_LABELS = (ISOLATION_POOL_LABEL, ISOLATION_TENANT_LABEL)

@@ -38,7 +38,6 @@ from components.operators.cluster_operators import (
 )
 from components.scheduling.quotas import FlavorResources
 from components.scheduling.scheduling import (
-    PRIORITY_CLASSES,
     Scheduling,
     SchedulingArgs,
     TenantGpuQuota,
@@ -549,7 +548,6 @@ def isolation_rules(config: SiteConfig) -> IsolationRules:
             if p.dedicated_to is not None
         ],
         granted_priorities={t.name: granted_priority_classes(t.kind) for t in config.tenants},
-        priority_classes=[p.name for p in PRIORITY_CLASSES],
     )
 
 

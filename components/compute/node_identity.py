@@ -55,6 +55,7 @@ from components.labels import (
     GPU_MODEL_LABEL,
     ISOLATION_POOL_LABEL,
     ISOLATION_TENANT_LABEL,
+    NODE_RESTRICTION_NS,
     POOL_LABEL,
     PURPOSE_LABEL,
     TENANT_LABEL,
@@ -74,7 +75,7 @@ NODE_NAME_ELEMENT = "nodename"
 NODE_FEATURE_NODE_LABEL = "nfd.node.kubernetes.io/node-name"
 # The user-info extra a pod-bound service-account token carries (KEP-4193, GA in Kubernetes 1.32).
 TOKEN_NODE_EXTRA = "authentication.kubernetes.io/node-name"
-RESTRICTED_LABEL_NS = "node-restriction.kubernetes.io"
+RESTRICTED_LABEL_NS = NODE_RESTRICTION_NS  # as nfd-master's extraLabelNs names it: no trailing '/'
 # nfd-master refuses a longer labelsTemplate (NFD v0.19.0 pkg/apis/nfd/template/template.go, MaxTemplateSize).
 MAX_TEMPLATE_BYTES = 64 * 1024
 _NOT_LITERAL = re.compile(r"[^A-Za-z0-9-]")

@@ -17,10 +17,9 @@ from typing import Any
 
 from typing_extensions import NotRequired, TypedDict
 
-from components.labels import PLACEMENT_LABELS, TENANT_KIND_LABEL, Taint
+from components.labels import PLACEMENT_LABELS, TENANT_NAMESPACES, Taint
 from components.scheduling.scheduling import PRIORITY_CLASSES
 
-API_VERSION = "admissionregistration.k8s.io/v1"
 NODE_USER_PREFIX = "system:node:"
 # Kueue reads a workload's priority class from this label (kueue v0.19.2 pkg/constants, WorkloadPriorityClassLabel).
 KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
@@ -132,7 +131,7 @@ def cel(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def node_name_pattern(pattern: str, first_index: int = 0) -> str:
+def node_name_pattern(pattern: str) -> str:
     """An RE2 pattern matching every name a ``node_name_pattern`` such as ``gpu-{index:05d}`` gives."""
     out: list[str] = []
     for literal, field_name, spec, _ in string.Formatter().parse(pattern):
@@ -142,9 +141,6 @@ def node_name_pattern(pattern: str, first_index: int = 0) -> str:
             digits = int(width.group(1)) if width and width.group(1) else 1
             out.append(f"[0-9]{{{digits},}}")
     return "^" + "".join(out) + "$"
-
-
-TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_KIND_LABEL, "operator": "Exists"}]}
 
 
 def _owner_variables(rules: IsolationRules) -> tuple[tuple[str, str], ...]:
@@ -377,7 +373,7 @@ def tenant_claims(rules: IsolationRules) -> Policy:
 
 def isolation_policies(rules: IsolationRules) -> list[Policy]:
     """Every policy for ``rules``, in a stable order."""
-    made = [
+    return [
         dedicated_nodes(rules),
         tenant_networks(rules),
         no_external_ips(rules),
@@ -385,4 +381,3 @@ def isolation_policies(rules: IsolationRules) -> list[Policy]:
         node_isolation(rules),
         tenant_claims(rules),
     ]
-    return [p for p in made if p is not None]

@@ -19,7 +19,7 @@ from components.kube import (
     meta,
     pod_security_labels,
 )
-from components.labels import GPU_RESOURCE, PART_OF, TENANT_KIND_LABEL
+from components.labels import GPU_RESOURCE, PART_OF, TENANT_NAMESPACES
 from components.scheduling.quotas import EXCLUDED_RESOURCE_PREFIXES
 from components.upgrades import UpgradePolicy, gpu_driver_upgrade_policy
 
@@ -110,11 +110,6 @@ KUEUE_DEFAULT_CONFIGURATION: dict[str, Any] = {
 }
 
 
-# Namespaces Kueue manages even without a queue name: the tenants' (they carry their kind). System
-# and operator namespaces lack the label, so their pods and jobs never wait for a queue.
-KUEUE_MANAGED_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_KIND_LABEL, "operator": "Exists"}]}
-
-
 def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_PREFIXES) -> str:
     """Kueue's Configuration (the chart's default) excluding ``excluded_prefixes`` from quota.
 
@@ -128,7 +123,9 @@ def kueue_configuration(excluded_prefixes: tuple[str, ...] = EXCLUDED_RESOURCE_P
         **KUEUE_DEFAULT_CONFIGURATION,
         "resources": {"excludeResourcePrefixes": list(excluded_prefixes)},
         "manageJobsWithoutQueueName": True,
-        "managedJobsNamespaceSelector": KUEUE_MANAGED_NAMESPACES,
+        # Kueue manages the tenants' namespaces even without a queue name; system and operator
+        # namespaces lack the label, so their pods and jobs never wait for a queue.
+        "managedJobsNamespaceSelector": TENANT_NAMESPACES,
     }
     return yaml.safe_dump(config, sort_keys=False)
 
@@ -380,14 +377,15 @@ class ClusterOperators(pulumi.ComponentResource):
             },
             depends_on=[bound],
         )
-        config_maps = self._sharing_config_maps(_sharing(args), namespace["gpu-operator"])
+        sharing = sharing_config(args.get("gpu_sharing", {}))
+        config_maps = self._sharing_config_maps(sharing, namespace["gpu-operator"])
         self.gpu_operator = self._release(
             "gpu-operator",
             namespace["gpu-operator"],
             chart="gpu-operator",
             repo=NGC_REPO,
             version=versions["gpu_operator"],
-            values=_gpu_operator_values(args, tolerations),
+            values=_gpu_operator_values(args, sharing, tolerations),
             depends_on=[self.node_feature_discovery, *config_maps],
         )
         self.network_operator = self._release(
@@ -506,12 +504,10 @@ class ClusterOperators(pulumi.ComponentResource):
         return made
 
 
-def _sharing(args: ClusterOperatorsArgs) -> GpuSharingConfig:
-    return sharing_config(args.get("gpu_sharing", {}))
-
-
-def _gpu_operator_values(args: ClusterOperatorsArgs, tolerations: list[dict[str, Any]]) -> dict[str, Any]:
-    sharing, upgrade = _sharing(args), args["driver_upgrade"]
+def _gpu_operator_values(
+    args: ClusterOperatorsArgs, sharing: GpuSharingConfig, tolerations: list[dict[str, Any]]
+) -> dict[str, Any]:
+    upgrade = args["driver_upgrade"]
     values: dict[str, Any] = {
         "nfd": {"enabled": False},
         "driver": {
