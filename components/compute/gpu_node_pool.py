@@ -105,9 +105,7 @@ class GpuNodePool(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(component_type(GpuNodePool), name, None, component_options(opts, FORMER_TYPE))
-        # The racks (most of the Args: every node's name) hold strings only, which plain_args leaves
-        # as they are; converting the rest is enough.
-        args = {**plain_args({**args, "racks": []}, GpuNodePoolArgs), "racks": args["racks"]}
+        args = plain_args(args, GpuNodePoolArgs)
         pool = args["pool"]
         selector = {POOL_LABEL: pool}
         taints = args.get("taints", [])

@@ -46,3 +46,19 @@ def test_whole_floats_become_the_integers_the_args_declare() -> None:
 
 def test_a_fractional_number_for_an_integer_is_left_for_the_component_to_refuse() -> None:
     assert plain_args({"nodes": 2.5}, _Args)["nodes"] == 2.5
+
+
+def test_values_that_hold_no_integer_are_handed_back_as_they_are() -> None:
+    # Only what can hold an int is walked: a pool's racks (every node's name) are taken as given.
+    class _Rack(TypedDict):
+        rack: str
+        nodes: list[str]
+
+    class _Pool(TypedDict):
+        racks: list[_Rack]
+        nodes: int
+
+    racks = [{"rack": "r0", "nodes": ["a", "b"]}]
+    args = plain_args({"racks": racks, "nodes": 2.0}, _Pool)
+    assert args["racks"] is racks
+    assert type(args["nodes"]) is int
