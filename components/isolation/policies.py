@@ -154,11 +154,9 @@ def _owner_variables(rules: IsolationRules) -> tuple[tuple[str, str], ...]:
     return (
         ("ownerOf", cel(owners)),
         ("placementKeys", cel(list(PLACEMENT_LABELS))),
-        (
-            "foreignValues",
-            "variables.ownerOf.filter(p, variables.ownerOf[p] != request.namespace) + "
-            "variables.ownerOf.filter(p, variables.ownerOf[p] != request.namespace).map(p, variables.ownerOf[p])",
-        ),
+        # A variable may use the ones before it (ValidatingAdmissionPolicy spec.variables).
+        ("foreignPools", "variables.ownerOf.filter(p, variables.ownerOf[p] != request.namespace)"),
+        ("foreignValues", "variables.foreignPools + variables.foreignPools.map(p, variables.ownerOf[p])"),
         ("foreignTaints", f"{cel(taints)}.filter(x, x.tenant != request.namespace)"),
     )
 
