@@ -66,7 +66,6 @@ from components.topology import PoolRack, rack_labels
 
 NFD_API = "nfd.k8s-sigs.io/v1alpha1"
 NODE_FEATURE_RULE = "NodeFeatureRule"
-NODE_FEATURE = "NodeFeature"
 # The feature nfd-worker publishes with the node's name (NFD v0.19.0 source/system/system.go).
 NODE_NAME_FEATURE = "system.name"
 NODE_NAME_ELEMENT = "nodename"

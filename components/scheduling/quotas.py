@@ -46,11 +46,6 @@ class FlavorResources(TypedDict):
     default 1 (whole GPUs)."""
 
 
-def admitted_by_kueue(resource: str) -> bool:
-    """Whether a ClusterQueue that covers ``COVERED_RESOURCES`` admits a pod requesting ``resource``."""
-    return resource in COVERED_RESOURCES or resource.startswith(EXCLUDED_RESOURCE_PREFIXES)
-
-
 def quota_resources(flavor: FlavorResources, gpus: int) -> dict[str, int | str]:
     """``gpus`` physical GPUs of ``flavor`` as Kueue quantities of cpu, memory and ``nvidia.com/gpu``."""
     per_node = flavor["gpus_per_node"]
