@@ -2,7 +2,8 @@
 
 Every chart object validates against the Kubernetes 1.35 schema or a CRD (the charts' own, then
 ../shared/crds); each file names its release; a chart that refuses its values is an error at the
-site-config field behind them and nothing is written.
+site-config field behind them and nothing is written; with ``--gitops`` the HelmReleases own the
+charts' objects, which are not written beside them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ def test_each_chart_file_names_its_release(pilot_render: Path) -> None:
     assert index["charts"]["not_rendered"][0]["release"] == "exa-csi/exa-csi", "EXAScaler's chart is not vendored"
     generated = [w for w in index["withheld"] if "generates at install" in w.get("reason", "")]
     assert {w["name"] for w in generated} >= {"kube-prometheus-stack-grafana"}, "Grafana's random admin password"
+
+
+def test_with_gitops_the_releases_own_what_their_charts_create(pilot_render: Path, tmp_path: Path) -> None:
+    assert any((pilot_render / "charts").rglob("*.yaml")), "without GitOps the charts' objects are written"
+    flux = tmp_path / "flux"
+    assert main(["render", str(PILOT), "-o", str(flux), "--charts", str(CHARTS), "--gitops", "flux"]) == 0
+    assert not (flux / "charts").exists(), "each object has one owner: its HelmRelease"
+    assert yaml.safe_load((flux / "index.yaml").read_text())["chart_objects"] == []
 
 
 @pytest.mark.slow

@@ -155,17 +155,3 @@ def test_a_dependency_cycle_is_refused() -> None:
     b = _release(name="b", secret_values=(), depends_on=("a",))
     with pytest.raises(GitOpsError, match="cycle: a -> b -> a"):
         argocd_objects([a, b], options)
-
-
-def test_with_gitops_the_releases_own_what_their_charts_create(tmp_path: Path) -> None:
-    from infra.engine.charts.source import default_charts_dir
-
-    charts = default_charts_dir()
-    if charts is None:
-        pytest.skip("no ../shared/charts beside the repository")
-    plain, flux = tmp_path / "plain", tmp_path / "flux"
-    assert main(["render", PILOT, "-o", str(plain), "--charts", str(charts)]) == 0
-    assert any((plain / "charts").rglob("*.yaml")), "without GitOps the charts' objects are written"
-    assert main(["render", PILOT, "-o", str(flux), "--charts", str(charts), "--gitops", "flux"]) == 0
-    assert not (flux / "charts").exists(), "each object has one owner: its HelmRelease"
-    assert yaml.safe_load((flux / "index.yaml").read_text())["chart_objects"] == []
