@@ -34,7 +34,8 @@ from infra.acceptance.parsers import (
     state_name,
 )
 from infra.acceptance.reader import NodeReader, ReadError
-from infra.plan.fabric.partitions import DEFAULT_PKEY, FULL_MEMBER_BIT, SHARED_PKEY
+from infra.config.types import SHARED_PKEY
+from infra.plan.fabric.partitions import DEFAULT_PKEY, FULL_MEMBER_BIT
 
 
 @dataclass(frozen=True)

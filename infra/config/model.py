@@ -31,6 +31,7 @@ from infra.config.schema import (
     Tenant,
 )
 from infra.config.storage_nodes import StorageNodePool
+from infra.config.types import SHARED_PKEY
 from infra.errors import ConfigPath, Problem
 
 
@@ -188,7 +189,14 @@ class SiteConfig(Model):
         first: dict[int, int] = {}
         for i, tenant in enumerate(self.tenants):
             partition = tenant.pkey & 0x7FFF
-            if partition in first:
+            if partition == SHARED_PKEY:
+                yield Problem(
+                    ("tenants", i, "pkey"),
+                    f"{format_pkey(tenant.pkey)} names {format_pkey(SHARED_PKEY)}, the site's shared partition (every "
+                    "compute port but an isolated tenant's once the fabric is discovered)",
+                    "pick another partition key for the tenant",
+                )
+            elif partition in first:
                 other = self.tenants[first[partition]]
                 yield Problem(
                     ("tenants", i, "pkey"),

@@ -74,6 +74,11 @@ def _chart_version(value: str) -> str:
     return value
 
 
+# The partition the fabric gives every compute port but an isolated tenant's once the port GUIDs
+# are known (infra/plan/fabric/partitions.py): no tenant may name it (SiteConfig.partition_keys_unique).
+SHARED_PKEY = 0x7FFE
+
+
 def _pkey(value: Any) -> Any:
     """Partition keys are written in hex: ``0x8001`` or ``"0x8001"``."""
     if isinstance(value, (bool, float)):

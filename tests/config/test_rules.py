@@ -482,6 +482,22 @@ FAILING = [
         ),
     ),
     case(
+        "partition_keys_unique",
+        # The fabric planner's shared partition (infra/plan/fabric/partitions.py), with or without the
+        # membership bit: the field accepts 0x7ffe, the site's rule refuses it.
+        ("pkey: 0x8002", "pkey: 0xfffe"),
+        ("pkey: 0x8003", "pkey: 0x7ffe"),
+        errors=(
+            "site.yaml:67:11: tenants[1].pkey: 0xfffe names 0x7ffe, the site's shared partition (every compute "
+            "port but an isolated tenant's once the fabric is discovered)\n  hint: pick another partition key for "
+            "the tenant",
+            "site.yaml:74:11: tenants[2].pkey: 0x7ffe names 0x7ffe, the site's shared partition (every compute "
+            "port but an isolated tenant's once the fabric is discovered)\n  hint: pick another partition key for "
+            "the tenant",
+        ),
+        id="shared",
+    ),
+    case(
         "rails_have_subnets",
         ("      - {rail: 7, subnet: 10.0.28.0/22}\n", ""),
         errors=(
@@ -848,7 +864,7 @@ VALID = [
     ),
     case("names_unique", *NVL_POOL),
     case("node_names_unique", ('"clin-{index:03d}"', '"gpu-{index:03d}"\n    first_index: 33')),
-    case("partition_keys_unique", ("pkey: 0x8002", "pkey: 0x7ffe"), ("pkey: 0x8003", "pkey: 0x0003")),
+    case("partition_keys_unique", ("pkey: 0x8002", "pkey: 0x7ffd"), ("pkey: 0x8003", "pkey: 0x0003")),
     case("rails_have_subnets"),
     case(
         "scalable_units_fit_leaves",

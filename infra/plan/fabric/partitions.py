@@ -28,13 +28,13 @@ from dataclasses import dataclass
 
 from components.network.naming import format_pkey
 from infra.config.model import SiteConfig
+from infra.config.types import SHARED_PKEY
 from infra.errors import BadInputError
 from infra.plan.fabric.plan import FabricPlan
 
 DEFAULT_PKEY = 0x7FFF
-# The partition every port but the isolated ones shares once GUIDs are known: it carries the base
-# IPoIB interfaces (index 0 of the P_Key table) that the default partition carried before.
-SHARED_PKEY = 0x7FFE
+# The partition every port but the isolated ones shares once GUIDs are known (SHARED_PKEY): it carries
+# the base IPoIB interfaces (index 0 of the P_Key table) that the default partition carried before.
 SHARED_NAME = "shared"
 # Full membership is the top bit of a partition key (IBTA: P_Key membership type).
 FULL_MEMBER_BIT = 0x8000
