@@ -72,7 +72,7 @@ def load_config(path: str) -> tuple[SiteFile | None, int]:
 
 
 def make_plan(
-    site: SiteFile, path: str, *, single_stack: bool = False, args: argparse.Namespace | None = None
+    site: SiteFile, path: str, *, args: argparse.Namespace, single_stack: bool = False
 ) -> RecordedPlan | None:
     """Plan ``site`` (read from ``path``) with progress on standard error (a terminal, or ``args.progress``);
     None after printing why not.
@@ -84,7 +84,7 @@ def make_plan(
     from infra.errors import PlanningError
 
     config = site.config
-    progress = command_progress(args or argparse.Namespace(), f"planning {config.site.name}")
+    progress = command_progress(args, f"planning {config.site.name}")
 
     def on_stack(number: int, total: int) -> None:
         progress.stage("stack", number, total)

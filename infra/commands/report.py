@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from infra.atomic_write import write_output
+from infra.atomic_write import is_stdout, write_output
 from infra.commands import exit_codes
 from infra.commands.plan import load_config, make_plan
 from infra.commands.rendered_state import add_charts_argument, render_chart_objects
@@ -63,44 +63,41 @@ def run(args: argparse.Namespace) -> int:
         except AcceptanceFileError as error:
             print(error, file=sys.stderr)
             return exit_codes.BAD_INPUT
-    engine_plan = None
     if args.diff is not None or args.charts is not None:
         # The Kubernetes objects (a diff compares them; charts render from the releases' values).
-        engine_plan = make_plan(site, args.site)
+        engine_plan = make_plan(site, args.site, args=args)
         if engine_plan is None:
             return exit_codes.REJECTED
-    if args.diff is not None:
-        changed = _diff_inputs(args, config_plan=engine_plan, old_path=args.diff)
-        if isinstance(changed, int):
-            return changed
-        inputs = replace(inputs, diff_lines=changed[0], danger_lines=changed[1], changed_pools=changed[2])
-    if args.charts is not None and engine_plan is not None:
-        charts, code = render_chart_objects(engine_plan, args.charts, args.site)
-        if charts is None:
-            return code
-        counts = Counter(f"{o.release.namespace}/{o.release.name}" for o in charts.objects)
-        for release, why in charts.not_rendered:
-            counts[f"{release.namespace}/{release.name} (not rendered: {why})"] = 0
-        inputs = replace(inputs, chart_objects=dict(sorted(counts.items())))
+        if args.diff is not None:
+            changed = _diff_inputs(args, config_plan=engine_plan, old_path=args.diff)
+            if isinstance(changed, int):
+                return changed
+            inputs = replace(inputs, diff_lines=changed[0], danger_lines=changed[1], changed_pools=changed[2])
+        if args.charts is not None:
+            charts, code = render_chart_objects(engine_plan, args.charts, args.site)
+            if charts is None:
+                return code
+            counts = Counter(f"{o.release.namespace}/{o.release.name}" for o in charts.objects)
+            for release, why in charts.not_rendered:
+                counts[f"{release.namespace}/{release.name} (not rendered: {why})"] = 0
+            inputs = replace(inputs, chart_objects=dict(sorted(counts.items())))
     html = build_report(inputs)
     try:
         write_output(args.output, html)
     except OSError as error:
         print(f"{args.output}: cannot write the report: {error.strerror or error}", file=sys.stderr)
         return exit_codes.BAD_INPUT
-    if args.output != "-":
+    if not is_stdout(args.output):
         print(f"wrote {args.output}: report of {config.site.name} ({len(html.encode()):,} bytes)", file=sys.stderr)
     return exit_codes.OK
 
 
 def _diff_inputs(
-    args: argparse.Namespace, *, config_plan: RecordedPlan | None, old_path: Path
+    args: argparse.Namespace, *, config_plan: RecordedPlan, old_path: Path
 ) -> tuple[list[str], list[str], frozenset[str]] | int:
     """The diff's text, its danger lines and the pools its findings name; or an exit status."""
     from infra.engine.report import diff_plans, to_text
 
-    if config_plan is None:
-        return exit_codes.REJECTED
     try:
         old = RecordedPlan.read(old_path)
     except PlanFileError as error:

@@ -42,6 +42,16 @@ def test_diff_outlines_the_pools_a_change_touches(tmp_path: Path) -> None:
     assert 'class="pool-row changed" data-pool="h100-train"' in html
 
 
+def test_progress_shows_the_planning_a_diff_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--diff plans the site's objects; --progress shows that on standard error, as plan --progress does."""
+    old = tmp_path / "old.plan.json"
+    assert main(["plan", PILOT, "-o", str(old)]) == 0
+    capsys.readouterr()
+    assert main(["report", PILOT, "-o", str(tmp_path / "site.html"), "--diff", str(old), "--progress"]) == 0
+    stages = re.findall(r"^planning eu-pilot: stack (\d+)/(\d+)$", capsys.readouterr().err, re.MULTILINE)
+    assert stages and stages[0][0] == "1" and stages[-1][0] == stages[-1][1]
+
+
 def test_an_acceptance_file_that_is_not_a_result_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "results.json"
     bad.write_text('{"nodes": [{"status": "pass"}]}')
