@@ -21,6 +21,7 @@ from infra.commands.json_output import add_format_option, print_json
 from infra.config.loader import display_path, read_site
 from infra.config.model import SiteConfig
 from infra.engine.progress import Progress, add_progress_option, command_progress
+from infra.inputs import InputError, read_text_bounded
 from infra.plan.fabric.artifacts import CABLES_FILE, FABRIC_FILES, fabric_artifacts, summary_json
 from infra.plan.fabric.errors import FabricPlanError
 from infra.plan.fabric.partitions import GuidMapError, PartitionPlan, plan_partitions, read_guid_map
@@ -60,12 +61,12 @@ def _partitions(args: argparse.Namespace, config: SiteConfig, plan: FabricPlan) 
     if args.guid_map is None:
         return plan_partitions(config, plan), exit_codes.OK
     path = Path(args.guid_map)
+    from infra.commands.fabric_verify import GUID_NAMES_LIMIT
+
     try:
-        guids = read_guid_map(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        print(
-            f"{display_path(path)}: cannot read the GUID map: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr
-        )
+        guids = read_guid_map(read_text_bounded(path, GUID_NAMES_LIMIT, "a GUID map", display_path(path)))
+    except InputError as exc:
+        print(exc, file=sys.stderr)
         return None, exit_codes.BAD_INPUT
     except GuidMapError as exc:
         print(f"{display_path(path)}: {exc}\n  hint: pass the file fabric verify --write-guids wrote", file=sys.stderr)

@@ -162,3 +162,16 @@ def test_guid_map_gives_exact_partitions_and_a_partial_map_writes_nothing(
     complete.write_text("{not json")
     code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "bad"), "--guid-map", str(complete))
     assert code == 2 and "not JSON" in stderr
+
+
+def test_an_unreadable_guid_map_is_refused_located(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The GUID map is read bounded, as every input is (infra/inputs.py): exit 2, where and why, nothing written."""
+    folder = tmp_path / "guids"
+    folder.mkdir()
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "out"), "--guid-map", str(folder))
+    assert code == 2 and "guids: is a directory, not a GUID map" in stderr
+    binary = tmp_path / "guids.csv"
+    binary.write_bytes(b"n1 mlx5_0,0x\xff\n")
+    code, _, stderr = run(capsys, str(PILOT), "-o", str(tmp_path / "out"), "--guid-map", str(binary))
+    assert code == 2 and "guids.csv:1:13: is not UTF-8 text (byte 0xff)" in stderr
+    assert not (tmp_path / "out").exists()
