@@ -281,13 +281,12 @@ def run(args: argparse.Namespace) -> int:
 
     # With -o - the result is standard output; the summary goes to stderr so the result stays whole.
     to_stderr = is_stdout(args.output) or (script is not None and is_stdout(script))
+    failing = sum(n.status != "pass" for n in nodes)
     with contextlib.redirect_stdout(sys.stderr) if to_stderr else contextlib.nullcontext():
         _print_summary(args, site, report, elapsed, output)
-        if script is not None and not report.passed:
-            failing = sum(n.status != "pass" for n in nodes)
+        if script is not None and failing:
             print(f"label commands for {failing:,} node{'s' if failing != 1 else ''}: {script} (review, then run it)")
-    if report.passed:
+    if not failing:
         return exit_codes.OK
-    failing = sum(n.status != "pass" for n in nodes)
     print(f"verify: {failing:,} of {len(nodes):,} nodes did not pass acceptance (result: {output})", file=sys.stderr)
     return exit_codes.REJECTED
