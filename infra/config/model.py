@@ -139,36 +139,23 @@ class SiteConfig(Model):
 
     @rule
     def node_names_unique(self) -> Iterator[Problem]:
-        owner: dict[str, int] = {}
-        for i, pool in enumerate(self.node_pools):
-            for name in pool.node_names():
-                if name in owner and owner[name] != i:
-                    yield Problem(
-                        (("node_pools", i, "node_name_pattern")),
-                        f"node name {name!r} is also produced by node_pools[{owner[name]}].node_name_pattern",
-                        "give each pool its own prefix in node_name_pattern, or move first_index",
-                    )
-                    break
-                owner[name] = i
-        gpu_names = set(owner)
-        storage_owner: dict[str, int] = {}
-        for j, storage_pool in enumerate(self.storage_nodes):
-            for name in storage_pool.node_names():
-                other = (
-                    f"node_pools[{owner[name]}]"
-                    if name in gpu_names
-                    else f"storage_nodes[{storage_owner[name]}]"
-                    if storage_owner.get(name, j) != j
-                    else None
-                )
-                if other is not None:
-                    yield Problem(
-                        ("storage_nodes", j, "node_name_pattern"),
-                        f"node name {name!r} is also produced by {other}.node_name_pattern",
-                        "give each pool its own prefix in node_name_pattern, or move first_index",
-                    )
-                    break
-                storage_owner[name] = j
+        # Each name belongs to the first pool that produces it, GPU pools before storage node pools.
+        owner: dict[str, tuple[str, int]] = {}
+        sections: list[tuple[str, Sequence[NodePool | StorageNodePool]]] = [
+            ("node_pools", self.node_pools),
+            ("storage_nodes", self.storage_nodes),
+        ]
+        for section, pools in sections:
+            for i, pool in enumerate(pools):
+                for name in pool.node_names():
+                    first = owner.setdefault(name, (section, i))
+                    if first != (section, i):
+                        yield Problem(
+                            (section, i, "node_name_pattern"),
+                            f"node name {name!r} is also produced by {first[0]}[{first[1]}].node_name_pattern",
+                            "give each pool its own prefix in node_name_pattern, or move first_index",
+                        )
+                        break
 
     @rule
     def ceph_runs_on_storage_nodes(self) -> Iterator[Problem]:
