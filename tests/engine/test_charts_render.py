@@ -226,3 +226,25 @@ def test_a_file_is_not_a_chart_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("")
     with pytest.raises(ChartFolderError):
         ChartFolder(tmp_path / "x")
+
+
+def test_the_objects_are_those_of_the_api_set_their_last_render_was_given(tmp_path: Path) -> None:
+    # Gadget is a CRD template; gizmos templates Gizmo only once Gadget is served, so the second
+    # pass finds an API the first did not. Two passes offer it to no chart, and the check for
+    # generated values renders with the APIs the objects came from: nothing differs between them.
+    asks = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: caps}\n"
+    asks += 'data: {gizmo: {{ .Capabilities.APIVersions.Has "example.org/v1/Gizmo" | quote }}}\n'
+    write_chart(tmp_path, "asker", "1.0.0", {"caps.yaml": asks})
+    write_chart(tmp_path, "gadgets", "3.0.0", {"crd.yaml": crd("Gadget", "Cluster")})
+    gizmo = '{{ if .Capabilities.APIVersions.Has "example.org/v1/Gadget" }}\n' + crd("Gizmo") + "{{ end }}\n"
+    write_chart(tmp_path, "gizmos", "1.0.0", {"crd.yaml": gizmo})
+    plan = plan_of(
+        release("asker", "asker", "1.0.0"), release("gadgets", "gadgets", "3.0.0"), release("gizmos", "gizmos", "1.0.0")
+    )
+    rendering = render_charts(plan, ChartFolder(tmp_path))
+    caps = next(o.document for o in rendering.objects if o.document["kind"] == "ConfigMap")
+    assert caps["data"] == {"gizmo": "false"}, "not a value the chart generates: the API set changed under it"
+    kinds = {
+        o.document["metadata"]["name"] for o in rendering.objects if o.document["kind"] == "CustomResourceDefinition"
+    }
+    assert kinds == {"gadgets.example.org", "gizmos.example.org"}

@@ -30,7 +30,8 @@ from infra.errors import GigafactoryError
 
 RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
 # DDN's EXAScaler CSI chart is licensed for its customers and not vendored here; without it the
-# release is not rendered and its values are checked against the templates instead (exascaler.py).
+# release is not rendered and its values are checked against the templates instead (contract
+# exascaler-values-read, infra/engine/contracts/storage.py).
 UNVENDORED_CHARTS = frozenset({"exa-csi"})
 
 
@@ -296,12 +297,14 @@ def render_charts(plan: RecordedPlan, folder: ChartFolder) -> ChartRendering:
         apis = set(builtin_api_versions(version)) | crd_api_versions(folder_crds)
         parsed: dict[str, list[dict[str, Any]]] = {}
         # Two passes: CRDs that charts ship as templates (Kueue, Rook, cert-manager) are APIs the
-        # other charts may ask about; the second pass offers them too.
-        for _ in range(2):
+        # other charts may ask about; the second pass offers them too. ``apis`` stays the set the
+        # last pass rendered with: ``_stabilise`` renders again with it, and any other set would
+        # make what the APIs change look generated.
+        for rendering_pass in range(2):
             errors = _render_all(loaded, kube, apis)
             templated_crds = _templated_crds(loaded, parsed)
             grown = apis | crd_api_versions(templated_crds)
-            if errors or grown == apis:
+            if errors or grown == apis or rendering_pass == 1:
                 break
             apis = grown
         if errors:
