@@ -61,7 +61,8 @@ def tolerates(tolerations: Sequence[Mapping[str, Any]], taint: Mapping[str, Any]
             continue
         if key != taint.get("key"):
             continue
-        if operator == "Exists" or str(toleration.get("value", "")) == str(taint.get("value", "")):
+        # A null value is the empty string Kubernetes decodes it as (core/v1 Toleration.Value).
+        if operator == "Exists" or str(toleration.get("value") or "") == str(taint.get("value") or ""):
             return True
     return False
 
