@@ -14,41 +14,20 @@ from typing import Any
 
 from infra.engine.contracts.model import POOL_LABEL, ClusterState, Contract, StateObject, Violation
 from infra.engine.contracts.nodes import node_groups
+from infra.jobcheck.selectors import untolerated
 
-Taint = tuple[str, str, str]
-# Effects that keep a DaemonSet's pods off a node (PreferNoSchedule only prefers).
-BLOCKING = ("NoSchedule", "NoExecute")
 # DaemonSets meant for other nodes: Windows exporters (kube-prometheus-stack's windows-exporter).
 OTHER_OS = {"kubernetes.io/os": "windows"}
 
 
-def tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Taint) -> bool:
-    """Kubernetes' ToleratesTaint: empty key with Exists matches all; effect empty matches every effect."""
-    key, value, effect = taint
-    for toleration in tolerations:
-        if toleration.get("effect") and toleration.get("effect") != effect:
-            continue
-        operator = toleration.get("operator") or "Equal"
-        if not toleration.get("key"):
-            if operator == "Exists":
-                return True
-            continue
-        if toleration.get("key") != key:
-            continue
-        if operator == "Exists" or str(toleration.get("value") or "") == value:
-            return True
-    return False
-
-
-def pool_taints(state: ClusterState) -> dict[str, set[Taint]]:
-    """Pool -> the blocking taints its nodes will carry (from the NFD rules that write them)."""
-    found: dict[str, set[Taint]] = {}
+def pool_taints(state: ClusterState) -> dict[str, list[dict[str, str]]]:
+    """Pool -> the taints its nodes will carry (from the NFD rules that write them), sorted."""
+    found: dict[str, set[tuple[str, str, str]]] = {}
     for group in node_groups(state):
         taints = found.setdefault(group.pool, set())
         for taint in group.taints:
-            if taint.get("effect") in BLOCKING:
-                taints.add((str(taint["key"]), str(taint.get("value") or ""), str(taint["effect"])))
-    return found
+            taints.add((str(taint["key"]), str(taint.get("value") or ""), str(taint["effect"])))
+    return {pool: [{"key": k, "value": v, "effect": e} for k, v, e in sorted(t)] for pool, t in found.items()}
 
 
 def _node_selected_pools(selector: Mapping[str, Any], pools: Iterable[str]) -> list[str]:
@@ -82,16 +61,16 @@ def _check(state: ClusterState, *, charts: bool) -> Iterator[Violation]:
     taints = pool_taints(state)
     for obj, tolerations, selector in _daemons(state, charts=charts):
         for pool in _node_selected_pools(selector, sorted(taints)):
-            for taint in sorted(taints[pool]):
-                if not tolerates(tolerations, taint):
-                    key, value, effect = taint
-                    yield Violation(
-                        obj.describe(),
-                        f"does not tolerate pool {pool}'s taint {key}={value}:{effect}: its pods never run there",
-                        f"add the toleration {{key: {key}, operator: Equal, value: {value}, effect: {effect}}} "
-                        "(or operator Exists for the key)",
-                        f"pools.{pool}.taints",
-                    )
+            # Only NoSchedule and NoExecute taints keep the pods off (PreferNoSchedule only prefers).
+            for taint in untolerated(tolerations, taints[pool]):
+                key, value, effect = taint["key"], taint["value"], taint["effect"]
+                yield Violation(
+                    obj.describe(),
+                    f"does not tolerate pool {pool}'s taint {key}={value}:{effect}: its pods never run there",
+                    f"add the toleration {{key: {key}, operator: Equal, value: {value}, effect: {effect}}} "
+                    "(or operator Exists for the key)",
+                    f"pools.{pool}.taints",
+                )
 
 
 def check_project_daemons(state: ClusterState) -> Iterator[Violation]:

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from contract_state import obj, release, state
 
-from infra.engine.contracts.tolerations import check_chart_daemons, check_project_daemons, tolerates
+from infra.engine.contracts.tolerations import check_chart_daemons, check_project_daemons
 
 TAINT = {"key": "gigafactory.eu/tenant", "value": "oslo-hospital", "effect": "NoSchedule"}
 CLINICAL = obj("Node", "clin-001", labels={"gigafactory.eu/pool": "h100-clinical"}, spec={"taints": [TAINT]})
 TRAIN = obj("Node", "gpu-001", labels={"gigafactory.eu/pool": "h100-train"}, spec={})
 EXACT = {"key": "gigafactory.eu/tenant", "operator": "Equal", "value": "oslo-hospital", "effect": "NoSchedule"}
-
-
-@pytest.mark.parametrize(
-    ("toleration", "expected"),
-    [
-        (EXACT, True),
-        ({"operator": "Exists"}, True),
-        ({"key": "gigafactory.eu/tenant", "operator": "Exists"}, True),
-        ({"key": "gigafactory.eu/tenant", "value": "other", "effect": "NoSchedule"}, False),
-        ({"key": "gigafactory.eu/tenant", "operator": "Exists", "effect": "NoExecute"}, False),
-        ({"key": "nvidia.com/gpu", "operator": "Exists"}, False),
-    ],
-)
-def test_toleration_matching_follows_kubernetes(toleration: dict[str, Any], expected: bool) -> None:
-    assert tolerates([toleration], ("gigafactory.eu/tenant", "oslo-hospital", "NoSchedule")) is expected
 
 
 def nic_policy(tolerations: list[dict[str, Any]]) -> dict[str, Any]:
