@@ -8,7 +8,9 @@ component put them there.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -102,13 +104,7 @@ class SiteView:
         (Kueue v0.19.2 charts/kueue/values.yaml); its defaults leave ``manageJobsWithoutQueueName``
         false and ``resources.excludeResourcePrefixes`` empty.
         """
-        release = self.release(KUEUE_CHART) or {}
-        text = ((release.get("values") or {}).get("managerConfig") or {}).get("controllerManagerConfigYaml")
-        if isinstance(text, str):
-            loaded = yaml.safe_load(text)
-            if isinstance(loaded, dict):
-                return loaded
-        return {}
+        return kueue_manager_config((self.release(KUEUE_CHART) or {}).get("values") or {})
 
     # -- pools ------------------------------------------------------------------------------------
 
@@ -177,8 +173,31 @@ def parse_taint(text: str) -> dict[str, str]:
     return {"key": key, "value": value, "effect": effect}
 
 
+def kueue_manager_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Kueue's manager Configuration in its chart's ``values`` (``managerConfig.controllerManagerConfigYaml``)."""
+    text = (values.get("managerConfig") or {}).get("controllerManagerConfigYaml")
+    loaded = yaml.safe_load(text) if isinstance(text, str) else None
+    return loaded if isinstance(loaded, dict) else {}
+
+
 # The device-plugin resource a network definition's pods must request (Multus / network-resources-injector).
 NAD_RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
+
+
+def cni_plugins(config: Any) -> list[dict[str, Any]]:
+    """The plugins of a network definition's CNI configuration (a plugin list, or one plugin); [] if not JSON."""
+    if not isinstance(config, str):
+        return []
+    try:
+        data = json.loads(config)
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    plugins = data["plugins"] if isinstance(data.get("plugins"), list) else [data]
+    return [p for p in plugins if isinstance(p, dict)]
+
+
 # Node Feature Discovery's own label namespace: set on the node by nfd-worker from what it finds.
 NFD_FEATURE_PREFIX = "feature.node.kubernetes.io/"
 

@@ -7,9 +7,12 @@ from typing import Any
 
 import yaml
 
-from infra.engine.contracts.model import POOL_LABEL, TENANT_LABEL, ClusterState, Contract, StateObject, Violation
-from infra.engine.contracts.networks import RESOURCE_ANNOTATION, advertised_resources, network_definitions
+from components.labels import POOL_LABEL, TENANT_LABEL
+from components.topology import HOSTNAME_LABEL
+from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
+from infra.engine.contracts.networks import advertised_resources, network_definitions
 from infra.engine.contracts.nodes import NodeGroup, node_groups
+from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, kueue_manager_config
 
 KUEUE_GROUP = "kueue.x-k8s.io"
 # Kueue's chart writes the manager's Configuration from `managerConfig.controllerManagerConfigYaml`
@@ -21,7 +24,7 @@ CONFIG_KEY = "controller_manager_config.yaml"
 IGNORE_UNDECLARED = "IgnoreUndeclared"
 HUGEPAGES_1GI = "hugepages-1Gi"
 # Set on every node by the kubelet (kubernetes/api core/v1 well_known_labels.go: LabelHostname).
-KUBELET_LABELS = frozenset({"kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch"})
+KUBELET_LABELS = frozenset({HOSTNAME_LABEL, "kubernetes.io/os", "kubernetes.io/arch"})
 
 
 def kueue_configuration(state: ClusterState) -> Mapping[str, Any]:
@@ -35,9 +38,7 @@ def kueue_configuration(state: ClusterState) -> Mapping[str, Any]:
             loaded = yaml.safe_load(config_map.document["data"][CONFIG_KEY])
             return loaded if isinstance(loaded, dict) else {}
     release = state.release("kueue")
-    text = ((release.values.get("managerConfig") or {}) if release else {}).get("controllerManagerConfigYaml")
-    loaded = yaml.safe_load(text) if isinstance(text, str) else None
-    return loaded if isinstance(loaded, dict) else {}
+    return kueue_manager_config(release.values) if release else {}
 
 
 def _flavor_pools(state: ClusterState) -> dict[str, set[str]]:
@@ -48,18 +49,23 @@ def _flavor_pools(state: ClusterState) -> dict[str, set[str]]:
     }
 
 
-def required_resources(state: ClusterState, queue: StateObject) -> dict[str, str]:
-    """Extended resources the tenant's pods request, each with why: networks, shared RDMA, hugepages."""
+def required_resources(
+    state: ClusterState, queue: StateObject, advertised: set[str], pools: Mapping[str, set[str]]
+) -> dict[str, str]:
+    """Extended resources the tenant's pods request, each with why: networks, shared RDMA, hugepages.
+
+    ``advertised`` is what the device plugins advertise (``advertised_resources``), ``pools`` each
+    ResourceFlavor's pools (``_flavor_pools``): the same for every queue, so read once.
+    """
     namespaces = set((queue.spec.get("namespaceSelector") or {}).get("matchLabels", {}).values())
     wanted: dict[str, str] = {}
     for nad in network_definitions(state):
-        resource = (nad.metadata.get("annotations") or {}).get(RESOURCE_ANNOTATION)
+        resource = (nad.metadata.get("annotations") or {}).get(NAD_RESOURCE_ANNOTATION)
         if resource and nad.namespace in namespaces:
             wanted[resource] = f"network {nad.namespace}/{nad.name}"
-    for resource in advertised_resources(state):
+    for resource in advertised:
         if resource.startswith("rdma/"):
             wanted.setdefault(resource, "the RDMA shared device plugin")
-    pools = _flavor_pools(state)
     for group in queue.spec.get("resourceGroups") or []:
         for flavor in group.get("flavors") or []:
             for pool in pools.get(str(flavor.get("name")), ()):
@@ -75,11 +81,12 @@ def check_coverage(state: ClusterState) -> Iterator[Violation]:
     if resources.get("quotaCheckStrategy") == IGNORE_UNDECLARED:
         return
     excluded = [str(p) for p in resources.get("excludeResourcePrefixes") or []]
+    advertised, pools = advertised_resources(state), _flavor_pools(state)
     for queue in state.of_kind("ClusterQueue", KUEUE_GROUP):
         covered = {str(r) for g in queue.spec.get("resourceGroups") or [] for r in g.get("coveredResources") or []}
         missing = {
             resource: why
-            for resource, why in sorted(required_resources(state, queue).items())
+            for resource, why in sorted(required_resources(state, queue, advertised, pools).items())
             # Kueue drops a request whose name starts with an excluded prefix (pkg/workload/resources.go).
             if resource not in covered and not any(resource.startswith(prefix) for prefix in excluded)
         }

@@ -9,10 +9,6 @@ from typing import Any
 from infra.engine.charts.render import ChartRendering, HelmRelease
 from infra.engine.facts import SiteFacts
 
-TENANT_LABEL = "gigafactory.eu/tenant"
-POOL_LABEL = "gigafactory.eu/pool"
-STORAGE_SYSTEM_LABEL = "gigafactory.eu/storage-system"
-
 
 @dataclass(frozen=True)
 class StateObject:

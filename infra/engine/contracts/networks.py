@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-from infra.engine.contracts.model import TENANT_LABEL, ClusterState, Contract, StateObject, Violation
+from components.labels import TENANT_LABEL
+from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
+from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
+from infra.jobcheck.stages.networks import PKEY_BITS
 
 NAD_GROUP = "k8s.cni.cncf.io"
-RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
-# ib-kubernetes pkg/ib-utils/utils.go: IsPKeyValid(pkey) is `pkey == (pkey & 0x7fff)`.
-PKEY_BITS = 0x7FFF
 # k8s-rdma-shared-dev-plugin: resources are advertised as `<resourcePrefix>/<resourceName>`, prefix
 # "rdma" unless the config sets one (Mellanox/k8s-rdma-shared-dev-plugin README, "Configuration").
 RDMA_PREFIX = "rdma"
@@ -26,15 +25,6 @@ def network_definitions(state: ClusterState) -> Iterator[StateObject]:
     return state.of_kind("NetworkAttachmentDefinition", NAD_GROUP)
 
 
-def _plugins(nad: StateObject) -> list[Mapping[str, Any]]:
-    try:
-        config = json.loads(str(nad.spec.get("config") or "{}"))
-    except json.JSONDecodeError:
-        return []
-    plugins = config.get("plugins", [config]) if isinstance(config, dict) else []
-    return [p for p in plugins if isinstance(p, dict)]
-
-
 def _tenant_fact(nad: StateObject, field: str) -> str:
     tenant = nad.labels.get(TENANT_LABEL) or nad.namespace
     return f"tenants.{tenant}.{field}"
@@ -44,7 +34,7 @@ def check_pkeys(state: ClusterState) -> Iterator[Violation]:
     """Each ``pkey`` of a network definition is a 15-bit key of a partition ``partitions.conf`` defines."""
     by_key = {pkey & PKEY_BITS: name for name, pkey in state.partitions.items()}
     for nad in network_definitions(state):
-        for plugin in _plugins(nad):
+        for plugin in cni_plugins(nad.spec.get("config")):
             if "pkey" not in plugin:
                 continue
             text = str(plugin["pkey"])
@@ -109,7 +99,7 @@ def check_resource_names(state: ClusterState) -> Iterator[Violation]:
     """Each network definition's ``resourceName`` is a resource some device plugin advertises."""
     advertised = advertised_resources(state)
     for nad in network_definitions(state):
-        wanted = (nad.metadata.get("annotations") or {}).get(RESOURCE_ANNOTATION)
+        wanted = (nad.metadata.get("annotations") or {}).get(NAD_RESOURCE_ANNOTATION)
         if wanted and wanted not in advertised:
             known = ", ".join(sorted(advertised)) or "none"
             yield Violation(

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.compute.node_identity import pattern_names
-from infra.engine.contracts.model import POOL_LABEL, ClusterState
+from components.labels import POOL_LABEL
+from infra.engine.contracts.model import ClusterState
 
 NFD_GROUP = "nfd.k8s-sigs.io"
 TEMPLATED = "[labelsTemplate]"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from components.labels import STORAGE_SYSTEM_LABEL
 from infra.engine.charts.render import HelmRelease
-from infra.engine.contracts.model import STORAGE_SYSTEM_LABEL, ClusterState, Contract, StateObject, Violation
+from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
 
 CEPH_CSI_GROUP = "csi.ceph.io"
 # Rook's object bucket provisioner is `<operator namespace>.ceph.rook.io/bucket` (rook v1.20.6

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from infra.engine.contracts.model import POOL_LABEL, ClusterState, Contract, StateObject, Violation
+from components.labels import POOL_LABEL
+from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
 from infra.engine.contracts.nodes import node_groups
 from infra.jobcheck.selectors import untolerated
 

@@ -15,11 +15,14 @@ import json
 from typing import Any
 
 from infra.jobcheck.context import Context, Reason
-from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION
+from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
 
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 NAD = "NetworkAttachmentDefinition"
-PKEY_BITS = 0x7FFF  # the partition; the top bit is membership (ib-kubernetes pkg/ib-utils/utils.go)
+# The partition; the top bit is membership. ib-kubernetes pkg/ib-utils/utils.go: IsPKeyValid(pkey) is
+# `pkey == (pkey & 0x7fff)`. components.network.infiniband_fabric.NETWORK_PKEY_MASK is the same mask;
+# importing it here would load Pulumi into check-job.
+PKEY_BITS = 0x7FFF
 
 
 def parse_networks(text: str, default_namespace: str) -> list[tuple[str, str]] | None:
@@ -43,14 +46,7 @@ def parse_networks(text: str, default_namespace: str) -> list[tuple[str, str]] |
 
 def _pkeys(config: Any) -> list[str]:
     """Every ``pkey`` in a CNI configuration (a single plugin or a plugin list)."""
-    if not isinstance(config, str):
-        return []
-    try:
-        data = json.loads(config)
-    except json.JSONDecodeError:
-        return []
-    plugins = data.get("plugins") if isinstance(data.get("plugins"), list) else [data]
-    return [str(p["pkey"]) for p in plugins if isinstance(p, dict) and p.get("pkey")]
+    return [str(p["pkey"]) for p in cni_plugins(config) if p.get("pkey")]
 
 
 def check(ctx: Context) -> list[Reason]:
