@@ -43,20 +43,19 @@ def run_contracts(state: ClusterState, contracts: tuple[Contract, ...] = CONTRAC
 
 def contract_errors(report: ContractReport, facts: SiteFacts, fallback: str) -> list[ConfigError]:
     """Violations as config errors at the fact behind each; objects breaking one rule alike are listed together."""
-    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    grouped: dict[tuple[Contract, str, str, str], list[str]] = {}
     for contract, violation in report.violations:
-        grouped.setdefault((contract.id, violation.fact, violation.message, violation.hint), []).append(
-            violation.subject
+        grouped.setdefault((contract, violation.fact, violation.message, violation.hint), []).append(violation.subject)
+    errors = [
+        located(
+            facts,
+            fact,
+            fallback,
+            f"[{contract.id}] {', '.join(subjects)}: {message}",
+            f"{hint} (rule: {contract.source})",
         )
-    by_id = {c.id: c for c in CONTRACTS}
-    errors = []
-    for (contract_id, fact, message, hint), subjects in grouped.items():
-        source = by_id[contract_id].source if contract_id in by_id else ""
-        errors.append(
-            located(
-                facts, fact, fallback, f"[{contract_id}] {', '.join(subjects)}: {message}", f"{hint} (rule: {source})"
-            )
-        )
+        for (contract, fact, message, hint), subjects in grouped.items()
+    ]
     return sorted_errors(errors)
 
 
