@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from components.labels import STORAGE_SYSTEM_LABEL
-from infra.engine.charts.render import HelmRelease
+from infra.engine.charts.provenance import release_fact
 from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
 
 CEPH_CSI_GROUP = "csi.ceph.io"
@@ -101,13 +101,9 @@ def _exascaler_problems(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                 yield f"config.exascaler_map.{name}.{key}", f"filesystem {name} needs {key}"
 
 
-def _exascaler_release(state: ClusterState) -> HelmRelease | None:
-    return state.release(EXASCALER_CHART)
-
-
 def check_exascaler(state: ClusterState) -> Iterator[Violation]:
     """The EXAScaler release's values are ones the chart and driver read; its classes name a configured filesystem."""
-    release = _exascaler_release(state)
+    release = state.release(EXASCALER_CHART)
     if release is None:
         return
     subject = f"HelmRelease {release.namespace}/{release.name}"
@@ -116,7 +112,7 @@ def check_exascaler(state: ClusterState) -> Iterator[Violation]:
             subject,
             f"values.{path}: {message}",
             "fix the values the storage driver builds",
-            _storage_fact(state, release),
+            release_fact(release, state.facts) or "storage",
         )
     filesystems = set((release.values.get("config") or {}).get("exascaler_map") or {})
     for storage_class in state.of_kind("StorageClass", "storage.k8s.io"):
@@ -136,11 +132,6 @@ def check_exascaler(state: ClusterState) -> Iterator[Violation]:
 def _class_fact(storage_class: StateObject) -> str:
     """The site fact behind a StorageClass: its storage system (the label the driver sets), else its name."""
     return f"storage.{storage_class.labels.get(STORAGE_SYSTEM_LABEL) or storage_class.name}"
-
-
-def _storage_fact(state: ClusterState, release: HelmRelease) -> str:
-    systems = sorted(name for name, system in state.facts.storage.items() if system.kind == "exascaler")
-    return f"storage.{systems[0]}" if systems else "storage"
 
 
 CONTRACTS = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from contract_state import obj, release, state
@@ -84,4 +85,13 @@ def test_values_the_exascaler_chart_never_reads_fail() -> None:
         "values.config.exascaler_map.fs.mountPoint: filesystem fs needs mountPoint",
         "values.config.exascaler_map.fs.mountpath: the EXAScaler driver reads no filesystem key mountpath",
         "values.storageClass: the exa-csi 2.7.0 chart reads no value storageClass",
+    ]
+
+
+def test_a_value_the_exascaler_chart_never_reads_is_placed_at_the_storage_system_behind_the_release() -> None:
+    # As a chart's refusal is (charts.provenance.release_fact): the pilot's one EXAScaler system.
+    exa = dataclasses.replace(release("exa-csi", {**GOOD, "storageClass": {}}), component="eu-pilot-storage-exascaler")
+    found = list(check_exascaler(state([], releases=(exa,))))
+    assert [(v.message, v.fact) for v in found] == [
+        ("values.storageClass: the exa-csi 2.7.0 chart reads no value storageClass", "storage.lustre-shared")
     ]
