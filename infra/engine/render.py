@@ -118,6 +118,20 @@ def _check_object(urn: str, document: dict[str, Any]) -> None:
             )
 
 
+def _index_entry(document: dict[str, Any], **origin: str) -> dict[str, Any]:
+    """An object's line in ``index.yaml``: its identity, then where it came from (``origin``, in order)."""
+    metadata = document.get("metadata") or {}
+    identity = {"apiVersion": document["apiVersion"], "kind": document["kind"]}
+    return {**identity, "name": metadata.get("name", ""), "namespace": metadata.get("namespace", ""), **origin}
+
+
+def _free_path(files: dict[str, str], path: str, origin: str) -> str:
+    """``path``, or when another object already took it, ``path`` suffixed with a hash of ``origin``."""
+    if path not in files:
+        return path
+    return path.removesuffix(".yaml") + f"--{hashlib.sha256(origin.encode()).hexdigest()[:8]}.yaml"
+
+
 def render_files(
     plan: RecordedPlan, gitops: GitOpsOptions | None = None, charts: ChartRendering | None = None
 ) -> dict[str, str]:
@@ -138,14 +152,7 @@ def render_files(
         document = manifest(resource)
         _check_object(resource.urn, document)
         metadata = document.get("metadata", {})
-        entry = {
-            "apiVersion": document["apiVersion"],
-            "kind": document["kind"],
-            "name": metadata.get("name", ""),
-            "namespace": metadata.get("namespace", ""),
-            "component": resource.component,
-            "urn": resource.urn,
-        }
+        entry = _index_entry(document, component=resource.component, urn=resource.urn)
         reason = _withheld_reason(document)
         if reason is not None:
             withheld.append({**entry, "reason": reason})
@@ -153,10 +160,10 @@ def render_files(
         folder = "patches" if is_patch(resource) else "base" if resource.urn in first else "manifests"
         if gitops is not None:
             document = protect_node_identity(document, gitops.target)
-        path = f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{object_file_name(document)}"
-        if path in files:
-            # Two objects the API server would tell apart only by version; keep both, named apart.
-            path = path.removesuffix(".yaml") + f"--{hashlib.sha256(resource.urn.encode()).hexdigest()[:8]}.yaml"
+        # Two objects the API server would tell apart only by version: both kept, named apart by URN.
+        path = _free_path(
+            files, f"{folder}/{metadata.get('namespace') or CLUSTER_SCOPE}/{object_file_name(document)}", resource.urn
+        )
         files[path] = f"# {resource.urn}\n" + to_yaml(document)
         (patches if is_patch(resource) else objects).append({"file": path, **entry})
     releases = list(_helm_files(plan, files))
@@ -230,25 +237,24 @@ def _helm_files(plan: RecordedPlan, files: dict[str, str]) -> Iterator[dict[str,
     for resource in plan.resources:
         if resource.type not in HELM_TYPES:
             continue
-        inputs = resource.inputs
-        name = str(inputs.get("name") or resource.name)
-        namespace = str(inputs.get("namespace") or "default")
+        for field in ("repositoryOpts", "values"):
+            if not isinstance(resource.inputs.get(field) or {}, dict):
+                raise PlanFileError(f"{resource.urn}: inputs.{field} must be an object")
+        release = HelmRelease.of(resource)
+        name, namespace = release.name, release.namespace
         _check_object(
             resource.urn,
             {"apiVersion": "helm.sh/v3", "kind": "Release", "metadata": {"name": name, "namespace": namespace}},
         )
-        if not isinstance(inputs.get("repositoryOpts") or {}, dict):
-            raise PlanFileError(f"{resource.urn}: inputs.repositoryOpts must be an object")
-        values = sorted_deep(inputs.get("values") or {})
+        values = sorted_deep(release.values)
         values_file = f"helm/{namespace}--{name}.values.yaml"
         files[values_file] = f"# {resource.urn}\n" + to_yaml(values)
-        repository = (inputs.get("repositoryOpts") or {}).get("repo") or inputs.get("repository")
         yield {
             "name": name,
             "namespace": namespace,
-            "chart": inputs.get("chart"),
-            "version": inputs.get("version"),
-            "repository": repository,
+            "chart": release.reference,
+            "version": release.version,
+            "repository": release.repository,
             "values": values_file.removeprefix("helm/"),
             "secret_values": list(marked_paths(values, SECRET)),
             "component": resource.component,
@@ -273,24 +279,18 @@ def _chart_files(
     for obj in charts.objects:
         document, release = obj.document, obj.release
         metadata = document.get("metadata") or {}
-        entry = {
-            "apiVersion": document["apiVersion"],
-            "kind": document["kind"],
-            "name": metadata.get("name", ""),
-            "namespace": metadata.get("namespace", ""),
-            "release": f"{release.namespace}/{release.name}",
-            "source": obj.source,
-            "urn": release.urn,
-        }
+        entry = _index_entry(
+            document, release=f"{release.namespace}/{release.name}", source=obj.source, urn=release.urn
+        )
         reason = _withheld_reason(document)
         if reason is not None:
             withheld.append({**entry, "reason": reason})
             continue
         scope = metadata.get("namespace") or CLUSTER_SCOPE
-        path = f"charts/{release.namespace}--{release.name}/{scope}/{object_file_name(document)}"
-        if path in files:
-            # One kind and name twice in a release (e.g. once per API version): keep both, named apart.
-            path = path.removesuffix(".yaml") + f"--{hashlib.sha256(obj.source.encode()).hexdigest()[:8]}.yaml"
+        # One kind and name twice in a release (e.g. once per API version): both kept, named apart by template.
+        path = _free_path(
+            files, f"charts/{release.namespace}--{release.name}/{scope}/{object_file_name(document)}", obj.source
+        )
         head = f"# release {release.namespace}/{release.name}: chart {release.chart} {release.version}, {obj.source}\n"
         files[path] = head + _to_yaml_c(document)
         yield {"file": path, **entry}

@@ -3,6 +3,8 @@ control plane's encryption configuration and audit policy."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ from synthetic_site import synthetic_plan
 
 from infra.config.loader import load_site
 from infra.engine.control_plane import ENCRYPTED_RESOURCES
+from infra.engine.manifests import HELM_TYPES
 from infra.engine.planner import plan_site
+from infra.engine.recording import PlanFileError
 from infra.engine.render import render_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,3 +133,13 @@ def test_render_writes_kms_encryption_and_an_audit_policy(pilot_files: tuple[str
     assert rules[-1] == {"level": "Metadata"}
     index = yaml.safe_load(files["index.yaml"])
     assert index["control_plane"] == ["control-plane/audit-policy.yaml", "control-plane/encryption-configuration.yaml"]
+
+
+@pytest.mark.parametrize("field", ["repositoryOpts", "values"])
+def test_a_helm_release_whose_inputs_are_not_objects_is_a_malformed_plan(field: str) -> None:
+    plan = synthetic_plan()
+    release = next(r for r in plan.resources if r.type in HELM_TYPES)
+    edited = dataclasses.replace(release, inputs={**release.inputs, field: ["not", "an", "object"]})
+    resources = tuple(edited if r is release else r for r in plan.resources)
+    with pytest.raises(PlanFileError, match=rf"^{re.escape(release.urn)}: inputs\.{field} must be an object$"):
+        render_files(dataclasses.replace(plan, resources=resources))

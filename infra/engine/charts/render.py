@@ -25,10 +25,11 @@ from typing import Any
 import yaml
 
 from infra.engine.charts.source import ChartFolder, ChartFolderError, chart_name
+from infra.engine.manifests import HELM_TYPES
 from infra.engine.recording import PlannedResource, RecordedPlan
 from infra.errors import GigafactoryError
 
-RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+RELEASE_TYPE = HELM_TYPES[0]  # kubernetes:helm.sh/v3:Release (HELM_TYPES[1], helm.sh/v4:Chart, has no release)
 # DDN's EXAScaler CSI chart is licensed for its customers and not vendored here; without it the
 # release is not rendered and its values are checked against the templates instead (contract
 # exascaler-values-read, infra/engine/contracts/storage.py).
