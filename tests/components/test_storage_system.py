@@ -20,10 +20,10 @@ from component_harness import (
 from pulumi.provider.experimental.analyzer import Analyzer
 
 from components.storage.drivers import driver_for
-from components.storage.storage_system import StorageSystem, StorageSystemArgs
+from components.storage.storage_system import StorageSystem
 from infra.config.model import SiteConfig
 from infra.engine.runtime import SECRET
-from infra.site import storage_servers, storage_spec, storage_system_args
+from infra.site import storage_servers, storage_system_args
 
 TYPE = "gigafactory:index:StorageSystem"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -188,23 +188,7 @@ def test_children_are_parented_and_objects_validate() -> None:
 
 def test_encrypted_ceph_keeps_its_keys_in_the_kms_encrypts_traffic_and_stays_off_gpu_nodes() -> None:
     config = pilot()
-    systems = [s for s in config.storage if s.kind == "rook-ceph"]
-    kms_secret = next(s.kms.secret for s in systems if s.kms is not None)
-
-    def program(opts: pulumi.ResourceOptions) -> None:
-        StorageSystem(
-            "storage-rook-ceph",
-            StorageSystemArgs(kind="rook-ceph", systems=[storage_spec(s, storage_servers(config)) for s in systems]),
-            opts,
-        )
-
-    secrets = {
-        s.credentials_secret: secret_json(driver_for("rook-ceph").credential_fields)
-        for s in systems
-        if s.credentials_secret
-    }
-    secrets[kms_secret] = secret_json(["token"])
-    recording = record(program, secrets=secrets)
+    recording = build(config, "rook-ceph")
     cluster = {r.inputs["name"]: r for r in recording.of_type(RELEASE)}["rook-ceph-cluster"]
     ceph = cluster.inputs["values"]["cephClusterSpec"]
     assert ceph["security"]["kms"] == {
