@@ -32,15 +32,6 @@ Ref = tuple[str, str, str]
 RBAC_DEFAULT_DENY: Ref = ("Builtin", "", "rbac-default-deny")
 NODE_RESTRICTION: Ref = ("Builtin", "", "NodeRestriction")
 KUEUE_CONFIG: Ref = ("HelmValues", "kueue-system", "kueue")
-# Which engine decides at each stage (each test says which decisions are a real engine's).
-ENGINES = {
-    "ValidatingAdmissionPolicy": "real CEL engine (cel-cpp)",
-    "NetworkPolicy": "NetworkPolicy evaluator",
-    "ResourceQuota": "quota evaluator",
-    "Namespace": "Pod Security evaluator",
-    "HelmValues": "Kueue evaluator",
-    "Builtin": "RBAC / NodeRestriction evaluator",
-}
 
 
 @dataclass(frozen=True)
@@ -125,9 +116,10 @@ class Cluster:
             deciders.append(RBAC_DEFAULT_DENY)
             reasons.append(f"no Role or ClusterRole bound to {request.username} grants {verb} {request.resource}")
         if request.kind == "Node" and NODE_RESTRICTION not in self.off:
-            reasons += _node_restriction(request)
-            if reasons and reasons[-1].startswith("NodeRestriction"):
+            found = _node_restriction(request)
+            if found:
                 deciders.append(NODE_RESTRICTION)
+                reasons += found
         if request.kind == "Pod" and request.object is not None:
             found = psa_evaluator.violations(labels, request.object["spec"])
             if found:
