@@ -71,7 +71,8 @@ def _select(rule: str, expression: dict[str, Any], nodes: list[str]) -> list[str
     op, values = expression["op"], list(expression.get("value") or [])
     assert values, f"rule {rule}: {op} needs values (nfd-master refuses the rule)"
     if op == "In":
-        return [node for node in nodes if node in set(values)]
+        wanted = set(values)
+        return [node for node in nodes if node in wanted]
     assert op == "InRegexp", f"rule {rule}: operator {op}"
     found: set[str] = set()
     for value in values:
