@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+from component_harness import record
 
 from components.kube import child_options, component_options, component_type, dependencies
 from components.labels import Taint, tolerations_for
 from components.upgrades import UpgradePolicy, gpu_driver_upgrade_policy, int_or_percent
-from tests.components.component_harness import record
 
 
 class _Thing(pulumi.ComponentResource):

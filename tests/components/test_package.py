@@ -23,12 +23,12 @@ import jsonschema
 import pulumi
 import pytest
 import yaml
+from component_harness import Recording, record, schema_errors
 from import_lines import imported_modules
+from pulumi_schema import input_schema
 
 import components
 from components.package import COMPONENTS, VERSION, schema
-from tests.components.component_harness import Recording, record, schema_errors
-from tests.components.pulumi_schema import input_schema
 
 REPO = Path(__file__).resolve().parents[2]
 COMPONENTS_DIR = REPO / "components"
