@@ -141,8 +141,10 @@ def test_ceph_runs_on_the_storage_nodes_only_with_their_named_disks() -> None:
     storage_nodes = {name for pool in config.storage_nodes for name in pool.node_names()}
     gpu_nodes = {name for pool in config.node_pools for name in pool.node_names()}
     assert storage_nodes and not storage_nodes & gpu_nodes
+    placements = {}
     for release in driver.extra_releases(specs("rook-ceph")):
         spec = release.values["cephClusterSpec"]
+        placements[release.chart.namespace] = spec["placement"]["all"]
         storage = spec["storage"]
         assert storage["useAllNodes"] is False and storage["useAllDevices"] is False, release.chart.release
         assert {n["name"] for n in storage["nodes"]} == storage_nodes
@@ -152,10 +154,18 @@ def test_ceph_runs_on_the_storage_nodes_only_with_their_named_disks() -> None:
         assert term["matchExpressions"] == [
             {"key": "kubernetes.io/hostname", "operator": "In", "values": sorted(storage_nodes)}
         ]
+    # The pods each store runs besides the OSDs, and the spec field that places them (Rook v1.20.6
+    # CephFilesystem `metadataServer.placement`, CephObjectStore `gateway.placement`); a CephBlockPool
+    # runs none: its data sits on the OSDs placed above.
+    daemons = {"CephFilesystem": "metadataServer", "CephObjectStore": "gateway"}
+    placed = set()
     for system in specs("rook-ceph"):
         store = driver.backing_store(system)
-        placed = store.spec.get("metadataServer", store.spec.get("gateway", {"placement": spec["placement"]["all"]}))
-        assert placed["placement"] == spec["placement"]["all"], system["name"]
+        if store.kind == "CephBlockPool":
+            continue
+        assert store.spec[daemons[store.kind]]["placement"] == placements[store.namespace], system["name"]
+        placed.add(store.kind)
+    assert placed == set(daemons), "the pilot has a filesystem and an object store"
 
 
 def test_ceph_without_storage_nodes_never_reaches_composition() -> None:
