@@ -15,11 +15,12 @@ version, its ``openAPIV3Schema`` turned into JSON Schema:
 
 Not evaluated: CEL rules (``x-kubernetes-validations``), list-map key uniqueness and formats.
 Schemas are compiled once per kind and reused, so validating thousands of objects is cheap.
+
+The vendored Helm charts the tests render are found beside the CRDs (``default_charts_dir``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,6 +36,7 @@ from referencing import Registry, Resource
 from infra.engine.charts.capabilities import kubernetes_schema_version
 
 CRDS_ENV = "GIGAFACTORY_CRDS_DIR"
+CHARTS_ENV = "GIGAFACTORY_CHARTS_DIR"
 _OBJECT_META = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 
 
@@ -51,11 +53,20 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def _shared_dir(env: str, name: str) -> Path | None:
+    configured = os.environ.get(env)
+    path = Path(configured) if configured else repo_root().parent / "shared" / name
+    return path if path.is_dir() else None
+
+
 def default_crds_dir() -> Path | None:
     """``$GIGAFACTORY_CRDS_DIR``, else ``<repo>/../shared/crds``; None when that folder is absent."""
-    configured = os.environ.get(CRDS_ENV)
-    path = Path(configured) if configured else repo_root().parent / "shared" / "crds"
-    return path if path.is_dir() else None
+    return _shared_dir(CRDS_ENV, "crds")
+
+
+def default_charts_dir() -> Path | None:
+    """``$GIGAFACTORY_CHARTS_DIR``, else ``<repo>/../shared/charts`` (the vendored charts); None when absent."""
+    return _shared_dir(CHARTS_ENV, "charts")
 
 
 def _split_api_version(api_version: str) -> tuple[str, str]:
@@ -189,10 +200,6 @@ class ObjectValidator:
         }
         self._validators: dict[tuple[str, str, str], jsonschema.protocols.Validator] = {}
 
-    def is_builtin(self, obj: Mapping[str, Any]) -> bool:
-        """True when the Kubernetes OpenAPI schema describes ``obj``'s kind."""
-        return _builtin_validator(self.schema_version, str(obj["apiVersion"]), str(obj["kind"])) is not None
-
     def errors(self, obj: Mapping[str, Any]) -> list[str]:
         """Every schema violation of ``obj`` as ``path: message``; empty when it is valid.
 
@@ -229,16 +236,3 @@ class ObjectValidator:
 def validate_object(obj: Mapping[str, Any], kubernetes_version: str, crds_dir: Path | None = None) -> list[str]:
     """Schema violations of one object (see ``ObjectValidator.errors``); CRDs from ``default_crds_dir()``."""
     return ObjectValidator(kubernetes_version, crds_dir if crds_dir is not None else default_crds_dir()).errors(obj)
-
-
-def describe(obj: Mapping[str, Any]) -> str:
-    """``Kind namespace/name`` of an object, for messages."""
-    metadata = obj.get("metadata") or {}
-    namespace = f"{metadata['namespace']}/" if isinstance(metadata, dict) and metadata.get("namespace") else ""
-    name = metadata.get("name", "?") if isinstance(metadata, dict) else "?"
-    return f"{obj.get('kind')} {namespace}{name}"
-
-
-def dumps(obj: Mapping[str, Any]) -> str:
-    """An object as compact JSON, for failure messages."""
-    return json.dumps(obj, sort_keys=True)[:2000]

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from kube_schemas import (
+    CHARTS_ENV,
     CRDS_ENV,
     CrdsUnavailableError,
     ObjectValidator,
     SchemaNotFoundError,
+    default_charts_dir,
     default_crds_dir,
 )
 
@@ -90,6 +92,16 @@ def test_crd_folder_can_be_moved_by_environment(monkeypatch: pytest.MonkeyPatch,
     assert default_crds_dir() == tmp_path
     monkeypatch.setenv(CRDS_ENV, str(tmp_path / "missing"))
     assert default_crds_dir() is None
+
+
+def test_chart_folder_can_be_moved_by_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(CHARTS_ENV, raising=False)
+    found = default_charts_dir()
+    assert found is None or found == Path(__file__).resolve().parents[2] / "shared" / "charts"
+    monkeypatch.setenv(CHARTS_ENV, str(tmp_path))
+    assert default_charts_dir() == tmp_path
+    monkeypatch.setenv(CHARTS_ENV, str(tmp_path / "missing"))
+    assert default_charts_dir() is None
 
 
 def test_schema_version_is_the_newest_not_after_the_site_version() -> None:

@@ -31,9 +31,12 @@ TARGET_SECONDS = 10.0
 
 def main() -> int:
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))
+    from kube_schemas import default_charts_dir
+
     from infra.config.loader import load_site
     from infra.engine.charts.render import ChartRenderErrors, render_charts
-    from infra.engine.charts.source import ChartFolder, default_charts_dir
+    from infra.engine.charts.source import ChartFolder
     from infra.engine.contracts.registry import run_contracts
     from infra.engine.contracts.state import build_state
     from infra.engine.planner import plan_site

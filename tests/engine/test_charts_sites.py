@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_schemas import ObjectValidator, default_crds_dir
+from kube_schemas import ObjectValidator, default_charts_dir, default_crds_dir
 
 from infra.cli import main
-from infra.engine.charts.source import default_charts_dir
 
 pytest.importorskip("helm_python")
 

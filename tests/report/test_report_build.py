@@ -77,7 +77,7 @@ def test_render_of_a_plan_with_malformed_facts_is_unusable_input(
 
 
 def test_charts_add_what_each_release_creates(tmp_path: Path) -> None:
-    from infra.engine.charts.source import default_charts_dir
+    from kube_schemas import default_charts_dir
 
     charts = default_charts_dir()
     if charts is None:

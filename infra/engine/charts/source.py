@@ -1,16 +1,15 @@
 """A folder of Helm charts (chart directories or ``.tgz`` archives), indexed by chart name and version.
 
 Users fill it once with ``helm pull`` (README, "Rendering the charts"); the tests use
-``../shared/charts``. A release finds its chart by the chart's name (the last part of the
-release's ``chart``: a repository chart name, an ``oci://`` reference or a local ``.tgz`` path) and
-the version it pins. Versions are compared without a leading ``v``: Helm resolves ``v26.4.1``
-to the chart version ``26.4.1`` (both are the same semantic version), and publishers differ in
-whether they tag with it.
+``../shared/charts`` (``tests/kube_schemas.py``, ``default_charts_dir``). A release finds its chart
+by the chart's name (the last part of the release's ``chart``: a repository chart name, an
+``oci://`` reference or a local ``.tgz`` path) and the version it pins. Versions are compared
+without a leading ``v``: Helm resolves ``v26.4.1`` to the chart version ``26.4.1`` (both are the
+same semantic version), and publishers differ in whether they tag with it.
 """
 
 from __future__ import annotations
 
-import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,18 +17,6 @@ from pathlib import Path
 import yaml
 
 from infra.errors import BadInputError
-
-CHARTS_ENV = "GIGAFACTORY_CHARTS_DIR"
-
-
-def default_charts_dir() -> Path | None:
-    """``$GIGAFACTORY_CHARTS_DIR``, else ``<repo>/../shared/charts`` (the vendored charts); None when absent.
-
-    Found the way the tests find the CRDs (``tests/kube_schemas.py``); the tests render from it.
-    """
-    configured = os.environ.get(CHARTS_ENV)
-    path = Path(configured) if configured else Path(__file__).resolve().parents[3].parent / "shared" / "charts"
-    return path if path.is_dir() else None
 
 
 class ChartFolderError(BadInputError):
