@@ -24,7 +24,8 @@ def keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text(encoding="utf-8").strip()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on at the time of asking."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -58,7 +59,7 @@ class StagedSshd:
         (self.workdir / "authorized_keys").write_text(self.authorized_key + "\n", encoding="utf-8")
         log = self.workdir / "sshd.log"
         for _attempt in range(3):
-            self.port = _free_port()
+            self.port = free_port()
             config = self.workdir / "sshd_config"
             config.write_text(
                 "\n".join(

@@ -7,15 +7,10 @@ import socket
 import paramiko
 import pytest
 import testinfra.backend
+from staged_sshd import free_port
 
 from infra.acceptance.connection_errors import describe_failure
 from infra.acceptance.runner import open_host
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _ssh_failed(stderr: str) -> RuntimeError:
@@ -65,7 +60,7 @@ def test_paramiko_failures_are_named() -> None:
 def test_real_clients_refused_and_unresolvable(backend: str) -> None:
     """Both clients, really connecting: a closed port and a name that cannot resolve (.invalid, RFC 6761)."""
     for target, kind in (
-        (f"root@127.0.0.1:{_closed_port()}", "connection refused"),
+        (f"root@127.0.0.1:{free_port()}", "connection refused"),
         ("root@gpu-1.invalid", "DNS: the name does not resolve"),
     ):
         with pytest.raises(Exception) as raised:

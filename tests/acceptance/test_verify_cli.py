@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 import yaml
+from staged_sshd import free_port
 
 from infra.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PILOT = str(REPO / "site-configs" / "eu-pilot.yaml")
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_inventory_to_stdout_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,7 +73,7 @@ def test_verify_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_unreachable_node_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "ssh_config"
-    config.write_text(f"Host pilot-gpu-001\n  HostName 127.0.0.1\n  Port {_closed_port()}\n  User root\n")
+    config.write_text(f"Host pilot-gpu-001\n  HostName 127.0.0.1\n  Port {free_port()}\n  User root\n")
     out = tmp_path / "result.json"
     code = main(["verify", PILOT, "--hosts", "pilot-gpu-001", "--ssh-config", str(config), "-o", str(out)])
     assert code == 1

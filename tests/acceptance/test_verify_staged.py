@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from staged_site import CLINICAL, FAULTY, HEALTHY, PILOT, StagedSite, run_staged_site, why_not_staged
+from staged_sshd import keygen
 
 from infra.cli import main
 
@@ -163,7 +164,7 @@ def test_wrong_host_key_is_refused_by_openssh(staged_site: StagedSite, tmp_path:
 def test_refused_key_reads_as_authentication(staged_site: StagedSite, tmp_path: Path, connect: str) -> None:
     """A node that does not accept the key says authentication, in words, with either client."""
     stranger = tmp_path / "stranger"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    keygen(stranger)
     healthy = staged_site.servers[HEALTHY]
     config = tmp_path / "ssh_config"
     config.write_text(healthy.ssh_config(stranger, staged_site.workdir / "known_hosts"), encoding="utf-8")
