@@ -70,14 +70,12 @@ def draw_topology(
     pods = max(shape.pods, 1)
     # Scalable units in global order, each with its pool and pod.
     units: list[tuple[int, str, int, int]] = []  # (su index, pool, pod, nodes)
-    su = 0
     for layout in fabric.layouts:
         spec = layout.pool
         for local in range(spec.scalable_units):
             nodes = min(spec.scalable_unit_nodes, spec.nodes - local * spec.scalable_unit_nodes)
-            pod = su // shape.sus_per_pod if shape.tiers == 3 and shape.sus_per_pod else 0
-            units.append((su, spec.name, pod, nodes))
-            su += 1
+            su = layout.first_su + local
+            units.append((su, spec.name, fabric.pod_of_su(su), nodes))
     column_width = (WIDTH - 2 * MARGIN) / pods
     most = max((sum(1 for u in units if u[2] == pod) for pod in range(pods)), default=1)
     # As large as the busiest pod's units fit on one row (up to a box that shows each rail's leaf),

@@ -255,17 +255,27 @@ class FabricPlan:
         """Kueue Topology levels, widest first: with a core tier the pod is the widest."""
         return POD_TOPOLOGY_LEVELS if self.tiers == 3 else TOPOLOGY_LEVELS
 
+    def pod_of_su(self, global_su: int) -> int:
+        """The pod (SUs sharing spines) of scalable unit ``global_su``, counted across the pools in order; 0
+        without a core tier."""
+        return global_su // self.shape.sus_per_pod if self.tiers == 3 else 0
+
+    @staticmethod
+    def pod_label(pod: int) -> str:
+        """A pod as topology labels and rack groups name it: ``pod03``."""
+        return f"pod{pod:02d}"
+
     def pod_of(self, pool_name: str, position: int) -> int:
         """The pod (SUs sharing spines) of node ``position`` of the pool."""
         layout = self.layout(pool_name)
-        return (layout.first_su + position // layout.pool.scalable_unit_nodes) // self.shape.sus_per_pod
+        return self.pod_of_su(layout.first_su + position // layout.pool.scalable_unit_nodes)
 
     def node_topology(self, pool_name: str, position: int) -> NodeTopology:
         """Topology labels of node ``position`` of the pool, with its pod when there is a core tier."""
         layout = self.layout(pool_name)
         if not 0 <= position < layout.pool.nodes:
             raise IndexError(f"pool {pool_name} has {layout.pool.nodes} nodes (asked for {position})")
-        pod = f"pod{self.pod_of(pool_name, position):02d}" if self.tiers == 3 else None
+        pod = self.pod_label(self.pod_of(pool_name, position)) if self.tiers == 3 else None
         return node_topology(layout.pool, position, pod=pod)
 
     def pool_racks(self, pool_name: str) -> list[PoolRack]:
@@ -273,8 +283,7 @@ class FabricPlan:
         layout = self.layout(pool_name)
         if self.tiers != 3:
             return pool_racks(layout.pool)
-        per_pod = self.shape.sus_per_pod
-        return pool_racks(layout.pool, pod_of_su=lambda su: f"pod{(layout.first_su + su) // per_pod:02d}")
+        return pool_racks(layout.pool, pod_of_su=lambda su: self.pod_label(self.pod_of_su(layout.first_su + su)))
 
     # -- reports ----------------------------------------------------------------------------------
 
