@@ -9,7 +9,7 @@ One driver per kind, registered in ``components.storage.drivers.DRIVERS``.
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from typing_extensions import NotRequired, TypedDict
 
@@ -182,6 +182,11 @@ class StorageDriver(ABC):
 
     filesystem_types: ClassVar[tuple[str, ...]]
     """Types ``/proc/mounts`` shows for a mounted system of this kind (node acceptance)."""
+
+    encryption_at_rest: ClassVar[Literal["configured", "attested"]]
+    """How a system's encryption at rest comes about. ``configured``: gigafactory writes it and the
+    cluster enforces it. ``attested``: a setting of the storage system that its CSI driver can neither
+    set nor check, so only the site can state it (the site's ``encryption_attested``)."""
 
     credential_fields: ClassVar[tuple[str, ...]] = ("username", "password")
     """Fields its Pulumi config credential secret must hold."""

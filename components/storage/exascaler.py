@@ -22,6 +22,8 @@ class ExascalerDriver(StorageDriver):
     provisioner = "exa.csi.ddn.com"
     # Lustre clients mount type lustre.
     filesystem_types = ("lustre",)
+    # A setting of the EXAScaler system itself, which exa-csi neither sets nor checks.
+    encryption_at_rest = "attested"
 
     def chart_values(
         self, chart: DriverChart, systems: Sequence[StorageSpec], tolerations: Sequence[Mapping[str, Any]]

@@ -85,6 +85,8 @@ class RookCephDriver(StorageDriver):
     interfaces = ("filesystem", "object", "block")
     # CephFS mounts as ceph with the kernel client, fuse.ceph-fuse with ceph-fuse.
     filesystem_types = ("ceph", "fuse.ceph-fuse")
+    # dm-crypt OSDs (CephCluster encryptedDevice).
+    encryption_at_rest = "configured"
     credential_fields = ("access_key", "secret_key")
 
     def chart_values(

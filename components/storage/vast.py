@@ -24,6 +24,9 @@ class VastDriver(StorageDriver):
     provisioner = "csi.vastdata.com"
     # VAST is served over NFS (v3 or v4).
     filesystem_types = ("nfs", "nfs4")
+    # VAST encrypts cluster-wide; vast-csi v2.5.0 reads no encryption parameter (vast_csi/volume_builder.py
+    # BaseBuilder).
+    encryption_at_rest = "attested"
     # The chart renders one StorageClass per `storageClasses` entry and `fail`s on none
     # (vast-csi v2.5.0 charts/vastcsi/templates/storage-class.yaml): the classes are the chart's.
     classes_from_chart = True

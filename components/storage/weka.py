@@ -26,6 +26,9 @@ class WekaDriver(StorageDriver):
     provisioner = "csi.weka.io"
     # WEKA's client mounts type wekafs.
     filesystem_types = ("wekafs",)
+    # StorageClass encryptionEnabled: csi.weka.io refuses a volume in an unencrypted filesystem
+    # (csi-wekafs v2.8.8 pkg/wekafs/volume.go).
+    encryption_at_rest = "configured"
     credential_defaults = {"organization": "Root"}
 
     def chart_values(

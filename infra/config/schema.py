@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components.labels import Taint as TaintArgs
-from components.storage.drivers import DRIVERS
+from components.storage.drivers import DRIVERS, driver_for
 from components.upgrades import UpgradePolicy
 from infra.config.catalog import (
     CERT_MANAGER_VERSION,
@@ -471,20 +471,6 @@ class KeyManager(Model):
     )
 
 
-# How each kind's encryption at rest comes about. configured: gigafactory writes it and the cluster
-# enforces it (Rook: dm-crypt OSDs, CephCluster encryptedDevice; WEKA: StorageClass
-# encryptionEnabled, csi.weka.io refuses a volume in an unencrypted filesystem, csi-wekafs v2.8.8
-# pkg/wekafs/volume.go). attested: a setting of the storage system that its CSI driver can neither
-# set nor check (vast-csi v2.5.0 reads no encryption parameter: vast_csi/volume_builder.py
-# BaseBuilder; VAST encrypts cluster-wide), so only the site can state it.
-ENCRYPTION_AT_REST: dict[str, Literal["configured", "attested"]] = {
-    "rook-ceph": "configured",
-    "weka": "configured",
-    "vast": "attested",
-    "exascaler": "attested",
-}
-
-
 class StorageSystem(Model):
     """A parallel filesystem or object store and who may use it."""
 
@@ -546,7 +532,8 @@ class StorageSystem(Model):
 
     @rule
     def encryption_at_rest_is_configured_or_attested(self) -> Iterator[Problem]:
-        how = ENCRYPTION_AT_REST[self.kind]
+        # How the kind's encryption at rest comes about: StorageDriver.encryption_at_rest.
+        how = driver_for(self.kind).encryption_at_rest
         if self.encrypted and how == "attested" and not self.encryption_attested:
             yield Problem(
                 ("encrypted",),

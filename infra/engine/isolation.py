@@ -58,7 +58,7 @@ def _policy(name: str) -> str:
 
 def _encryption_at_rest(system: StorageConfig) -> str:
     # A VAST or EXAScaler system's encryption is its own setting, which nothing in the cluster
-    # checks: say whose word it is (infra.config.schema ENCRYPTION_AT_REST).
+    # checks: say whose word it is (StorageDriver.encryption_at_rest).
     if system.encryption_attested:
         return f"{system.name}: the {system.kind} system's own encryption at rest (attested by the site, not checked)"
     return f"StorageClass/{system.name} (encrypted)"
