@@ -15,10 +15,10 @@ PHYS_LINK_UP = "5: LinkUp"
 LINK_LAYER_INFINIBAND = "InfiniBand"
 
 # An unused entry of a port's P_Key table reads 0x0000; the low 15 bits name the partition and the
-# top bit marks full membership (REFERENCE.md "Network Operator").
+# top bit marks full membership (REFERENCE.md "Network Operator"; FULL_MEMBER_BIT in
+# infra/plan/fabric/partitions.py).
 PKEY_EMPTY = 0x0000
 PKEY_PARTITION_MASK = 0x7FFF
-PKEY_FULL_MEMBER = 0x8000
 
 # IPoIB in datagram mode (the only mode of Enhanced IPoIB on ConnectX) puts a 4-byte header in
 # every IB packet, so the interface MTU is the partition MTU minus 4 (kernel Documentation/
