@@ -474,6 +474,25 @@ FAILING = [
         ),
     ),
     case(
+        "node_names_unique",
+        (
+            "egress: deny}\n",
+            "egress: deny}\nstorage_nodes:\n"
+            '  - {name: ceph, nodes: 3, node_name_pattern: "ceph-{index:02d}", devices: [nvme0n1]}\n'
+            '  - {name: more, nodes: 3, node_name_pattern: "ceph-{index:02d}", first_index: 3, devices: [nvme0n1]}\n'
+            '  - {name: gpus, nodes: 2, node_name_pattern: "gpu-{index:03d}", first_index: 32, devices: [nvme0n1]}\n',
+        ),
+        errors=(
+            "site.yaml:80:47: storage_nodes[1].node_name_pattern: node name 'ceph-03' is also produced by "
+            "storage_nodes[0].node_name_pattern\n"
+            "  hint: give each pool its own prefix in node_name_pattern, or move first_index",
+            "site.yaml:81:47: storage_nodes[2].node_name_pattern: node name 'gpu-032' is also produced by "
+            "node_pools[0].node_name_pattern\n"
+            "  hint: give each pool its own prefix in node_name_pattern, or move first_index",
+        ),
+        id="storage",
+    ),
+    case(
         "partition_keys_unique",
         ("pkey: 0x8002", "pkey: 0x0001"),
         errors=(
