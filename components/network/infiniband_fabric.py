@@ -21,10 +21,6 @@ SRIOV_API = "sriovnetwork.openshift.io/v1"
 IMAGE_REPOSITORY = "nvcr.io/nvidia/mellanox"
 MELLANOX_VENDOR = "15b3"
 NFD_MELLANOX_LABEL = f"feature.node.kubernetes.io/pci-{MELLANOX_VENDOR}.present"
-# ib-kubernetes accepts a network's pkey only when it fits 15 bits: IsPKeyValid is
-# `pkey == (pkey & 0x7fff)` (Mellanox/ib-kubernetes pkg/ib-utils/utils.go); membership (the 0x8000
-# bit) is not part of the key a network names, only of partitions.conf's notation.
-NETWORK_PKEY_MASK = 0x7FFF
 # The SR-IOV operator switches the RDMA subsystem of the nodes a pool config selects to this mode
 # (sriov-network-operator SriovNetworkPoolConfig `spec.rdmaMode`: shared | exclusive).
 RDMA_POOL_CONFIG = "gigafactory-rdma"
@@ -50,11 +46,6 @@ def rail_interface(rail: int) -> str:
     and one IPoIB network, one RDMA resource and one SR-IOV policy per rail serve all pools.
     """
     return f"ib-rail{rail}"
-
-
-def network_pkey(pkey: int) -> str:
-    """A partition key as a network definition names it: the 15-bit key, ``0x8101`` -> ``0x0101``."""
-    return f"0x{pkey & NETWORK_PKEY_MASK:04x}"
 
 
 def uses_rdma_cni(rdma_mode: str) -> bool:

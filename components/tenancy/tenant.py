@@ -10,8 +10,8 @@ from typing_extensions import NotRequired, TypedDict
 from components.args import plain_args
 from components.kube import child_options, component_options, component_type, custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_KIND_LABEL, TENANT_LABEL
-from components.network.infiniband_fabric import network_pkey, vf_resource
-from components.network.naming import format_pkey, ippool_name
+from components.network.infiniband_fabric import vf_resource
+from components.network.naming import format_pkey, ippool_name, network_pkey
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"

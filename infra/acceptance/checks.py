@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from components.network.naming import format_pkey
+from components.network.naming import PKEY_MASK, format_pkey
 from infra.acceptance.expectations import HcaExpectation, MountExpectation, PoolExpectations
 from infra.acceptance.hardware import (
     CONTAINER_RUNTIME,
@@ -20,7 +20,6 @@ from infra.acceptance.hardware import (
     MEMLOCK_PROPERTY,
     MEMLOCK_UNLIMITED,
     PHYS_LINK_UP,
-    PKEY_PARTITION_MASK,
     PORT_ACTIVE,
 )
 from infra.acceptance.parsers import (
@@ -319,7 +318,7 @@ def _pkeys(expect: PoolExpectations, hca: HcaExpectation) -> Callable[[NodeReade
         if not entries:
             raise ReadError(f"cannot read the P_Key table {table}*")
         keys = parse_pkeys("\n".join(entries))
-        partitions = {k & PKEY_PARTITION_MASK for k in keys}
+        partitions = {k & PKEY_MASK for k in keys}
         observed = " ".join(format_pkey(k) for k in keys)
         missing = [f"{p.text} ({p.tenant})" for p in expect.partitions if p.partition not in partitions]
         foreign = [f"{p.text} ({p.tenant})" for p in expect.foreign_partitions if p.partition in partitions]
@@ -364,7 +363,7 @@ def _base_partition_problems(expect: PoolExpectations, keys: list[int]) -> list[
             f"is a full member of the default partition {format_pkey(full_default)}, which every other tenant's "
             f"ports share ({expect.isolated_for}'s ports must be limited members there)"
         )
-    shared = [format_pkey(k) for k in keys if k & PKEY_PARTITION_MASK == SHARED_PKEY]
+    shared = [format_pkey(k) for k in keys if k & PKEY_MASK == SHARED_PKEY]
     if shared:
         problems.append(
             f"is a member of the shared partition {_join(shared)}, which every other tenant's ports share "

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.network.naming import format_pkey
+from components.network.naming import PKEY_MASK, format_pkey
 from components.storage.drivers import driver_for
 from infra.acceptance.hardware import (
     IPOIB_HEADER_BYTES,
     NODE_SERVICES,
-    PKEY_PARTITION_MASK,
 )
 from infra.config.catalog import LINK_RATE_GBPS, LINK_RATE_TEXT
 from infra.config.model import SiteConfig
@@ -43,7 +42,7 @@ class PartitionExpectation:
     @property
     def partition(self) -> int:
         """The partition the key names (its low 15 bits; the top bit only marks full membership)."""
-        return self.pkey & PKEY_PARTITION_MASK
+        return self.pkey & PKEY_MASK
 
     @property
     def text(self) -> str:

@@ -18,7 +18,6 @@ LINK_LAYER_INFINIBAND = "InfiniBand"
 # top bit marks full membership (REFERENCE.md "Network Operator"; FULL_MEMBER_BIT in
 # infra/plan/fabric/partitions.py).
 PKEY_EMPTY = 0x0000
-PKEY_PARTITION_MASK = 0x7FFF
 
 # IPoIB in datagram mode (the only mode of Enhanced IPoIB on ConnectX) puts a 4-byte header in
 # every IB packet, so the interface MTU is the partition MTU minus 4 (kernel Documentation/

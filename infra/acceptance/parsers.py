@@ -11,6 +11,8 @@ import io
 import re
 from dataclasses import dataclass
 
+from components.network.naming import PKEY_MASK
+
 _GPU_LINE = re.compile(r"^GPU (\d+): (.+?) \(UUID: (GPU-[0-9A-Za-z-]+)\)\s*$")
 _Q_GPU_HEADER = re.compile(r"^GPU ([0-9A-Fa-f]{4,8}:[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-9A-Fa-f])\s*$")
 _Q_FIELD = re.compile(r"^(\s*)([^:]+?)\s*:\s*(.*?)\s*$")
@@ -117,7 +119,7 @@ def parse_pkeys(text: str) -> list[int]:
     keys = []
     for line in text.split():
         value = int(line, 16)
-        if value & 0x7FFF:
+        if value & PKEY_MASK:
             keys.append(value)
     return keys
 

@@ -9,7 +9,7 @@ from ipaddress import IPv4Network
 
 from pydantic import Field
 
-from components.network.naming import format_pkey
+from components.network.naming import PKEY_MASK, format_pkey
 from infra.config.catalog import (
     MAX_CLUSTER_NODES,
     MIN_GPU_OPERATOR_FOR_BLACKWELL,
@@ -175,7 +175,7 @@ class SiteConfig(Model):
     def partition_keys_unique(self) -> Iterator[Problem]:
         first: dict[int, int] = {}
         for i, tenant in enumerate(self.tenants):
-            partition = tenant.pkey & 0x7FFF
+            partition = tenant.pkey & PKEY_MASK
             if partition == SHARED_PKEY:
                 yield Problem(
                     ("tenants", i, "pkey"),

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, WithJsonSchema
 
+from components.network.naming import PKEY_MASK
 from infra.config.yamlvalues import HexInt, YamlFloat
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -99,7 +100,7 @@ def _pkey(value: Any) -> Any:
         )
     else:
         return value
-    low = number & 0x7FFF
+    low = number & PKEY_MASK
     if number > 0xFFFF or not 0x0001 <= low <= 0x7FFE:
         raise ValueError(
             f"must name a partition 0x0001-0x7FFE (0x7FFF is the default partition; the top bit "

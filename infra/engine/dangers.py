@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from components.network.naming import PKEY_MASK
 from infra.engine.diff import DELETE, REPLACE, ResourceChange
 from infra.engine.factjson import Facts
 from infra.engine.facts import SiteFacts
@@ -160,7 +161,7 @@ def _partition_key(data: DiffInput) -> Iterator[tuple[str, str, str]]:
         after = new.tenants.get(name)
         if after is None or after.pkey == before.pkey:
             continue
-        same = int(before.pkey, 16) & 0x7FFF == int(after.pkey, 16) & 0x7FFF
+        same = int(before.pkey, 16) & PKEY_MASK == int(after.pkey, 16) & PKEY_MASK
         what = "membership bit" if same else "partition"
         message = (
             f"tenant {name} partition key {before.pkey} -> {after.pkey} (changes its {what}): running "

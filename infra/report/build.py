@@ -17,7 +17,7 @@ from typing import Any
 
 import jinja2
 
-from components.network.infiniband_fabric import network_pkey
+from components.network.naming import network_pkey
 from infra.config.model import SiteConfig
 from infra.engine.isolation import tenant_guarantees
 from infra.errors import BadInputError

@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterator
 
 from components.labels import TENANT_LABEL
+from components.network.naming import PKEY_MASK
 from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
 from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
-from infra.jobcheck.stages.networks import PKEY_BITS
 
 NAD_GROUP = "k8s.cni.cncf.io"
 # k8s-rdma-shared-dev-plugin: resources are advertised as `<resourcePrefix>/<resourceName>`, prefix
@@ -32,7 +32,7 @@ def _tenant_fact(nad: StateObject, field: str) -> str:
 
 def check_pkeys(state: ClusterState) -> Iterator[Violation]:
     """Each ``pkey`` of a network definition is a 15-bit key of a partition ``partitions.conf`` defines."""
-    by_key = {pkey & PKEY_BITS: name for name, pkey in state.partitions.items()}
+    by_key = {pkey & PKEY_MASK: name for name, pkey in state.partitions.items()}
     for nad in network_definitions(state):
         for plugin in cni_plugins(nad.spec.get("config")):
             if "pkey" not in plugin:
@@ -48,16 +48,16 @@ def check_pkeys(state: ClusterState) -> Iterator[Violation]:
                     _tenant_fact(nad, "pkey"),
                 )
                 continue
-            if pkey != pkey & PKEY_BITS:
+            if pkey != pkey & PKEY_MASK:
                 yield Violation(
                     nad.describe(),
                     f"pkey {text} has bits above 0x7fff: ib-kubernetes refuses it (IsPKeyValid) and no pod "
                     "of the network starts",
-                    f"write the 15-bit key {pkey & PKEY_BITS:#06x} in the network definition; membership (0x8000) "
+                    f"write the 15-bit key {pkey & PKEY_MASK:#06x} in the network definition; membership (0x8000) "
                     "is not part of it, partitions.conf keeps its own notation",
                     _tenant_fact(nad, "pkey"),
                 )
-            partition = by_key.get(pkey & PKEY_BITS)
+            partition = by_key.get(pkey & PKEY_MASK)
             tenant = nad.labels.get(TENANT_LABEL) or nad.namespace
             if state.partitions and partition != tenant:
                 found = f"partition {partition}" if partition else "no partition"

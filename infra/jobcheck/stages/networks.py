@@ -14,15 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from components.network.naming import PKEY_MASK
 from infra.jobcheck.context import Context, Reason
 from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
 
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 NAD = "NetworkAttachmentDefinition"
-# The partition; the top bit is membership. ib-kubernetes pkg/ib-utils/utils.go: IsPKeyValid(pkey) is
-# `pkey == (pkey & 0x7fff)`. components.network.infiniband_fabric.NETWORK_PKEY_MASK is the same mask;
-# importing it here would load Pulumi into check-job.
-PKEY_BITS = 0x7FFF
 
 
 def parse_networks(text: str, default_namespace: str) -> list[tuple[str, str]] | None:
@@ -91,7 +88,7 @@ def check(ctx: Context) -> list[Reason]:
                     )
                 ]
             for pkey in _pkeys((definition.get("spec") or {}).get("config")):
-                if tenant_pkey and int(pkey, 16) & PKEY_BITS != int(tenant_pkey, 16) & PKEY_BITS:
+                if tenant_pkey and int(pkey, 16) & PKEY_MASK != int(tenant_pkey, 16) & PKEY_MASK:
                     return [
                         ctx.reason(
                             path,

@@ -26,7 +26,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.network.naming import format_pkey
+from components.network.naming import PKEY_MASK, format_pkey, network_pkey
 from infra.config.model import SiteConfig
 from infra.config.types import SHARED_PKEY
 from infra.errors import BadInputError
@@ -72,7 +72,7 @@ class Partition:
     @property
     def base(self) -> int:
         """The 15-bit partition number (membership bit cleared): what UFM and ib-kubernetes name it by."""
-        return self.pkey & 0x7FFF
+        return self.pkey & PKEY_MASK
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def ufm_partitions(partitions: PartitionPlan, mtu_code: int) -> dict[str, object
     compute = sorted({m.id for p in partitions.partitions for m in p.members if m.id.startswith("0x")})
     calls: list[dict[str, object]] = []
     for partition in partitions.partitions:
-        pkey = f"0x{partition.base:04x}"
+        pkey = network_pkey(partition.pkey)
         # The default partition holds index 0 unless another partition took it (the shared one).
         index0 = partition.index0 or (
             partition.base == DEFAULT_PKEY and not any(p.index0 for p in partitions.partitions)
