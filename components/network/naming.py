@@ -5,6 +5,9 @@ components (tenant networks, the fabric's IP pools) agree on a partition key's o
 by calling the same function.
 """
 
+# The device-plugin resource a network definition's pods must request (Multus / network-resources-injector).
+NAD_RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
+
 # A partition key's low 15 bits name the partition; the top bit (0x8000) is the membership (full or
 # limited), part of partitions.conf's notation and of a port's P_Key table, not of the partition.
 # ib-kubernetes accepts a network's pkey only when it fits 15 bits: IsPKeyValid is

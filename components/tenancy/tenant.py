@@ -11,7 +11,7 @@ from components.args import plain_args
 from components.kube import child_options, component_options, component_type, custom_resource, meta, pod_security_labels
 from components.labels import GPU_RESOURCE, TENANT_KIND_LABEL, TENANT_LABEL
 from components.network.infiniband_fabric import vf_resource
-from components.network.naming import format_pkey, ippool_name, network_pkey
+from components.network.naming import NAD_RESOURCE_ANNOTATION, format_pkey, ippool_name, network_pkey
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 NAD_API = "k8s.cni.cncf.io/v1"
@@ -307,7 +307,7 @@ class Tenant(pulumi.ComponentResource):
             f"{self._name}-{network}",
             NAD_API,
             "NetworkAttachmentDefinition",
-            meta(network, space, labels, annotations={"k8s.v1.cni.cncf.io/resourceName": vf_resource(rail)}),
+            meta(network, space, labels, annotations={NAD_RESOURCE_ANNOTATION: vf_resource(rail)}),
             {"config": json.dumps(config, sort_keys=True)},
             opts,
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from components.network.naming import NAD_RESOURCE_ANNOTATION
 from infra.engine.manifests import HELM_TYPES, is_kubernetes_object, is_patch
 from infra.engine.recording import RecordedPlan
 from infra.jobcheck.quantity import parse_quantity
@@ -178,10 +179,6 @@ def kueue_manager_config(values: Mapping[str, Any]) -> dict[str, Any]:
     text = (values.get("managerConfig") or {}).get("controllerManagerConfigYaml")
     loaded = yaml.safe_load(text) if isinstance(text, str) else None
     return loaded if isinstance(loaded, dict) else {}
-
-
-# The device-plugin resource a network definition's pods must request (Multus / network-resources-injector).
-NAD_RESOURCE_ANNOTATION = "k8s.v1.cni.cncf.io/resourceName"
 
 
 def cni_plugins(config: Any) -> list[dict[str, Any]]:

@@ -8,11 +8,12 @@ from typing import Any
 import yaml
 
 from components.labels import POOL_LABEL, TENANT_LABEL
+from components.network.naming import NAD_RESOURCE_ANNOTATION
 from components.topology import HOSTNAME_LABEL
 from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
 from infra.engine.contracts.networks import advertised_resources, network_definitions
 from infra.engine.contracts.nodes import NodeGroup, node_groups
-from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, kueue_manager_config
+from infra.jobcheck.site import kueue_manager_config
 
 KUEUE_GROUP = "kueue.x-k8s.io"
 # Kueue's chart writes the manager's Configuration from `managerConfig.controllerManagerConfigYaml`

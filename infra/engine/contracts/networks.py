@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterator
 
 from components.labels import TENANT_LABEL
-from components.network.naming import PKEY_MASK
+from components.network.naming import NAD_RESOURCE_ANNOTATION, PKEY_MASK
 from infra.engine.contracts.model import ClusterState, Contract, StateObject, Violation
-from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
+from infra.jobcheck.site import cni_plugins
 
 NAD_GROUP = "k8s.cni.cncf.io"
 # k8s-rdma-shared-dev-plugin: resources are advertised as `<resourcePrefix>/<resourceName>`, prefix

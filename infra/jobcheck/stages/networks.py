@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components.network.naming import PKEY_MASK
+from components.network.naming import NAD_RESOURCE_ANNOTATION, PKEY_MASK
 from infra.jobcheck.context import Context, Reason
-from infra.jobcheck.site import NAD_RESOURCE_ANNOTATION, cni_plugins
+from infra.jobcheck.site import cni_plugins
 
 NETWORKS_ANNOTATION = "k8s.v1.cni.cncf.io/networks"
 NAD = "NetworkAttachmentDefinition"
