@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if engine_plan is None:
             return exit_codes.REJECTED
         if args.diff is not None:
-            changed = _diff_inputs(args, config_plan=engine_plan, old_path=args.diff)
+            changed = _diff_inputs(config_plan=engine_plan, old_path=args.diff)
             if isinstance(changed, int):
                 return changed
             inputs = replace(inputs, diff_lines=changed[0], danger_lines=changed[1], changed_pools=changed[2])
@@ -92,9 +92,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
-def _diff_inputs(
-    args: argparse.Namespace, *, config_plan: RecordedPlan, old_path: Path
-) -> tuple[list[str], list[str], frozenset[str]] | int:
+def _diff_inputs(*, config_plan: RecordedPlan, old_path: Path) -> tuple[list[str], list[str], frozenset[str]] | int:
     """The diff's text, its danger lines and the pools its findings name; or an exit status."""
     from infra.engine.report import diff_plans, to_text
 
