@@ -154,7 +154,8 @@ def _owner_variables(rules: IsolationRules) -> tuple[tuple[str, str], ...]:
     return (
         ("ownerOf", cel(owners)),
         ("placementKeys", cel(list(PLACEMENT_LABELS))),
-        # A variable may use the ones before it (ValidatingAdmissionPolicy spec.variables).
+        # A variable may use the ones before it, not those after (admissionregistration.k8s.io/v1
+        # ValidatingAdmissionPolicySpec.variables: "sorted by the order of first appearance and acyclic").
         ("foreignPools", "variables.ownerOf.filter(p, variables.ownerOf[p] != request.namespace)"),
         ("foreignValues", "variables.foreignPools + variables.foreignPools.map(p, variables.ownerOf[p])"),
         ("foreignTaints", f"{cel(taints)}.filter(x, x.tenant != request.namespace)"),

@@ -165,6 +165,8 @@ def _validate(name: str, binding: str, policy: Mapping[str, Any], request: Reque
         for condition in policy.get("matchConditions", []):
             if evaluate(condition["expression"], data) is not True:
                 return []
+        # In order: a variable sees only those before it, as the API server evaluates them
+        # (admissionregistration.k8s.io/v1 ValidatingAdmissionPolicySpec.variables).
         for variable in policy.get("variables", []):
             data["variables"] = {**data["variables"], variable["name"]: evaluate(variable["expression"], data)}
     except RuntimeError as error:
